@@ -1,0 +1,84 @@
+// Footprint: what an application can ask of the kernel. The analyzer's output and the manifest's content.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace bespoke {
+
+// One step of a call chain: a function in a module. `address` is the module's virtual address of the
+// call (or syscall) site inside `symbol`, or of the function itself for the first frame.
+struct Frame {
+  std::string module; // file name, e.g. "libc.so.6"
+  std::string symbol; // symbol name, or "sub_<hex>" for functions without one
+  uint64_t address = 0;
+};
+
+// A call chain from an entry point (first frame) to the site (last frame).
+struct Evidence {
+  std::string root; // why the first frame runs: "entry", "init_array", "address-taken", ...
+  std::vector<Frame> chain;
+};
+
+// Argument facts for one syscall argument: a sorted set of values, or "any".
+struct ArgFact {
+  bool any = false;
+  std::vector<std::string> values;
+};
+
+struct SyscallUse {
+  std::string name; // kernel name, e.g. "openat"
+  int nr = -1;      // x86-64 number
+  std::map<std::string, ArgFact> args; // argument name -> facts (empty until argument analysis)
+  std::vector<Evidence> evidence;      // at least one
+};
+
+// A site the analysis could not resolve. Never dropped: a filter built from an incomplete footprint
+// must be reviewed.
+struct Unresolved {
+  std::string kind; // "syscall-number", "wrapper-argument", "dlopen", "int80", ...
+  std::string why;  // one line for the reviewer
+  Evidence evidence;
+};
+
+struct KernelFacts {
+  std::vector<std::string> paths;    // /proc, /sys, /dev paths the app opens
+  std::vector<std::string> features; // Kconfig options
+};
+
+struct ModuleInfo {
+  std::string name;
+  std::string path;
+  std::string sha256;
+};
+
+struct AppInfo {
+  std::string name;
+  std::string path;
+  std::string sha256;
+  std::string arch = "x86_64";
+  std::string linkage;     // "static", "static-pie" or "dynamic"
+  std::string libc;        // "glibc", "musl" or "none"
+  std::string libcVersion; // e.g. "2.36", or "unknown"
+};
+
+// Counters that show where precision work should go.
+struct AnalysisStats {
+  uint64_t functions = 0;           // functions found in all modules
+  uint64_t reachableFunctions = 0;
+  uint64_t indirectCallSites = 0;   // reachable indirect calls, over-approximated
+  uint64_t addressTakenFunctions = 0; // targets assumed for them
+};
+
+struct Footprint {
+  AppInfo app;
+  std::vector<ModuleInfo> modules; // the loaded closure, in load order (app first)
+  std::vector<SyscallUse> syscalls; // sorted by name
+  KernelFacts kernel;
+  std::vector<Unresolved> unresolved; // sorted by module, address
+  AnalysisStats stats;
+};
+
+} // namespace bespoke

@@ -1,0 +1,28 @@
+// ModelCache: module models on disk, keyed by the file's SHA-256, so each library is analysed once.
+#pragma once
+
+#include "analyzer/ModuleModel.h"
+
+#include <string>
+
+namespace bespoke {
+
+class ModelCache {
+public:
+  // An empty directory disables the cache.
+  explicit ModelCache(std::string directory) : Dir(std::move(directory)) {}
+
+  // Default location: $BESPOKE_CACHE_DIR, else $XDG_CACHE_HOME/bespoke, else ~/.cache/bespoke.
+  static std::string defaultDirectory();
+
+  // The cached model for this file, or a freshly built one (then stored). `hit` tells which.
+  llvm::Expected<ModuleModel> get(const ElfModule &elf, bool &hit) const;
+
+  const std::string &directory() const { return Dir; }
+
+private:
+  std::string pathFor(const std::string &sha256) const;
+  std::string Dir;
+};
+
+} // namespace bespoke

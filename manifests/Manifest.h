@@ -1,0 +1,32 @@
+// Manifest v1: a Footprint as versioned, reviewable YAML. Deterministic: the same Footprint renders to
+// byte-identical text. See manifests/README.md for the format.
+#pragma once
+
+#include "analyzer/Footprint.h"
+
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace bespoke {
+
+inline constexpr int kManifestVersion = 1;
+
+struct Manifest {
+  int version = kManifestVersion;
+  Footprint footprint;
+};
+
+// Renders the manifest as YAML text (sorted, stable formatting).
+std::string renderManifest(const Manifest &m);
+
+// Parses YAML text; `inputName` names the input in errors ("FILE: problem").
+llvm::Expected<Manifest> parseManifest(const std::string &text, const std::string &inputName);
+
+// Reads and parses a manifest file.
+llvm::Expected<Manifest> loadManifest(const std::string &path);
+
+// Writes the manifest to `path` atomically (temporary file in the same directory, then rename).
+llvm::Error saveManifest(const Manifest &m, const std::string &path);
+
+} // namespace bespoke
