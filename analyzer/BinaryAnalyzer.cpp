@@ -278,6 +278,7 @@ Expected<Footprint> analyzeBinary(const std::string &path, const BinaryAnalysisO
     fp.unresolved.push_back({kind, why, chainTo(p, reach, g, site)});
   };
   std::vector<uint32_t> tg;
+  std::set<std::string> kernelPaths;
   for (uint32_t g : reach.order) {
     auto [m, f] = p.split(g);
     const Function &fn = p.models[m]->functions[size_t(f)];
@@ -325,12 +326,19 @@ Expected<Footprint> analyzeBinary(const std::string &path, const BinaryAnalysisO
           }
         }
       }
-      if (!e.stringArg.empty() || (e.import >= 0 && (p.models[m]->imports[size_t(e.import)] == "dlopen" || p.models[m]->imports[size_t(e.import)] == "dlmopen"))) {
+      std::string callee = e.import >= 0 ? p.models[m]->imports[size_t(e.import)]
+                                         : (e.local >= 0 ? p.models[m]->functions[size_t(e.local)].name : "");
+      if (isDlopen(callee)) {
         std::string what = e.stringArg.empty() ? "a library chosen at run time" : "\"" + e.stringArg + "\"";
         unresolved("dlopen", "dlopen of " + what + ": code loaded at run time is not analysed", g, e.site);
+      } else if (!e.stringArg.empty()) {
+        StringRef path(e.stringArg);
+        for (const char *prefix : {"/proc", "/sys", "/dev"})
+          if (path == prefix || path.starts_with(std::string(prefix) + "/")) kernelPaths.insert(e.stringArg);
       }
     }
   }
+  fp.kernel.paths.assign(kernelPaths.begin(), kernelPaths.end());
   for (auto &[nr, evs] : found) {
     SyscallUse u;
     u.name = std::string(*syscallName(nr));

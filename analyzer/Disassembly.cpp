@@ -973,6 +973,24 @@ bool isPltSection(const std::string &n) { return n == ".plt" || n == ".plt.sec" 
 
 // ---------------------------------------------------------------------------------------------------
 
+int pathArgumentRegister(StringRef f) {
+  static const std::set<std::string, std::less<>> inRdi = {
+      "open", "open64", "__open_2", "__open64_2", "fopen", "fopen64", "freopen", "opendir", "access",
+      "stat", "stat64", "lstat", "lstat64", "__xstat", "__xstat64", "__lxstat", "__lxstat64", "statfs",
+      "statvfs", "readlink", "realpath", "creat", "truncate", "mkdir", "unlink", "rmdir", "chdir", "chmod",
+      "chown", "mknod", "execve", "execv", "execvp", "execl", "execlp", "execle", "posix_spawn_file_actions_addopen",
+      "dlopen", "dlmopen", "__libc_dlopen_mode"};
+  static const std::set<std::string, std::less<>> inRsi = {
+      "openat", "openat64", "__openat_2", "__openat64_2", "fstatat", "fstatat64", "newfstatat",
+      "__fxstatat", "__fxstatat64", "readlinkat", "faccessat", "statx", "mkdirat", "unlinkat", "execveat",
+      "posix_spawn", "posix_spawnp"};
+  if (inRdi.count(f)) return 7;
+  if (inRsi.count(f)) return 6;
+  return -1;
+}
+
+bool isDlopen(StringRef f) { return f == "dlopen" || f == "dlmopen" || f == "__libc_dlopen_mode"; }
+
 std::string ModuleModel::functionName(int32_t f) const {
   if (f < 0 || size_t(f) >= functions.size()) return "?";
   const Function &fn = functions[size_t(f)];
@@ -1003,9 +1021,19 @@ static std::pair<std::string, std::string> detectLibc(const ElfModule &elf) {
   }
   if (data.contains("Fatal glibc error") || data.contains("glibc.malloc"))
     return {"glibc", "unknown"};
+  // musl embeds no version banner; Debian's build leaves its source path ("/musl-1.2.3/") in the code.
+  for (size_t m = data.find("/musl-"); m != StringRef::npos; m = data.find("/musl-", m + 1)) {
+    StringRef rest = data.substr(m + 6, 16);
+    size_t e = rest.find_first_not_of("0123456789.");
+    if (e > 0 && e != StringRef::npos && isdigit(static_cast<unsigned char>(rest[0])))
+      return {"musl", rest.substr(0, e).str()};
+  }
   std::string fn = elf.fileName();
   if (StringRef(fn).starts_with("ld-musl") || StringRef(fn).starts_with("libc.musl"))
     return {"musl", "unknown"};
+  for (const ElfSymbol &s : elf.staticSymbols())
+    if (s.name == "__init_libc" || s.name == "__libc_start_init")
+      return {"musl", "unknown"};
   return {};
 }
 
@@ -1244,13 +1272,14 @@ Expected<ModuleModel> buildModuleModel(const ElfModule &elf) {
         e2.local = localIndex(re.target);
         if (e2.local < 0) continue;
       }
-      if (e2.import >= 0) {
-        const std::string &n = ctx.imports[size_t(e2.import)];
-        if (n == "dlopen" || n == "dlmopen" || n == "__libc_dlopen_mode") {
+      if (e2.kind != Edge::AddressTaken) {
+        StringRef callee = e2.import >= 0 ? StringRef(ctx.imports[size_t(e2.import)])
+                                          : StringRef(names.count(model.functions[size_t(e2.local)].addr)
+                                                          ? names[model.functions[size_t(e2.local)].addr] : "");
+        if (int reg = pathArgumentRegister(callee); reg >= 0)
           for (const RegValue &rv : e2.args)
-            if (rv.reg == RDI && rv.value.kind == AbsValue::Const && rv.value.n == 1)
-              if (auto s = elf.cStringAt(rv.value.c[0])) e2.stringArg = *s;
-        }
+            if (rv.reg == reg && rv.value.kind == AbsValue::Const && rv.value.n == 1)
+              if (auto str = elf.cStringAt(rv.value.c[0])) e2.stringArg = *str;
       }
       f.edges.push_back(std::move(e2));
     }

@@ -47,7 +47,7 @@ struct Edge {
   int32_t import = -1;      // index into ModuleModel::imports
   bool indirect = false;    // target unknown (register or memory without relocation)
   std::vector<RegValue> args; // registers known at the site (constants or entry values), for wrappers
-  std::string stringArg;    // dlopen-like imports: the constant path in rdi, when there is one
+  std::string stringArg;    // calls to path-taking functions (see pathArgumentRegister): the constant path
 };
 
 struct SyscallSite {
@@ -66,7 +66,7 @@ struct Function {
 };
 
 struct ModuleModel {
-  static constexpr uint32_t FormatVersion = 3; // bump when the analysis or layout changes
+  static constexpr uint32_t FormatVersion = 4; // bump when the analysis or layout changes
 
   std::string fileName, sha256;
   std::vector<Function> functions; // sorted by address
@@ -82,6 +82,11 @@ struct ModuleModel {
   std::string functionName(int32_t f) const;
   int32_t functionAt(uint64_t addr) const; // exact start, or -1
 };
+
+// For a C library function that takes a file path (open, fopen, openat, dlopen, execve, ...), the register
+// holding the path (7 = rdi, 6 = rsi); -1 otherwise.
+int pathArgumentRegister(llvm::StringRef function);
+bool isDlopen(llvm::StringRef function);
 
 // Disassembles the module and computes its model.
 llvm::Expected<ModuleModel> buildModuleModel(const ElfModule &elf);
