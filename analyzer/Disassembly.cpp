@@ -81,7 +81,7 @@ constexpr int GprRip = 100;
 // What the analysis needs to know about an opcode; everything else is handled generically from its
 // MCInstrDesc (defined registers become unknown).
 enum class Op : uint8_t {
-  Other, MovRI32, MovRI64, MovRR32, MovRR64, Xor32, Xor64, Lea64, Lea32, AddRI, SubRI, AddRI32, SubRI32,
+  Other, MovRI8, MovRI32, MovRI64, MovRR32, MovRR64, Xor32, Xor64, Lea64, Lea32, AddRI, SubRI, AddRI32, SubRI32,
   LoadRM64, LoadRM32, StoreMR64, StoreMR32, StoreMI, PushR, PushI, PopR, Leave,
   CallRel, CallReg, CallMem, JmpRel, JmpReg, JmpMem, Jcc, Ret, Syscall, Int, Sysenter, Trap, Nop
 };
@@ -112,7 +112,7 @@ public:
     MIA.reset(T->createMCInstrAnalysis(MII.get()));
 
     static const std::map<std::string, Op> names = {
-        {"MOV32ri", Op::MovRI32}, {"MOV32ri_alt", Op::MovRI32}, {"MOV64ri", Op::MovRI64},
+        {"MOV8ri", Op::MovRI8}, {"MOV8ri_alt", Op::MovRI8}, {"MOV32ri", Op::MovRI32}, {"MOV32ri_alt", Op::MovRI32}, {"MOV64ri", Op::MovRI64},
         {"MOV64ri32", Op::MovRI64}, {"MOV32rr", Op::MovRR32}, {"MOV32rr_REV", Op::MovRR32},
         {"MOV64rr", Op::MovRR64}, {"MOV64rr_REV", Op::MovRR64}, {"XOR32rr", Op::Xor32},
         {"XOR32rr_REV", Op::Xor32}, {"XOR64rr", Op::Xor64}, {"XOR64rr_REV", Op::Xor64},
@@ -401,7 +401,9 @@ struct RawFunction {
 
 class FunctionAnalyzer {
 public:
-  FunctionAnalyzer(ModuleContext &ctx, uint64_t start, uint64_t end) : Ctx(ctx), Start(start), End(end) {}
+  // `strict`: follow control flow from the entry only (for code known by no symbol or FDE).
+  FunctionAnalyzer(ModuleContext &ctx, uint64_t start, uint64_t end, bool strict = false)
+      : Ctx(ctx), Start(start), End(end), Strict(strict) {}
 
   // Decodes [Start, End) linearly; returns false when nothing decodes.
   void decode() {
@@ -441,9 +443,18 @@ public:
         for (uint64_t a : codeRefs(in)) out.push_back(a);
       }
     }
+    // Code that runs past the end of its FDE (glibc's clone3 ends its FDE before `syscall`) continues
+    // in a function of its own.
+    if (!Insns.empty() && !endsFlow(Insns.back()) && Insns.back().addr + Insns.back().size == End)
+      out.push_back(End);
   }
 
   RawFunction analyze() {
+    // Bytes known by no symbol or FDE that do not even decode are data in .text (crypto tables), not code.
+    if (Strict && (Raw.decodeErrors || std::any_of(Insns.begin(), Insns.end(), [&](const Insn &in) {
+                     return Ctx.mc.MII->getName(in.inst.getOpcode()).starts_with("LRET");
+                   })))
+      return std::move(Raw);
     // Blocks: leaders are the entry, in-range branch targets, and instructions after control transfers.
     size_t n = Insns.size();
     if (!n)
@@ -468,7 +479,6 @@ public:
         if (it != index.end()) { leader[it->second] = 1; hasPred[it->second] = 1; }
       }
       if (!ends && i + 1 < n && Insns[i + 1].addr == in.addr + in.size) hasPred[i + 1] = 1;
-      if (callsNoReturn(in) && i + 1 < n) noReturnAfter.insert(i + 1);
       if (in.op == Op::Jcc && i + 1 < n) hasPred[i + 1] = 1;
     }
     std::vector<size_t> blockStarts;
@@ -494,8 +504,8 @@ public:
       size_t last = b + 1 < nb ? blockStarts[b + 1] : n;
       bool padding = true;
       for (size_t i = blockStarts[b]; i < last && padding; ++i) padding = Insns[i].op == Op::Nop;
-      if (noReturnAfter.count(blockStarts[b])) padding = true; // dead code after a call that never returns
-      if (!padding) in[b] = unknown;
+      // Code with neither symbol nor FDE is followed only along control flow: it may be data in .text.
+      if (!padding && !Strict) in[b] = unknown;
     }
 
     std::vector<size_t> work;
@@ -525,6 +535,9 @@ public:
             if (in[tb].joinWith(s) && !queued[tb]) { work.push_back(tb); queued[tb] = 1; }
           }
         }
+        if (isLocalIndirectJump(ins)) // a switch: any block may be its target
+          for (size_t tb = 0; tb < nb; ++tb)
+            if (in[tb].joinWith(s) && !queued[tb]) { work.push_back(tb); queued[tb] = 1; }
         if (ins.op == Op::JmpRel || ins.op == Op::JmpReg || ins.op == Op::JmpMem || ins.op == Op::Ret ||
             ins.op == Op::Trap || callsNoReturn(ins))
           fallsThrough = false;
@@ -537,6 +550,7 @@ public:
     // Final pass: emit facts with the fixpoint states.
     for (size_t b = 0; b < nb; ++b) {
       State s = in[b];
+      if (!s.reached && Strict) continue;
       if (!s.reached) s = unknown;
       size_t last = b + 1 < nb ? blockStarts[b + 1] : n;
       for (size_t i = blockStarts[b]; i < last; ++i)
@@ -544,7 +558,7 @@ public:
     }
     // Falling off the end of the extent continues in the next function.
     const Insn &lastIn = Insns.back();
-    if (!endsFlow(lastIn) && lastIn.addr + lastIn.size == End) {
+    if (!endsFlow(lastIn) && lastIn.addr + lastIn.size == End && (in[nb - 1].reached || !Strict)) {
       State s = in[nb - 1];
       if (!s.reached) s = unknown;
       for (size_t i = blockStarts[nb - 1]; i < n; ++i) transfer(Insns[i], s, nullptr);
@@ -595,6 +609,12 @@ private:
       }
     }
     return false;
+  }
+  bool isLocalIndirectJump(const Insn &in) const {
+    if (in.op == Op::JmpReg) return true;
+    if (in.op != Op::JmpMem) return false;
+    auto a = ripAddress(in);
+    return !a || (!Ctx.slotImport.count(*a) && !Ctx.slotLocal.count(*a));
   }
   static bool endsFlow(const Insn &l) {
     return l.op == Op::JmpRel || l.op == Op::JmpReg || l.op == Op::JmpMem || l.op == Op::Ret || l.op == Op::Trap ||
@@ -811,6 +831,20 @@ private:
     if (out)
       for (uint64_t a : codeRefs(in)) edge(out, Edge::AddressTaken, in, s, a, -1, false);
     switch (in.op) {
+    case Op::MovRI8: { // mov $imm, %al: replaces the low byte of a known register (musl: xor %eax,%eax; mov $56,%al)
+      unsigned reg = I.getOperand(0).getReg();
+      int g = Ctx.mc.gpr(reg);
+      StringRef name = Ctx.mc.regInfo().getName(reg);
+      AbsValue v = AbsValue::top();
+      if (g >= 0 && g < NumGprs && s.reg[g].kind == AbsValue::Const && (name.ends_with("L") || name.ends_with("B"))) {
+        v = s.reg[g];
+        for (int i = 0; i < v.n; ++i) v.c[i] = (v.c[i] & ~0xffULL) | (uint64_t(I.getOperand(1).getImm()) & 0xff);
+        std::sort(v.c, v.c + v.n);
+        v.n = uint8_t(std::unique(v.c, v.c + v.n) - v.c);
+      }
+      if (g >= 0 && g < NumGprs) s.reg[g] = v;
+      return;
+    }
     case Op::MovRI32:
     case Op::MovRI64:
       write(s, I.getOperand(0).getReg(), AbsValue::constant(uint64_t(I.getOperand(1).getImm())), in.op == Op::MovRI32);
@@ -960,9 +994,9 @@ private:
 
   ModuleContext &Ctx;
   uint64_t Start, End;
+  bool Strict;
   std::vector<Insn> Insns;
   std::set<uint64_t> BadAt;
-  std::set<size_t> noReturnAfter;
   bool Escaped = false;
   RawFunction Raw;
 };
@@ -1125,6 +1159,15 @@ Expected<ModuleModel> buildModuleModel(const ElfModule &elf) {
   addSymbols(elf.staticSymbols());
   addSymbols(elf.dynamicSymbols());
   std::vector<std::pair<uint64_t, uint64_t>> fdes = parseEhFrame(elf);
+  std::set<uint64_t> fdeStarts;
+  for (auto [b, e] : fdes) fdeStarts.insert(b);
+  std::vector<std::pair<uint64_t, uint64_t>> pltRanges;
+  for (const ElfSection &s : elf.sections())
+    if (isPltSection(s.name) && s.exec) pltRanges.push_back({s.addr, s.addr + s.size});
+  auto inPlt = [&](uint64_t a) {
+    for (auto [lo, hi] : pltRanges) if (a >= lo && a < hi) return true;
+    return false;
+  };
   for (auto [b, e] : fdes)
     if (elf.inExecutableSection(b)) starts.insert(b);
   if (elf.entry() && elf.inExecutableSection(elf.entry())) starts.insert(elf.entry());
@@ -1211,7 +1254,8 @@ Expected<ModuleModel> buildModuleModel(const ElfModule &elf) {
     for (size_t i = 0; i < nf; ++i) {
       uint64_t a = model.functions[i].addr, e = extentEnd(a);
       if (e <= a) { returns[i] = 1; continue; }
-      analyzers[i] = std::make_unique<FunctionAnalyzer>(ctx, a, e);
+      bool known = names.count(a) || fdeStarts.count(a) || rootAddrs.count(a) || a == elf.entry() || inPlt(a);
+      analyzers[i] = std::make_unique<FunctionAnalyzer>(ctx, a, e, !known);
       analyzers[i]->decode();
       std::vector<uint64_t> targets;
       returns[i] = analyzers[i]->mayReturn(targets);
@@ -1272,7 +1316,7 @@ Expected<ModuleModel> buildModuleModel(const ElfModule &elf) {
         e2.local = localIndex(re.target);
         if (e2.local < 0) continue;
       }
-      if (e2.kind != Edge::AddressTaken) {
+      if (e2.kind != Edge::AddressTaken && (e2.import >= 0 || e2.local >= 0)) {
         StringRef callee = e2.import >= 0 ? StringRef(ctx.imports[size_t(e2.import)])
                                           : StringRef(names.count(model.functions[size_t(e2.local)].addr)
                                                           ? names[model.functions[size_t(e2.local)].addr] : "");
@@ -1284,6 +1328,11 @@ Expected<ModuleModel> buildModuleModel(const ElfModule &elf) {
       f.edges.push_back(std::move(e2));
     }
   }
+  // PLT slots are named after the import they jump to, as objdump does ("dlopen@plt").
+  for (Function &f : model.functions)
+    if (f.name.empty() && inPlt(f.addr))
+      for (const Edge &e : f.edges)
+        if (e.kind == Edge::Tail && e.import >= 0) { f.name = ctx.imports[size_t(e.import)] + "@plt"; break; }
   for (uint64_t a : rootAddrs)
     if (int32_t i = model.functionAt(a); i >= 0) model.roots.push_back(i);
   if (elf.entry()) model.entryFunction = model.functionAt(elf.entry());

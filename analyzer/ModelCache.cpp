@@ -158,8 +158,20 @@ std::string ModelCache::defaultDirectory() {
   return "";
 }
 
+ModelCache::ModelCache(std::string directory) : Dir(std::move(directory)) {
+  if (Dir.empty())
+    return;
+  // The running executable's hash: any change to the analysis code changes the key.
+  if (auto self = MemoryBuffer::getFile("/proc/self/exe", false, false))
+    Build = hexDigest(ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>((*self)->getBufferStart()),
+                                        (*self)->getBufferSize()))
+                .substr(0, 16);
+  else
+    Build = "v" + std::to_string(ModuleModel::FormatVersion);
+}
+
 std::string ModelCache::pathFor(const std::string &sha256) const {
-  return Dir + "/models/" + sha256 + ".v" + std::to_string(ModuleModel::FormatVersion) + ".model";
+  return Dir + "/models/" + sha256 + "." + Build + ".model";
 }
 
 Expected<ModuleModel> ModelCache::get(const ElfModule &elf, bool &hit) const {

@@ -10,7 +10,7 @@ namespace bespoke {
 class ModelCache {
 public:
   // An empty directory disables the cache.
-  explicit ModelCache(std::string directory) : Dir(std::move(directory)) {}
+  explicit ModelCache(std::string directory);
 
   // Default location: $BESPOKE_CACHE_DIR, else $XDG_CACHE_HOME/bespoke, else ~/.cache/bespoke.
   static std::string defaultDirectory();
@@ -23,6 +23,7 @@ public:
 private:
   std::string pathFor(const std::string &sha256) const;
   std::string Dir;
+  std::string Build; // identifies the analyzer build, so a rebuilt bespoke never reads stale models
 };
 
 } // namespace bespoke
