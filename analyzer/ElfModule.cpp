@@ -257,10 +257,16 @@ Error ElfModule::load() {
     if (s.type == ELF::SHT_FINI_ARRAY && !finiArr) { finiArr = s.addr; finiArrSz = s.size; }
     if (s.type == ELF::SHT_PREINIT_ARRAY && !preArr) { preArr = s.addr; preArrSz = s.size; }
   }
-  for (auto [arr, sz] : {std::pair{preArr, preArrSz}, {initArr, initArrSz}, {finiArr, finiArrSz}})
-    for (uint64_t a = arr; arr && a + 8 <= arr + sz; a += 8)
-      if (auto p = pointerAt(a); p && *p && *p != ~0ULL)
+  // A corrupt size must not make us walk the address space: stop at the first word not in the file.
+  for (auto [arr, sz] : {std::pair{preArr, preArrSz}, {initArr, initArrSz}, {finiArr, finiArrSz}}) {
+    for (uint64_t i = 0; arr && i < sz / 8; ++i) {
+      auto p = pointerAt(arr + 8 * i);
+      if (!p)
+        break;
+      if (*p && *p != ~0ULL)
         InitFns.push_back(*p);
+    }
+  }
   return Error::success();
 }
 
