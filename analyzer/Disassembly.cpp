@@ -81,7 +81,7 @@ constexpr int GprRip = 100;
 // What the analysis needs to know about an opcode; everything else is handled generically from its
 // MCInstrDesc (defined registers become unknown).
 enum class Op : uint8_t {
-  Other, MovRI8, MovRI32, MovRI64, MovRR32, MovRR64, Xor32, Xor64, Lea64, Lea32, AddRI, SubRI, AddRI32, SubRI32,
+  Other, MovRI8, MovRI32, MovRI64, Cmov32, Cmov64, TestRR, MovRR32, MovRR64, Xor32, Xor64, Lea64, Lea32, AddRI, SubRI, AddRI32, SubRI32,
   LoadRM64, LoadRM32, StoreMR64, StoreMR32, StoreMI, PushR, PushI, PopR, Leave,
   CallRel, CallReg, CallMem, JmpRel, JmpReg, JmpMem, Jcc, Ret, Syscall, Int, Sysenter, Trap, Nop
 };
@@ -141,6 +141,12 @@ public:
         Ops[i] = it->second;
       else if (name.starts_with("NOOP") || name == "NOP" || name == "INT3")
         Ops[i] = Op::Nop;
+      else if (name == "TEST64rr") // 32-bit tests say nothing about the upper half
+        Ops[i] = Op::TestRR;
+      else if (name == "CMOV32rr" || name == "CMOV32rr_REV")
+        Ops[i] = Op::Cmov32;
+      else if (name == "CMOV64rr" || name == "CMOV64rr_REV")
+        Ops[i] = Op::Cmov64;
     }
     static const char *gprNames[NumGprs][5] = {
         {"RAX", "EAX", "AX", "AL", "AH"},   {"RCX", "ECX", "CX", "CL", "CH"},
@@ -445,7 +451,7 @@ public:
     }
     // Code that runs past the end of its FDE (glibc's clone3 ends its FDE before `syscall`) continues
     // in a function of its own.
-    if (!Insns.empty() && !endsFlow(Insns.back()) && Insns.back().addr + Insns.back().size == End)
+    if (fallsOffEnd())
       out.push_back(End);
   }
 
@@ -532,9 +538,14 @@ public:
           auto it = index.find(t);
           if (it != index.end()) {
             size_t tb = blockOf[it->second];
-            if (in[tb].joinWith(s) && !queued[tb]) { work.push_back(tb); queued[tb] = 1; }
+            State taken = s;
+            // `test %r,%r; je` branches with %r == 0 (musl reaches `syscall` with SYS_read = 0 this way).
+            if (int z = zeroTested(i, /*taken=*/true); z >= 0) taken.reg[z] = AbsValue::constant(0);
+            if (in[tb].joinWith(taken) && !queued[tb]) { work.push_back(tb); queued[tb] = 1; }
           }
         }
+        if (ins.op == Op::Jcc)
+          if (int z = zeroTested(i, /*taken=*/false); z >= 0) s.reg[z] = AbsValue::constant(0);
         if (isLocalIndirectJump(ins)) // a switch: any block may be its target
           for (size_t tb = 0; tb < nb; ++tb)
             if (in[tb].joinWith(s) && !queued[tb]) { work.push_back(tb); queued[tb] = 1; }
@@ -558,7 +569,7 @@ public:
     }
     // Falling off the end of the extent continues in the next function.
     const Insn &lastIn = Insns.back();
-    if (!endsFlow(lastIn) && lastIn.addr + lastIn.size == End && (in[nb - 1].reached || !Strict)) {
+    if (fallsOffEnd() && (in[nb - 1].reached || !Strict)) {
       State s = in[nb - 1];
       if (!s.reached) s = unknown;
       for (size_t i = blockStarts[nb - 1]; i < n; ++i) transfer(Insns[i], s, nullptr);
@@ -582,7 +593,7 @@ public:
       } else if ((in.op == Op::JmpRel || in.op == Op::Jcc) && branchTarget(in, t) && (t < Start || t >= End))
         tailTargets.push_back(t);
     }
-    if (!Insns.empty() && !endsFlow(Insns.back()) && Insns.back().addr + Insns.back().size == End)
+    if (fallsOffEnd())
       tailTargets.push_back(End);
     return ret;
   }
@@ -610,11 +621,34 @@ private:
     }
     return false;
   }
+  // The register known to be zero on one edge of the conditional jump Insns[i], or -1.
+  int zeroTested(size_t i, bool taken) const {
+    const Insn &j = Insns[i];
+    if (j.op != Op::Jcc || i == 0 || Insns[i - 1].op != Op::TestRR || j.inst.getNumOperands() < 2 ||
+        !j.inst.getOperand(1).isImm())
+      return -1;
+    const MCInst &t = Insns[i - 1].inst;
+    if (t.getNumOperands() < 2 || !t.getOperand(0).isReg() || t.getOperand(0).getReg() != t.getOperand(1).getReg())
+      return -1;
+    int g = Ctx.mc.gpr(t.getOperand(0).getReg());
+    if (g < 0 || g >= NumGprs) return -1;
+    int64_t cond = j.inst.getOperand(1).getImm(); // X86::CondCode: 4 = E, 5 = NE
+    if ((taken && cond == 4) || (!taken && cond == 5)) return g;
+    return -1;
+  }
   bool isLocalIndirectJump(const Insn &in) const {
     if (in.op == Op::JmpReg) return true;
     if (in.op != Op::JmpMem) return false;
     auto a = ripAddress(in);
     return !a || (!Ctx.slotImport.count(*a) && !Ctx.slotLocal.count(*a));
+  }
+  // Whether execution can run past the end of the extent: the last instruction that is not padding
+  // does not end the flow, and the decoded bytes reach the end.
+  bool fallsOffEnd() const {
+    if (Insns.empty() || Insns.back().addr + Insns.back().size != End) return false;
+    for (auto it = Insns.rbegin(); it != Insns.rend(); ++it)
+      if (it->op != Op::Nop) return !endsFlow(*it);
+    return true; // only padding: reached only if something jumps here, and then it falls through
   }
   static bool endsFlow(const Insn &l) {
     return l.op == Op::JmpRel || l.op == Op::JmpReg || l.op == Op::JmpMem || l.op == Op::Ret || l.op == Op::Trap ||
@@ -786,11 +820,8 @@ public:
       for (MCPhysReg r : d.implicit_defs()) def(r);
       if (in.op == Op::PopR || in.op == Op::Leave) def(in.inst.getNumOperands() ? in.inst.getOperand(0).getReg() : 0);
     }
-    if (!Insns.empty()) { // falling into the next function
-      const Insn &l = Insns.back();
-      if (!endsFlow(l) && l.addr + l.size == End)
-        callees.push_back(End);
-    }
+    if (fallsOffEnd()) // falling into the next function
+      callees.push_back(End);
     return defs;
   }
 
@@ -845,6 +876,11 @@ private:
       if (g >= 0 && g < NumGprs) s.reg[g] = v;
       return;
     }
+    case Op::Cmov32:
+    case Op::Cmov64: // either value: musl picks SYS_readv or SYS_read this way
+      write(s, I.getOperand(0).getReg(), read(s, I.getOperand(1).getReg()).join(read(s, I.getOperand(2).getReg())),
+            in.op == Op::Cmov32);
+      return;
     case Op::MovRI32:
     case Op::MovRI64:
       write(s, I.getOperand(0).getReg(), AbsValue::constant(uint64_t(I.getOperand(1).getImm())), in.op == Op::MovRI32);
