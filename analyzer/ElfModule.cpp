@@ -18,7 +18,7 @@ namespace {
 using ELFT = ELF64LE;
 
 Error fail(const std::string &path, const Twine &why) {
-  return createStringError(inconvertibleErrorCode(), "%s: %s", path.c_str(), why.str().c_str());
+  return createStringError(inconvertibleErrorCode(), "%s: %s", printable(path).c_str(), printable(why.str()).c_str());
 }
 
 const char *machineName(uint16_t m) {
@@ -40,6 +40,20 @@ std::vector<std::string> splitPath(StringRef s) {
   return {parts.begin(), parts.end()};
 }
 } // namespace
+
+std::string printable(StringRef text) {
+  std::string out;
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char b[8];
+      snprintf(b, sizeof b, "\\x%02x", static_cast<unsigned char>(c));
+      out += b;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 
 std::string hexDigest(ArrayRef<uint8_t> data) {
   std::array<uint8_t, 32> h = SHA256::hash(data);
@@ -83,10 +97,10 @@ Error ElfModule::load() {
     return fail(Path, "empty file, not an ELF file");
   if (data.size() < 4 || !data.starts_with("\x7f" "ELF"))
     return fail(Path, "not an ELF file (bad magic)");
+  if (data.size() > ELF::EI_CLASS && uint8_t(data[ELF::EI_CLASS]) == ELF::ELFCLASS32)
+    return fail(Path, "32-bit ELF is not supported (bespoke analyzes x86-64 ELF only)");
   if (data.size() < sizeof(ELFT::Ehdr))
     return fail(Path, "truncated ELF header");
-  if (uint8_t(data[ELF::EI_CLASS]) == ELF::ELFCLASS32)
-    return fail(Path, "32-bit ELF is not supported (bespoke analyzes x86-64 ELF only)");
   if (uint8_t(data[ELF::EI_CLASS]) != ELF::ELFCLASS64 || uint8_t(data[ELF::EI_DATA]) != ELF::ELFDATA2LSB)
     return fail(Path, "unsupported ELF class or byte order (bespoke analyzes x86-64 ELF only)");
   auto fileOr = ELFFile<ELFT>::create(data);

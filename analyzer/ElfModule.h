@@ -96,4 +96,8 @@ private:
 
 std::string hexDigest(llvm::ArrayRef<uint8_t> data);
 
+// Control characters from file contents (section or library names) escaped as \xNN, so that an error
+// message stays one line.
+std::string printable(llvm::StringRef text);
+
 } // namespace bespoke

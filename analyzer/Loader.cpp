@@ -103,7 +103,8 @@ Expected<std::vector<LoadedModule>> loadClosure(const std::string &executable, c
       std::string p = find(name, *mods[i].elf);
       if (p.empty())
         return createStringError(inconvertibleErrorCode(), "%s: shared library %s not found (needed by %s)",
-                                 executable.c_str(), name.c_str(), mods[i].elf->fileName().c_str());
+                                 printable(executable).c_str(), printable(name).c_str(),
+                                 printable(mods[i].elf->fileName()).c_str());
       loadedNames.insert(name);
       std::string real = realOf(p);
       if (loadedReal.count(real)) continue;
