@@ -1,3 +1,8 @@
+// Manifest v1 rendering, parsing and atomic saving. The format is documented in manifests/README.md.
+//
+// yaml-cpp reports problems by throwing; every entry point below catches them and returns an llvm::Error
+// ("INPUT[:LINE]: problem"). The schema walk itself reports through return values, not exceptions.
+
 #include "manifests/Manifest.h"
 
 #include "analyzer/SyscallTable.h"
@@ -7,9 +12,17 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <optional>
 #include <set>
+#include <sstream>
+#include <string_view>
+#include <tuple>
 
 using namespace llvm;
 
@@ -17,91 +30,178 @@ namespace bespoke {
 
 namespace {
 
-std::string hex(uint64_t v) {
-  char b[32];
-  snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
-  return b;
+// Far above any real manifest (a large application gives a few MB); keeps a wrong argument such as a
+// disk image from being read into memory.
+constexpr uint64_t kMaxManifestBytes = 256ull << 20;
+
+Error errorf(const std::string &message) { return createStringError(inconvertibleErrorCode(), "%s", message.c_str()); }
+
+// ---------------------------------------------------------------------------------------------------
+// Canonical order. Rendering and parsing both go through it, so the text depends only on the content.
+
+bool unresolvedLess(const Unresolved &a, const Unresolved &b) {
+  // Sorted by the site (the last frame), as the analyzer does; the remaining fields only break ties.
+  static const Frame kNoSite{};
+  const Frame &sa = a.evidence.chain.empty() ? kNoSite : a.evidence.chain.back();
+  const Frame &sb = b.evidence.chain.empty() ? kNoSite : b.evidence.chain.back();
+  auto frameKey = [](const Frame &f) { return std::tie(f.module, f.address, f.symbol); };
+  if (frameKey(sa) != frameKey(sb)) return frameKey(sa) < frameKey(sb);
+  if (std::tie(a.kind, a.why, a.evidence.root) != std::tie(b.kind, b.why, b.evidence.root))
+    return std::tie(a.kind, a.why, a.evidence.root) < std::tie(b.kind, b.why, b.evidence.root);
+  return std::lexicographical_compare(a.evidence.chain.begin(), a.evidence.chain.end(), b.evidence.chain.begin(),
+                                      b.evidence.chain.end(),
+                                      [&](const Frame &x, const Frame &y) { return frameKey(x) < frameKey(y); });
 }
 
-std::string frameString(const Frame &f) { return f.module + "!" + f.symbol + "@" + hex(f.address); }
+void sortUnique(std::vector<std::string> &v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
 
-void emitChain(YAML::Emitter &out, const Evidence &ev) {
-  out << YAML::Key << "root" << YAML::Value << ev.root;
-  out << YAML::Key << "chain" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+// Sorts what the format defines as sorted; lists whose order carries meaning (modules: load order,
+// evidence: shortest first, chains) are kept as they are.
+void canonicalize(Footprint &fp) {
+  std::stable_sort(fp.syscalls.begin(), fp.syscalls.end(),
+                   [](const SyscallUse &a, const SyscallUse &b) { return a.name < b.name; });
+  for (SyscallUse &u : fp.syscalls)
+    for (auto &[arg, fact] : u.args) {
+      if (fact.any) fact.values.clear();
+      sortUnique(fact.values);
+    }
+  sortUnique(fp.kernel.paths);
+  sortUnique(fp.kernel.features);
+  std::stable_sort(fp.unresolved.begin(), fp.unresolved.end(), unresolvedLess);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Rendering
+
+std::string frameString(const Frame &f) {
+  char addr[24];
+  snprintf(addr, sizeof addr, "@0x%llx", static_cast<unsigned long long>(f.address));
+  return f.module + "!" + f.symbol + addr;
+}
+
+bool isYamlKeyword(std::string s) {
+  for (char &c : s) c = char(tolower(static_cast<unsigned char>(c)));
+  static const std::set<std::string> kKeywords = {"true", "false", "yes", "no", "on", "off", "y", "n", "null"};
+  return kKeywords.count(s) != 0;
+}
+
+// Plain (unquoted) only when the string cannot be read back as anything else: a conservative character
+// set, starting with a letter, '/' or '_' (so "2.36", ".inf" and "-1" are quoted), and not a keyword.
+bool plainIsSafe(const std::string &s) {
+  if (s.empty()) return false;
+  unsigned char first = static_cast<unsigned char>(s[0]);
+  if (!(isalpha(first) || first == '/' || first == '_')) return false;
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (!(isalnum(u) || c == '_' || c == '-' || c == '/' || c == '.' || c == '+')) return false;
+  }
+  return !isYamlKeyword(s);
+}
+
+void emitString(YAML::Emitter &out, const std::string &s) {
+  if (plainIsSafe(s)) out << s;
+  else out << YAML::DoubleQuoted << s;
+}
+
+// Empty lists are written `[]` (a block list cannot be empty); others one entry per line.
+void emitStringList(YAML::Emitter &out, const std::vector<std::string> &v) {
+  if (v.empty()) {
+    out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+    return;
+  }
+  out << YAML::BeginSeq;
+  for (const std::string &s : v) emitString(out, s);
+  out << YAML::EndSeq;
+}
+
+// The `root` and `chain` keys of an evidence map or an unresolved entry. One frame per line, so a diff
+// shows which frame changed.
+void emitEvidenceKeys(YAML::Emitter &out, const Evidence &ev) {
+  out << YAML::Key << "root" << YAML::Value;
+  emitString(out, ev.root);
+  out << YAML::Key << "chain" << YAML::Value;
+  if (ev.chain.empty()) {
+    out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+    return;
+  }
+  out << YAML::BeginSeq;
   for (const Frame &f : ev.chain) out << YAML::DoubleQuoted << frameString(f);
   out << YAML::EndSeq;
 }
 
-// Strings that YAML would read back as another type are quoted.
-void emitString(YAML::Emitter &out, const std::string &s) {
-  bool plainOk = !s.empty();
-  for (char c : s)
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '/' || c == '.' || c == '+'))
-      plainOk = false;
-  if (plainOk && (isdigit(static_cast<unsigned char>(s[0])) || s == "true" || s == "false" || s == "null" ||
-                  s == "yes" || s == "no" || s == "on" || s == "off" || s == "~"))
-    plainOk = false;
-  if (plainOk) out << s;
-  else out << YAML::DoubleQuoted << s;
+void emitStringField(YAML::Emitter &out, const char *key, const std::string &value) {
+  out << YAML::Key << key << YAML::Value;
+  emitString(out, value);
 }
 
-} // namespace
+// Hashes are always quoted, so that they look alike whether or not they start with a digit.
+void emitHashField(YAML::Emitter &out, const char *key, const std::string &value) {
+  out << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << value;
+}
 
-std::string renderManifest(const Manifest &m) {
-  const Footprint &fp = m.footprint;
+std::string render(const Manifest &m) {
+  Footprint fp = m.footprint;
+  canonicalize(fp);
+
   YAML::Emitter out;
   out.SetIndent(2);
   out << YAML::BeginMap;
   out << YAML::Key << "bespoke" << YAML::Value << m.version;
+
   out << YAML::Key << "app" << YAML::Value << YAML::BeginMap;
-  for (auto [k, v] : {std::pair<const char *, const std::string *>{"name", &fp.app.name}, {"path", &fp.app.path},
-                      {"sha256", &fp.app.sha256}, {"arch", &fp.app.arch}, {"linkage", &fp.app.linkage},
-                      {"libc", &fp.app.libc}, {"libc_version", &fp.app.libcVersion}}) {
-    out << YAML::Key << k << YAML::Value;
-    emitString(out, *v);
-  }
+  emitStringField(out, "name", fp.app.name);
+  emitStringField(out, "path", fp.app.path);
+  emitHashField(out, "sha256", fp.app.sha256);
+  emitStringField(out, "arch", fp.app.arch);
+  emitStringField(out, "linkage", fp.app.linkage);
+  emitStringField(out, "libc", fp.app.libc);
+  emitStringField(out, "libc_version", fp.app.libcVersion);
   out << YAML::EndMap;
 
-  out << YAML::Key << "modules" << YAML::Value << YAML::BeginSeq;
+  out << YAML::Key << "modules" << YAML::Value;
+  if (fp.modules.empty()) out << YAML::Flow;
+  out << YAML::BeginSeq;
   for (const ModuleInfo &mod : fp.modules) {
     out << YAML::BeginMap;
-    out << YAML::Key << "name" << YAML::Value; emitString(out, mod.name);
-    out << YAML::Key << "path" << YAML::Value; emitString(out, mod.path);
-    out << YAML::Key << "sha256" << YAML::Value; emitString(out, mod.sha256);
+    emitStringField(out, "name", mod.name);
+    emitStringField(out, "path", mod.path);
+    emitHashField(out, "sha256", mod.sha256);
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;
 
-  std::vector<const SyscallUse *> sorted;
-  for (const SyscallUse &u : fp.syscalls) sorted.push_back(&u);
-  std::stable_sort(sorted.begin(), sorted.end(), [](auto *a, auto *b) { return a->name < b->name; });
-  out << YAML::Key << "syscalls" << YAML::Value << YAML::BeginSeq;
-  for (const SyscallUse *u : sorted) {
+  out << YAML::Key << "syscalls" << YAML::Value;
+  if (fp.syscalls.empty()) out << YAML::Flow;
+  out << YAML::BeginSeq;
+  for (const SyscallUse &u : fp.syscalls) {
     out << YAML::BeginMap;
-    out << YAML::Key << "name" << YAML::Value << u->name;
-    out << YAML::Key << "nr" << YAML::Value << u->nr;
+    emitStringField(out, "name", u.name);
+    out << YAML::Key << "nr" << YAML::Value << u.nr;
     out << YAML::Key << "args" << YAML::Value;
-    if (u->args.empty()) {
-      out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
-    } else {
-      out << YAML::BeginMap;
-      for (const auto &[arg, fact] : u->args) {
-        out << YAML::Key << arg << YAML::Value;
-        if (fact.any) out << "any";
-        else {
-          std::vector<std::string> vals = fact.values;
-          std::sort(vals.begin(), vals.end());
-          out << YAML::Flow << YAML::BeginSeq;
-          for (const std::string &v : vals) emitString(out, v);
-          out << YAML::EndSeq;
-        }
+    if (u.args.empty()) out << YAML::Flow;
+    out << YAML::BeginMap;
+    for (const auto &[arg, fact] : u.args) { // std::map: sorted by argument name
+      out << YAML::Key;
+      emitString(out, arg);
+      out << YAML::Value;
+      if (fact.any) {
+        out << "any";
+      } else {
+        out << YAML::Flow << YAML::BeginSeq;
+        for (const std::string &v : fact.values) emitString(out, v);
+        out << YAML::EndSeq;
       }
-      out << YAML::EndMap;
     }
-    out << YAML::Key << "evidence" << YAML::Value << YAML::BeginSeq;
-    for (const Evidence &ev : u->evidence) {
+    out << YAML::EndMap;
+    out << YAML::Key << "evidence" << YAML::Value;
+    if (u.evidence.empty()) out << YAML::Flow;
+    out << YAML::BeginSeq;
+    for (const Evidence &ev : u.evidence) {
       out << YAML::BeginMap;
-      emitChain(out, ev);
+      emitEvidenceKeys(out, ev);
       out << YAML::EndMap;
     }
     out << YAML::EndSeq;
@@ -109,33 +209,24 @@ std::string renderManifest(const Manifest &m) {
   }
   out << YAML::EndSeq;
 
-  auto sortedStrings = [](std::vector<std::string> v) { std::sort(v.begin(), v.end()); v.erase(std::unique(v.begin(), v.end()), v.end()); return v; };
   out << YAML::Key << "kernel" << YAML::Value << YAML::BeginMap;
-  for (auto [k, list] : {std::pair<const char *, const std::vector<std::string> *>{"paths", &fp.kernel.paths}, {"features", &fp.kernel.features}}) {
-    out << YAML::Key << k << YAML::Value;
-    std::vector<std::string> v = sortedStrings(*list);
-    if (v.empty()) out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
-    else {
-      out << YAML::BeginSeq;
-      for (const std::string &s : v) emitString(out, s);
-      out << YAML::EndSeq;
-    }
-  }
+  out << YAML::Key << "paths" << YAML::Value;
+  emitStringList(out, fp.kernel.paths);
+  out << YAML::Key << "features" << YAML::Value;
+  emitStringList(out, fp.kernel.features);
   out << YAML::EndMap;
 
   out << YAML::Key << "unresolved" << YAML::Value;
-  if (fp.unresolved.empty()) out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
-  else {
-    out << YAML::BeginSeq;
-    for (const Unresolved &u : fp.unresolved) {
-      out << YAML::BeginMap;
-      out << YAML::Key << "kind" << YAML::Value << u.kind;
-      out << YAML::Key << "why" << YAML::Value << YAML::DoubleQuoted << u.why;
-      emitChain(out, u.evidence);
-      out << YAML::EndMap;
-    }
-    out << YAML::EndSeq;
+  if (fp.unresolved.empty()) out << YAML::Flow;
+  out << YAML::BeginSeq;
+  for (const Unresolved &u : fp.unresolved) {
+    out << YAML::BeginMap;
+    emitStringField(out, "kind", u.kind);
+    out << YAML::Key << "why" << YAML::Value << YAML::DoubleQuoted << u.why;
+    emitEvidenceKeys(out, u.evidence);
+    out << YAML::EndMap;
   }
+  out << YAML::EndSeq;
 
   out << YAML::Key << "stats" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "functions" << YAML::Value << fp.stats.functions;
@@ -143,240 +234,484 @@ std::string renderManifest(const Manifest &m) {
   out << YAML::Key << "indirect_call_sites" << YAML::Value << fp.stats.indirectCallSites;
   out << YAML::Key << "address_taken_functions" << YAML::Value << fp.stats.addressTakenFunctions;
   out << YAML::EndMap;
+
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
 
-namespace {
+// ---------------------------------------------------------------------------------------------------
+// Parsing
 
-// Parsing errors carry the input name and, where known, the line.
-struct ParseError {
-  int line; // 1-based, 0 when unknown
+// A schema violation: 1-based line (0 when unknown) and the message without the input name.
+struct Problem {
+  int line = 0;
   std::string message;
 };
 
-[[noreturn]] void failAt(const YAML::Node &n, const std::string &what) {
-  throw ParseError{n.Mark().line >= 0 ? n.Mark().line + 1 : 0, what};
+int lineOf(const YAML::Node &n) {
+  YAML::Mark mark = n.Mark();
+  return mark.line >= 0 ? mark.line + 1 : 0;
 }
 
-std::string scalar(const YAML::Node &map, const char *key, const std::string &where, bool required = true) {
-  YAML::Node n = map[key];
-  if (!n) {
-    if (required) failAt(map, where + ": missing '" + key + "'");
-    return "";
+const char *kindOf(const YAML::Node &n) {
+  switch (n.Type()) {
+  case YAML::NodeType::Map: return "a map";
+  case YAML::NodeType::Sequence: return "a list";
+  case YAML::NodeType::Scalar: return "a scalar";
+  case YAML::NodeType::Null: return "null";
+  default: return "nothing";
   }
-  if (!n.IsScalar()) failAt(n, where + ": '" + key + "' must be a string");
-  return n.Scalar();
 }
 
-uint64_t integer(const YAML::Node &map, const char *key, const std::string &where) {
-  YAML::Node n = map[key];
-  if (!n) failAt(map, where + ": missing '" + key + "'");
-  if (!n.IsScalar()) failAt(n, where + ": '" + key + "' must be an integer");
-  const std::string &s = n.Scalar();
-  char *end = nullptr;
-  errno = 0;
-  unsigned long long v = strtoull(s.c_str(), &end, 0);
-  if (s.empty() || *end || errno || s[0] == '-') failAt(n, where + ": '" + key + "' must be an integer");
+std::string joined(std::initializer_list<const char *> names) {
+  std::string s;
+  for (const char *n : names) s += (s.empty() ? "" : ", ") + std::string(n);
+  return s;
+}
+
+bool isLowerHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f'); });
+}
+
+// A plain (unquoted) YAML integer in decimal: the schema's numbers are never strings.
+bool isPlainInteger(const YAML::Node &n) {
+  return n.IsScalar() && (n.Tag() == "?" || n.Tag() == "tag:yaml.org,2002:int");
+}
+
+template <typename Int> std::optional<Int> parseDecimal(std::string_view s) {
+  Int v{};
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 10);
+  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
   return v;
 }
 
-Frame parseFrame(const YAML::Node &n, const std::string &where) {
-  if (!n.IsScalar()) failAt(n, where + ": a frame must be a string module!symbol@0xADDRESS");
-  const std::string &s = n.Scalar();
+// "module!symbol@0xADDRESS": split at the first '!' and the last "@0x", so symbols may contain '@'
+// (versioned names like memcpy@GLIBC_2.14, PLT slots like write@plt) and '!'.
+std::optional<Frame> parseFrameString(std::string_view s) {
   size_t bang = s.find('!');
   size_t at = s.rfind("@0x");
-  if (bang == std::string::npos || at == std::string::npos || at < bang)
-    failAt(n, where + ": frame '" + s + "' is not module!symbol@0xADDRESS");
+  if (bang == std::string_view::npos || at == std::string_view::npos || at <= bang + 1 || bang == 0) return std::nullopt;
+  std::string_view hex = s.substr(at + 3);
+  if (hex.empty() || hex.size() > 16 || !isLowerHex(hex)) return std::nullopt;
   Frame f;
-  f.module = s.substr(0, bang);
-  f.symbol = s.substr(bang + 1, at - bang - 1);
-  char *end = nullptr;
-  f.address = strtoull(s.c_str() + at + 1, &end, 16);
-  if (*end) failAt(n, where + ": frame '" + s + "' has a bad address");
+  f.module = std::string(s.substr(0, bang));
+  f.symbol = std::string(s.substr(bang + 1, at - bang - 1));
+  std::from_chars(hex.data(), hex.data() + hex.size(), f.address, 16);
   return f;
 }
 
-Evidence parseEvidence(const YAML::Node &n, const std::string &where) {
-  if (!n.IsMap()) failAt(n, where + ": evidence must be a map with 'root' and 'chain'");
-  Evidence ev;
-  ev.root = scalar(n, "root", where);
-  YAML::Node chain = n["chain"];
-  if (!chain || !chain.IsSequence() || chain.size() == 0) failAt(n, where + ": 'chain' must be a non-empty list of frames");
-  for (size_t i = 0; i < chain.size(); ++i) ev.chain.push_back(parseFrame(chain[i], where + ".chain[" + std::to_string(i) + "]"));
-  return ev;
+// Walks a loaded YAML document against the v1 schema. Each check returns false after recording the
+// first problem, so callers simply propagate `false`.
+class SchemaReader {
+public:
+  std::optional<Problem> problem;
+
+  bool document(const YAML::Node &root, Manifest &m);
+
+private:
+  bool fail(int line, std::string message) {
+    if (!problem) problem = Problem{line, std::move(message)};
+    return false;
+  }
+  bool fail(const YAML::Node &at, std::string message) { return fail(lineOf(at), std::move(message)); }
+
+  // Rejects duplicate keys (yaml-cpp keeps both and answers lookups with the first) and unknown keys.
+  bool keys(const YAML::Node &map, const std::string &where, std::initializer_list<const char *> allowed) {
+    std::set<std::string> seen;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      const YAML::Node key = it->first; // a copy: `it->` yields a temporary that dies with the statement
+      std::string name = key.IsScalar() ? key.Scalar() : std::string("<") + kindOf(key) + ">";
+      bool known = key.IsScalar() && std::any_of(allowed.begin(), allowed.end(), [&](const char *a) { return name == a; });
+      if (!known)
+        return fail(key, (where.empty() ? "unknown top-level key '" : where + ": unknown key '") + name +
+                             "' (expected " + joined(allowed) + ")");
+      if (!seen.insert(name).second)
+        return fail(key, (where.empty() ? "duplicate top-level key '" : where + ": duplicate key '") + name + "'");
+    }
+    return true;
+  }
+
+  bool map(const YAML::Node &n, const std::string &where) {
+    return n.IsMap() || fail(n, where + " must be a map, found " + kindOf(n));
+  }
+
+  bool list(const YAML::Node &n, const std::string &where) {
+    return n.IsSequence() || fail(n, where + " must be a list, found " + kindOf(n));
+  }
+
+  // The value under `key`. (Returned, not assigned into a Node: yaml-cpp's Node assignment copies
+  // content into the target and throws for a missing key.)
+  std::optional<YAML::Node> required(const YAML::Node &map, const char *key, const std::string &where) {
+    const YAML::Node n = map[key];
+    if (n.IsDefined()) return n;
+    if (where.empty()) fail(0, std::string("missing '") + key + "'"); // a top-level section: no useful line
+    else fail(map, where + ": missing '" + key + "'");
+    return std::nullopt;
+  }
+
+  bool string(const YAML::Node &map, const char *key, const std::string &where, std::string &out) {
+    std::optional<YAML::Node> found = required(map, key, where);
+    if (!found) return false;
+    const YAML::Node &n = *found;
+    if (!n.IsScalar()) return fail(n, where + ": '" + key + "' must be a string, found " + kindOf(n));
+    out = n.Scalar();
+    return true;
+  }
+
+  bool sha256(const YAML::Node &map, const std::string &where, std::string &out) {
+    if (!string(map, "sha256", where, out)) return false;
+    return (out.size() == 64 && isLowerHex(out)) ||
+           fail(map["sha256"], where + ": 'sha256' must be 64 lowercase hex digits, found '" + out + "'");
+  }
+
+  bool unsignedInt(const YAML::Node &map, const char *key, const std::string &where, uint64_t &out) {
+    std::optional<YAML::Node> found = required(map, key, where);
+    if (!found) return false;
+    const YAML::Node &n = *found;
+    std::optional<uint64_t> v = isPlainInteger(n) ? parseDecimal<uint64_t>(n.Scalar()) : std::nullopt;
+    if (!v) return fail(n, where + ": '" + key + "' must be a non-negative integer");
+    out = *v;
+    return true;
+  }
+
+  bool frame(const YAML::Node &n, const std::string &where, Frame &out) {
+    std::optional<Frame> f = n.IsScalar() ? parseFrameString(n.Scalar()) : std::nullopt;
+    if (!f)
+      return fail(n, where + ": " + (n.IsScalar() ? "frame '" + n.Scalar() + "'" : std::string("a frame")) +
+                         " is not module!symbol@0xADDRESS (lowercase hex)");
+    out = std::move(*f);
+    return true;
+  }
+
+  // The `root` and `chain` keys, in a syscall's evidence map or an unresolved entry.
+  bool evidence(const YAML::Node &n, const std::string &where, bool chainMayBeEmpty, Evidence &out) {
+    if (!string(n, "root", where, out.root)) return false;
+    std::optional<YAML::Node> found = required(n, "chain", where);
+    if (!found || !list(*found, where + ": 'chain'")) return false;
+    const YAML::Node &chain = *found;
+    if (chain.size() == 0 && !chainMayBeEmpty) return fail(chain, where + ": 'chain' must not be empty");
+    out.chain.resize(chain.size());
+    for (size_t i = 0; i < chain.size(); ++i)
+      if (!frame(chain[i], where + ".chain[" + std::to_string(i) + "]", out.chain[i])) return false;
+    return true;
+  }
+
+  bool app(const YAML::Node &root, AppInfo &out);
+  bool modules(const YAML::Node &n, std::vector<ModuleInfo> &out);
+  bool syscalls(const YAML::Node &n, std::vector<SyscallUse> &out);
+  bool syscall(const YAML::Node &n, const std::string &where, SyscallUse &out);
+  bool args(const YAML::Node &n, const std::string &where, std::map<std::string, ArgFact> &out);
+  bool kernel(const YAML::Node &n, KernelFacts &out);
+  bool stringList(const YAML::Node &map, const char *key, const std::string &where, std::vector<std::string> &out);
+  bool unresolved(const YAML::Node &n, std::vector<Unresolved> &out);
+  bool stats(const YAML::Node &n, AnalysisStats &out);
+};
+
+bool SchemaReader::document(const YAML::Node &root, Manifest &m) {
+  if (!root.IsMap())
+    return fail(0, std::string("not a bespoke manifest (the top level must be a map, found ") + kindOf(root) + ")");
+  const YAML::Node version = root["bespoke"];
+  if (!version) return fail(0, "not a bespoke manifest (missing 'bespoke' key)");
+  std::optional<int64_t> v = isPlainInteger(version) ? parseDecimal<int64_t>(version.Scalar()) : std::nullopt;
+  if (!v) return fail(version, "'bespoke' (the manifest version) must be an integer");
+  if (*v != kManifestVersion)
+    return fail(0, "unsupported manifest version " + std::to_string(*v) + " (this bespoke reads version " +
+                       std::to_string(kManifestVersion) + ")");
+  m.version = kManifestVersion;
+  if (!keys(root, "", {"bespoke", "app", "modules", "syscalls", "kernel", "unresolved", "stats"})) return false;
+
+  Footprint &fp = m.footprint;
+  if (!app(root, fp.app)) return false;
+  if (root["modules"] && !modules(root["modules"], fp.modules)) return false;
+  std::optional<YAML::Node> sys = required(root, "syscalls", "");
+  if (!sys || !syscalls(*sys, fp.syscalls)) return false;
+  if (root["kernel"] && !kernel(root["kernel"], fp.kernel)) return false;
+  if (root["unresolved"] && !unresolved(root["unresolved"], fp.unresolved)) return false;
+  if (root["stats"] && !stats(root["stats"], fp.stats)) return false;
+  canonicalize(fp);
+  return true;
 }
 
-std::vector<std::string> stringList(const YAML::Node &map, const char *key, const std::string &where) {
-  std::vector<std::string> out;
-  YAML::Node n = map[key];
-  if (!n) return out;
-  if (!n.IsSequence()) failAt(n, where + ": '" + key + "' must be a list");
+bool SchemaReader::app(const YAML::Node &root, AppInfo &out) {
+  std::optional<YAML::Node> found = required(root, "app", "");
+  if (!found) return false;
+  const YAML::Node &n = *found;
+  if (!map(n, "'app'") ||
+      !keys(n, "app", {"name", "path", "sha256", "arch", "linkage", "libc", "libc_version"}) ||
+      !string(n, "name", "app", out.name) || !string(n, "path", "app", out.path) || !sha256(n, "app", out.sha256) ||
+      !string(n, "arch", "app", out.arch) || !string(n, "linkage", "app", out.linkage) ||
+      !string(n, "libc", "app", out.libc) || !string(n, "libc_version", "app", out.libcVersion))
+    return false;
+  if (out.arch != "x86_64") return fail(n["arch"], "app: unsupported arch '" + out.arch + "' (bespoke reads x86_64)");
+  if (out.linkage != "static" && out.linkage != "static-pie" && out.linkage != "dynamic")
+    return fail(n["linkage"], "app: 'linkage' must be static, static-pie or dynamic, found '" + out.linkage + "'");
+  if (out.libc != "glibc" && out.libc != "musl" && out.libc != "none")
+    return fail(n["libc"], "app: 'libc' must be glibc, musl or none, found '" + out.libc + "'");
+  return true;
+}
+
+bool SchemaReader::modules(const YAML::Node &n, std::vector<ModuleInfo> &out) {
+  if (!list(n, "'modules'")) return false;
+  out.resize(n.size());
+  for (size_t i = 0; i < n.size(); ++i) {
+    std::string where = "modules[" + std::to_string(i) + "]";
+    if (!map(n[i], where) || !keys(n[i], where, {"name", "path", "sha256"}) ||
+        !string(n[i], "name", where, out[i].name) || !string(n[i], "path", where, out[i].path) ||
+        !sha256(n[i], where, out[i].sha256))
+      return false;
+  }
+  return true;
+}
+
+bool SchemaReader::syscalls(const YAML::Node &n, std::vector<SyscallUse> &out) {
+  if (!list(n, "'syscalls'")) return false;
+  std::map<std::string, int> firstLine; // name -> line of its first entry
+  out.resize(n.size());
+  for (size_t i = 0; i < n.size(); ++i) {
+    if (!syscall(n[i], "syscalls[" + std::to_string(i) + "]", out[i])) return false;
+    auto [it, inserted] = firstLine.emplace(out[i].name, lineOf(n[i]));
+    if (!inserted)
+      return fail(n[i], "syscall '" + out[i].name + "' is listed twice" +
+                            (it->second ? " (first at line " + std::to_string(it->second) + ")" : ""));
+  }
+  return true;
+}
+
+bool SchemaReader::syscall(const YAML::Node &n, const std::string &where, SyscallUse &out) {
+  if (!map(n, where) || !keys(n, where, {"name", "nr", "args", "evidence"}) || !string(n, "name", where, out.name))
+    return false;
+  std::optional<int> expected = syscallNumber(out.name);
+  if (!expected) return fail(n["name"], "syscall '" + out.name + "' is not an x86-64 system call");
+
+  std::optional<YAML::Node> foundNr = required(n, "nr", where);
+  if (!foundNr) return false;
+  const YAML::Node &nr = *foundNr;
+  std::optional<int64_t> given = isPlainInteger(nr) ? parseDecimal<int64_t>(nr.Scalar()) : std::nullopt;
+  if (!given) return fail(nr, where + ": 'nr' must be an integer");
+  if (*given != *expected)
+    return fail(nr, "syscall '" + out.name + "' has nr " + std::to_string(*given) + " but x86-64 " + out.name +
+                        " is " + std::to_string(*expected));
+  out.nr = *expected;
+
+  if (n["args"] && !args(n["args"], where, out.args)) return false;
+
+  std::optional<YAML::Node> foundEvidence = required(n, "evidence", where);
+  if (!foundEvidence || !list(*foundEvidence, where + ": 'evidence'")) return false;
+  const YAML::Node &evidence = *foundEvidence;
+  if (evidence.size() == 0) return fail(evidence, where + ": 'evidence' must not be empty (every syscall has a chain)");
+  out.evidence.resize(evidence.size());
+  for (size_t j = 0; j < evidence.size(); ++j) {
+    std::string w = where + ".evidence[" + std::to_string(j) + "]";
+    if (!map(evidence[j], w) || !keys(evidence[j], w, {"root", "chain"}) ||
+        !this->evidence(evidence[j], w, /*chainMayBeEmpty=*/false, out.evidence[j]))
+      return false;
+  }
+  return true;
+}
+
+bool SchemaReader::args(const YAML::Node &n, const std::string &where, std::map<std::string, ArgFact> &out) {
+  if (!map(n, where + ": 'args'")) return false;
+  std::set<std::string> seen;
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    const YAML::Node key = it->first, value = it->second; // copies, see keys()
+    if (!key.IsScalar() || key.Scalar().empty()) return fail(key, where + ": argument names must be non-empty strings");
+    const std::string &name = key.Scalar();
+    if (!seen.insert(name).second) return fail(key, where + ": duplicate argument '" + name + "'");
+    ArgFact fact;
+    if (value.IsScalar() && value.Scalar() == "any") {
+      fact.any = true;
+    } else if (value.IsSequence()) {
+      for (const YAML::Node &v : value) {
+        if (!v.IsScalar()) return fail(v, where + ": values of argument '" + name + "' must be scalars");
+        fact.values.push_back(v.Scalar());
+      }
+    } else {
+      return fail(value, where + ": argument '" + name + "' must be a list of values or \"any\"");
+    }
+    out[name] = std::move(fact);
+  }
+  return true;
+}
+
+bool SchemaReader::stringList(const YAML::Node &map, const char *key, const std::string &where,
+                              std::vector<std::string> &out) {
+  const YAML::Node n = map[key];
+  if (!n) return true; // optional, loads as empty
+  if (!list(n, where + ": '" + key + "'")) return false;
   for (const YAML::Node &x : n) {
-    if (!x.IsScalar()) failAt(x, where + ": '" + key + "' entries must be strings");
+    if (!x.IsScalar()) return fail(x, where + ": '" + key + "' entries must be strings, found " + kindOf(x));
     out.push_back(x.Scalar());
   }
-  return out;
+  return true;
 }
 
-void checkKeys(const YAML::Node &map, const std::set<std::string> &allowed, const std::string &where) {
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    std::string k = it->first.IsScalar() ? it->first.Scalar() : "?";
-    if (!allowed.count(k)) failAt(it->first, where + ": unknown key '" + k + "'");
+bool SchemaReader::kernel(const YAML::Node &n, KernelFacts &out) {
+  return map(n, "'kernel'") && keys(n, "kernel", {"paths", "features"}) && stringList(n, "paths", "kernel", out.paths) &&
+         stringList(n, "features", "kernel", out.features);
+}
+
+bool SchemaReader::unresolved(const YAML::Node &n, std::vector<Unresolved> &out) {
+  if (!list(n, "'unresolved'")) return false;
+  out.resize(n.size());
+  for (size_t i = 0; i < n.size(); ++i) {
+    std::string where = "unresolved[" + std::to_string(i) + "]";
+    // An unresolved entry may lack a chain (nothing to show); a syscall's evidence may not.
+    if (!map(n[i], where) || !keys(n[i], where, {"kind", "why", "root", "chain"}) ||
+        !string(n[i], "kind", where, out[i].kind) || !string(n[i], "why", where, out[i].why) ||
+        !evidence(n[i], where, /*chainMayBeEmpty=*/true, out[i].evidence))
+      return false;
+  }
+  return true;
+}
+
+bool SchemaReader::stats(const YAML::Node &n, AnalysisStats &out) {
+  if (!map(n, "'stats'") ||
+      !keys(n, "stats", {"functions", "reachable_functions", "indirect_call_sites", "address_taken_functions"}))
+    return false;
+  // Each counter is optional (0 when absent): they inform, nothing downstream depends on them.
+  std::pair<const char *, uint64_t *> counters[] = {{"functions", &out.functions},
+                                                   {"reachable_functions", &out.reachableFunctions},
+                                                   {"indirect_call_sites", &out.indirectCallSites},
+                                                   {"address_taken_functions", &out.addressTakenFunctions}};
+  for (auto [key, field] : counters)
+    if (n[key] && !unsignedInt(n, key, "stats", *field)) return false;
+  return true;
+}
+
+bool onlyWhitespace(const std::string &s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return isspace(static_cast<unsigned char>(c)); });
+}
+
+std::string syntaxError(const YAML::Mark &mark, const std::string &what) {
+  std::string where = mark.line >= 0 ? " at line " + std::to_string(mark.line + 1) + ", column " +
+                                           std::to_string(mark.column + 1)
+                                     : "";
+  return "YAML syntax error" + where + ": " + what;
+}
+
+// Records where each document starts; builds nothing.
+class DocumentStarts : public YAML::EventHandler {
+public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark &mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark &, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark &, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark &, const std::string &, YAML::anchor_t, const std::string &) override {}
+  void OnSequenceStart(const YAML::Mark &, const std::string &, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark &, const std::string &, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// A manifest is exactly one YAML document. Not YAML::LoadAll: in yaml-cpp 0.7 it loops forever, allocating,
+// on input such as a lone ',' (the parser reports the same empty document again and again; fixed upstream
+// in yaml-cpp PR #1319). Here the parser is asked at most three times and a repeated start is an error.
+std::optional<Problem> checkOneDocument(const std::string &text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts h;
+  if (!parser.HandleNextDocument(h))
+    return Problem{0, onlyWhitespace(text) ? "empty file, not a bespoke manifest"
+                                           : "no YAML document (only comments), not a bespoke manifest"};
+  if (!parser.HandleNextDocument(h) || h.starts.size() < 2) return std::nullopt;
+  YAML::Mark second = h.starts[1];
+  bool stuck = second.pos == h.starts[0].pos ||
+               (parser.HandleNextDocument(h) && h.starts.size() > 2 && h.starts[2].pos == second.pos);
+  if (stuck) {
+    YAML::Mark at = h.starts.back();
+    std::string what = at.pos >= 0 && size_t(at.pos) < text.size() ? "unexpected '" + std::string(1, text[size_t(at.pos)]) + "'"
+                                                                    : "unexpected content";
+    return Problem{0, syntaxError(at, what)};
+  }
+  return Problem{second.line + 1, "more than one YAML document (a manifest is a single document)"};
+}
+
+// Parses `text` into `out`, or describes the first problem. yaml-cpp exceptions are turned into Problems
+// here; nothing propagates.
+std::optional<Problem> parseText(const std::string &text, Manifest &out) {
+  try {
+    if (std::optional<Problem> p = checkOneDocument(text)) return p;
+    SchemaReader reader;
+    Manifest m;
+    if (!reader.document(YAML::Load(text), m)) return reader.problem;
+    out = std::move(m);
+    return std::nullopt;
+  } catch (const YAML::ParserException &e) {
+    return Problem{0, syntaxError(e.mark, e.msg)};
+  } catch (const YAML::Exception &e) {
+    return Problem{0, "cannot read the YAML: " + e.msg};
+  } catch (const std::exception &e) {
+    return Problem{0, std::string("cannot read the YAML: ") + e.what()};
   }
 }
 
-Manifest parse(const YAML::Node &root) {
-  if (!root || root.IsNull()) throw ParseError{0, "empty file, not a bespoke manifest"};
-  if (!root.IsMap()) failAt(root, "not a bespoke manifest (the top level must be a map)");
-  if (!root["bespoke"]) failAt(root, "not a bespoke manifest (missing 'bespoke' key)");
-  uint64_t version = integer(root, "bespoke", "bespoke");
-  if (version != uint64_t(kManifestVersion))
-    failAt(root["bespoke"], "unsupported manifest version " + std::to_string(version) + " (this bespoke reads version " +
-                                std::to_string(kManifestVersion) + ")");
-  checkKeys(root, {"bespoke", "app", "modules", "syscalls", "kernel", "unresolved", "stats"}, "manifest");
-  Manifest m;
-  Footprint &fp = m.footprint;
-  YAML::Node app = root["app"];
-  if (!app || !app.IsMap()) failAt(root, "missing 'app' map");
-  checkKeys(app, {"name", "path", "sha256", "arch", "linkage", "libc", "libc_version"}, "app");
-  fp.app.name = scalar(app, "name", "app");
-  fp.app.path = scalar(app, "path", "app", false);
-  fp.app.sha256 = scalar(app, "sha256", "app", false);
-  fp.app.arch = scalar(app, "arch", "app");
-  if (fp.app.arch != "x86_64") failAt(app["arch"], "app: unsupported arch '" + fp.app.arch + "' (x86_64 only)");
-  fp.app.linkage = scalar(app, "linkage", "app", false);
-  fp.app.libc = scalar(app, "libc", "app", false);
-  fp.app.libcVersion = scalar(app, "libc_version", "app", false);
-
-  if (YAML::Node mods = root["modules"]) {
-    if (!mods.IsSequence()) failAt(mods, "'modules' must be a list");
-    for (size_t i = 0; i < mods.size(); ++i) {
-      std::string w = "modules[" + std::to_string(i) + "]";
-      if (!mods[i].IsMap()) failAt(mods[i], w + ": must be a map");
-      fp.modules.push_back({scalar(mods[i], "name", w), scalar(mods[i], "path", w, false), scalar(mods[i], "sha256", w, false)});
-    }
-  }
-
-  YAML::Node sys = root["syscalls"];
-  if (!sys) failAt(root, "missing 'syscalls' list");
-  if (!sys.IsSequence()) failAt(sys, "'syscalls' must be a list");
-  std::set<std::string> seen;
-  for (size_t i = 0; i < sys.size(); ++i) {
-    std::string w = "syscalls[" + std::to_string(i) + "]";
-    const YAML::Node &n = sys[i];
-    if (!n.IsMap()) failAt(n, w + ": must be a map");
-    checkKeys(n, {"name", "nr", "args", "evidence"}, w);
-    SyscallUse u;
-    u.name = scalar(n, "name", w);
-    auto nr = syscallNumber(u.name);
-    if (!nr) failAt(n["name"], "syscall '" + u.name + "' is not an x86-64 system call");
-    uint64_t given = integer(n, "nr", w);
-    if (given != uint64_t(*nr))
-      failAt(n["nr"], "syscall '" + u.name + "' has nr " + std::to_string(given) + " but x86-64 " + u.name + " is " + std::to_string(*nr));
-    u.nr = *nr;
-    if (!seen.insert(u.name).second) failAt(n, "syscall '" + u.name + "' is listed twice");
-    if (YAML::Node args = n["args"]) {
-      if (!args.IsMap()) failAt(args, w + ": 'args' must be a map");
-      for (auto it = args.begin(); it != args.end(); ++it) {
-        ArgFact f;
-        if (it->second.IsScalar() && it->second.Scalar() == "any") f.any = true;
-        else if (it->second.IsSequence()) {
-          for (const YAML::Node &v : it->second) {
-            if (!v.IsScalar()) failAt(v, w + ": argument values must be scalars");
-            f.values.push_back(v.Scalar());
-          }
-        } else failAt(it->second, w + ": an argument fact is a list of values or 'any'");
-        u.args[it->first.Scalar()] = std::move(f);
-      }
-    }
-    YAML::Node ev = n["evidence"];
-    if (!ev || !ev.IsSequence() || ev.size() == 0) failAt(n, w + ": 'evidence' must be a non-empty list");
-    for (size_t j = 0; j < ev.size(); ++j) u.evidence.push_back(parseEvidence(ev[j], w + ".evidence[" + std::to_string(j) + "]"));
-    fp.syscalls.push_back(std::move(u));
-  }
-  std::sort(fp.syscalls.begin(), fp.syscalls.end(), [](const SyscallUse &a, const SyscallUse &b) { return a.name < b.name; });
-
-  if (YAML::Node k = root["kernel"]) {
-    if (!k.IsMap()) failAt(k, "'kernel' must be a map");
-    checkKeys(k, {"paths", "features"}, "kernel");
-    fp.kernel.paths = stringList(k, "paths", "kernel");
-    fp.kernel.features = stringList(k, "features", "kernel");
-  }
-  if (YAML::Node un = root["unresolved"]) {
-    if (!un.IsSequence()) failAt(un, "'unresolved' must be a list");
-    for (size_t i = 0; i < un.size(); ++i) {
-      std::string w = "unresolved[" + std::to_string(i) + "]";
-      if (!un[i].IsMap()) failAt(un[i], w + ": must be a map");
-      checkKeys(un[i], {"kind", "why", "root", "chain"}, w);
-      Unresolved u;
-      u.kind = scalar(un[i], "kind", w);
-      u.why = scalar(un[i], "why", w);
-      u.evidence = parseEvidence(un[i], w);
-      fp.unresolved.push_back(std::move(u));
-    }
-  }
-  if (YAML::Node st = root["stats"]) {
-    if (!st.IsMap()) failAt(st, "'stats' must be a map");
-    checkKeys(st, {"functions", "reachable_functions", "indirect_call_sites", "address_taken_functions"}, "stats");
-    if (st["functions"]) fp.stats.functions = integer(st, "functions", "stats");
-    if (st["reachable_functions"]) fp.stats.reachableFunctions = integer(st, "reachable_functions", "stats");
-    if (st["indirect_call_sites"]) fp.stats.indirectCallSites = integer(st, "indirect_call_sites", "stats");
-    if (st["address_taken_functions"]) fp.stats.addressTakenFunctions = integer(st, "address_taken_functions", "stats");
-  }
-  return m;
+std::string withInput(const std::string &inputName, const Problem &p) {
+  return inputName + (p.line ? ":" + std::to_string(p.line) : std::string()) + ": " + p.message;
 }
 
 } // namespace
 
+std::string renderManifest(const Manifest &m) { return render(m); }
+
 Expected<Manifest> parseManifest(const std::string &text, const std::string &inputName) {
-  try {
-    return parse(YAML::Load(text));
-  } catch (const ParseError &e) {
-    if (e.line)
-      return createStringError(inconvertibleErrorCode(), "%s:%d: %s", inputName.c_str(), e.line, e.message.c_str());
-    return createStringError(inconvertibleErrorCode(), "%s: %s", inputName.c_str(), e.message.c_str());
-  } catch (const YAML::Exception &e) {
-    return createStringError(inconvertibleErrorCode(), "%s:%d: YAML syntax error at line %d, column %d: %s",
-                             inputName.c_str(), e.mark.line + 1, e.mark.line + 1, e.mark.column + 1, e.msg.c_str());
-  }
+  Manifest m;
+  if (std::optional<Problem> p = parseText(text, m)) return errorf(withInput(inputName, *p));
+  return m;
 }
 
-Expected<Manifest> loadManifest(const std::string &path) {
+Expected<Manifest> loadManifest(const std::string &path) try {
   sys::fs::file_status st;
-  if (std::error_code ec = sys::fs::status(path, st))
-    return createStringError(inconvertibleErrorCode(), "%s: cannot open: %s", path.c_str(), ec.message().c_str());
-  if (st.type() == sys::fs::file_type::directory_file)
-    return createStringError(inconvertibleErrorCode(), "%s: is a directory, not a manifest", path.c_str());
-  auto buf = MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (!buf)
-    return createStringError(inconvertibleErrorCode(), "%s: cannot read: %s", path.c_str(), buf.getError().message().c_str());
+  if (std::error_code ec = sys::fs::status(path, st)) return errorf(path + ": cannot open: " + ec.message());
+  if (st.type() == sys::fs::file_type::directory_file) return errorf(path + ": is a directory, not a manifest");
+  if (st.type() == sys::fs::file_type::regular_file && st.getSize() > kMaxManifestBytes)
+    return errorf(path + ": too large for a manifest (" + std::to_string(st.getSize()) + " bytes)");
+  ErrorOr<std::unique_ptr<MemoryBuffer>> buf =
+      MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!buf) return errorf(path + ": cannot read: " + buf.getError().message());
   return parseManifest((*buf)->getBuffer().str(), path);
+} catch (const std::exception &e) {
+  return errorf(path + ": cannot read: " + e.what());
 }
 
 Error saveManifest(const Manifest &m, const std::string &path) {
-  std::string text = renderManifest(m);
-  SmallString<256> dir(sys::path::parent_path(path));
-  if (dir.empty()) dir = ".";
-  SmallString<256> tmp;
-  int fd;
-  if (std::error_code ec = sys::fs::createUniqueFile(dir + "/." + sys::path::filename(path) + ".tmp-%%%%%%", fd, tmp))
-    return createStringError(inconvertibleErrorCode(), "%s: cannot write: %s", path.c_str(), ec.message().c_str());
-  {
-    raw_fd_ostream os(fd, /*shouldClose=*/true);
-    os << text;
-    os.close();
-    if (os.has_error()) {
-      os.clear_error();
-      sys::fs::remove(tmp);
-      return createStringError(inconvertibleErrorCode(), "%s: cannot write: %s", path.c_str(), os.error().message().c_str());
+  try {
+    std::string text = render(m);
+    // Never write a file that would not load back to the same text: an invalid Footprint (an unknown
+    // syscall name, a syscall without evidence, ...) is an error here rather than at the reader.
+    Manifest back;
+    if (std::optional<Problem> p = parseText(text, back))
+      return errorf(path + ": not written, the manifest is invalid: " +
+                    (p->line ? "line " + std::to_string(p->line) + ": " : std::string()) + p->message);
+    if (render(back) != text) return errorf(path + ": not written, the manifest does not read back identically");
+
+    SmallString<256> dir(sys::path::parent_path(path));
+    if (dir.empty()) dir = ".";
+    // The temporary is beside the destination, so the rename stays within one file system.
+    SmallString<256> tmp;
+    int fd = -1;
+    if (std::error_code ec = sys::fs::createUniqueFile(path + ".tmp.%%%%%%", fd, tmp))
+      return errorf(path + ": cannot write: cannot create a temporary file in '" + std::string(dir) +
+                    "': " + ec.message());
+    std::error_code writeError;
+    {
+      raw_fd_ostream os(fd, /*shouldClose=*/true);
+      os << text;
+      os.close();
+      if (os.has_error()) {
+        writeError = os.error();
+        os.clear_error(); // otherwise raw_fd_ostream aborts in its destructor
+      }
     }
+    if (!writeError) writeError = sys::fs::rename(tmp, path);
+    if (writeError) {
+      sys::fs::remove(tmp);
+      return errorf(path + ": cannot write: " + writeError.message());
+    }
+    return Error::success();
+  } catch (const std::exception &e) {
+    return errorf(path + ": cannot write: " + e.what());
   }
-  if (std::error_code ec = sys::fs::rename(tmp, path)) {
-    sys::fs::remove(tmp);
-    return createStringError(inconvertibleErrorCode(), "%s: cannot write: %s", path.c_str(), ec.message().c_str());
-  }
-  return Error::success();
 }
 
 } // namespace bespoke
