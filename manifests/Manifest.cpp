@@ -263,6 +263,28 @@ const char *kindOf(const YAML::Node &n) {
   }
 }
 
+// A value from the input, made safe for a one-line message: control characters escaped, long values cut.
+std::string shown(std::string_view s) {
+  constexpr size_t kMax = 80;
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += char(c);
+    }
+  }
+  if (s.size() > kMax) out += "...";
+  return out;
+}
+
 std::string joined(std::initializer_list<const char *> names) {
   std::string s;
   for (const char *n : names) s += (s.empty() ? "" : ", ") + std::string(n);
@@ -320,12 +342,12 @@ private:
     std::set<std::string> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
       const YAML::Node key = it->first; // a copy: `it->` yields a temporary that dies with the statement
-      std::string name = key.IsScalar() ? key.Scalar() : std::string("<") + kindOf(key) + ">";
-      bool known = key.IsScalar() && std::any_of(allowed.begin(), allowed.end(), [&](const char *a) { return name == a; });
+      std::string name = key.IsScalar() ? shown(key.Scalar()) : std::string("<") + kindOf(key) + ">";
+      bool known = key.IsScalar() && std::any_of(allowed.begin(), allowed.end(), [&](const char *a) { return key.Scalar() == a; });
       if (!known)
         return fail(key, (where.empty() ? "unknown top-level key '" : where + ": unknown key '") + name +
                              "' (expected " + joined(allowed) + ")");
-      if (!seen.insert(name).second)
+      if (!seen.insert(key.Scalar()).second)
         return fail(key, (where.empty() ? "duplicate top-level key '" : where + ": duplicate key '") + name + "'");
     }
     return true;
@@ -361,7 +383,7 @@ private:
   bool sha256(const YAML::Node &map, const std::string &where, std::string &out) {
     if (!string(map, "sha256", where, out)) return false;
     return (out.size() == 64 && isLowerHex(out)) ||
-           fail(map["sha256"], where + ": 'sha256' must be 64 lowercase hex digits, found '" + out + "'");
+           fail(map["sha256"], where + ": 'sha256' must be 64 lowercase hex digits, found '" + shown(out) + "'");
   }
 
   bool unsignedInt(const YAML::Node &map, const char *key, const std::string &where, uint64_t &out) {
@@ -377,7 +399,7 @@ private:
   bool frame(const YAML::Node &n, const std::string &where, Frame &out) {
     std::optional<Frame> f = n.IsScalar() ? parseFrameString(n.Scalar()) : std::nullopt;
     if (!f)
-      return fail(n, where + ": " + (n.IsScalar() ? "frame '" + n.Scalar() + "'" : std::string("a frame")) +
+      return fail(n, where + ": " + (n.IsScalar() ? "frame '" + shown(n.Scalar()) + "'" : std::string("a frame")) +
                          " is not module!symbol@0xADDRESS (lowercase hex)");
     out = std::move(*f);
     return true;
@@ -442,11 +464,11 @@ bool SchemaReader::app(const YAML::Node &root, AppInfo &out) {
       !string(n, "arch", "app", out.arch) || !string(n, "linkage", "app", out.linkage) ||
       !string(n, "libc", "app", out.libc) || !string(n, "libc_version", "app", out.libcVersion))
     return false;
-  if (out.arch != "x86_64") return fail(n["arch"], "app: unsupported arch '" + out.arch + "' (bespoke reads x86_64)");
+  if (out.arch != "x86_64") return fail(n["arch"], "app: unsupported arch '" + shown(out.arch) + "' (bespoke reads x86_64)");
   if (out.linkage != "static" && out.linkage != "static-pie" && out.linkage != "dynamic")
-    return fail(n["linkage"], "app: 'linkage' must be static, static-pie or dynamic, found '" + out.linkage + "'");
+    return fail(n["linkage"], "app: 'linkage' must be static, static-pie or dynamic, found '" + shown(out.linkage) + "'");
   if (out.libc != "glibc" && out.libc != "musl" && out.libc != "none")
-    return fail(n["libc"], "app: 'libc' must be glibc, musl or none, found '" + out.libc + "'");
+    return fail(n["libc"], "app: 'libc' must be glibc, musl or none, found '" + shown(out.libc) + "'");
   return true;
 }
 
@@ -481,7 +503,7 @@ bool SchemaReader::syscall(const YAML::Node &n, const std::string &where, Syscal
   if (!map(n, where) || !keys(n, where, {"name", "nr", "args", "evidence"}) || !string(n, "name", where, out.name))
     return false;
   std::optional<int> expected = syscallNumber(out.name);
-  if (!expected) return fail(n["name"], "syscall '" + out.name + "' is not an x86-64 system call");
+  if (!expected) return fail(n["name"], "syscall '" + shown(out.name) + "' is not an x86-64 system call");
 
   std::optional<YAML::Node> foundNr = required(n, "nr", where);
   if (!foundNr) return false;
@@ -515,18 +537,18 @@ bool SchemaReader::args(const YAML::Node &n, const std::string &where, std::map<
   for (auto it = n.begin(); it != n.end(); ++it) {
     const YAML::Node key = it->first, value = it->second; // copies, see keys()
     if (!key.IsScalar() || key.Scalar().empty()) return fail(key, where + ": argument names must be non-empty strings");
-    const std::string &name = key.Scalar();
-    if (!seen.insert(name).second) return fail(key, where + ": duplicate argument '" + name + "'");
+    const std::string name = key.Scalar();
+    if (!seen.insert(name).second) return fail(key, where + ": duplicate argument '" + shown(name) + "'");
     ArgFact fact;
     if (value.IsScalar() && value.Scalar() == "any") {
       fact.any = true;
     } else if (value.IsSequence()) {
       for (const YAML::Node &v : value) {
-        if (!v.IsScalar()) return fail(v, where + ": values of argument '" + name + "' must be scalars");
+        if (!v.IsScalar()) return fail(v, where + ": values of argument '" + shown(name) + "' must be scalars");
         fact.values.push_back(v.Scalar());
       }
     } else {
-      return fail(value, where + ": argument '" + name + "' must be a list of values or \"any\"");
+      return fail(value, where + ": argument '" + shown(name) + "' must be a list of values or \"any\"");
     }
     out[name] = std::move(fact);
   }
@@ -586,7 +608,7 @@ std::string syntaxError(const YAML::Mark &mark, const std::string &what) {
   std::string where = mark.line >= 0 ? " at line " + std::to_string(mark.line + 1) + ", column " +
                                            std::to_string(mark.column + 1)
                                      : "";
-  return "YAML syntax error" + where + ": " + what;
+  return "YAML syntax error" + where + ": " + shown(what); // yaml-cpp quotes raw input characters
 }
 
 // Records where each document starts; builds nothing.
@@ -620,7 +642,7 @@ std::optional<Problem> checkOneDocument(const std::string &text) {
                (parser.HandleNextDocument(h) && h.starts.size() > 2 && h.starts[2].pos == second.pos);
   if (stuck) {
     YAML::Mark at = h.starts.back();
-    std::string what = at.pos >= 0 && size_t(at.pos) < text.size() ? "unexpected '" + std::string(1, text[size_t(at.pos)]) + "'"
+    std::string what = at.pos >= 0 && size_t(at.pos) < text.size() ? "unexpected '" + shown(text.substr(size_t(at.pos), 1)) + "'"
                                                                     : "unexpected content";
     return Problem{0, syntaxError(at, what)};
   }
@@ -640,9 +662,9 @@ std::optional<Problem> parseText(const std::string &text, Manifest &out) {
   } catch (const YAML::ParserException &e) {
     return Problem{0, syntaxError(e.mark, e.msg)};
   } catch (const YAML::Exception &e) {
-    return Problem{0, "cannot read the YAML: " + e.msg};
+    return Problem{0, "cannot read the YAML: " + shown(e.msg)};
   } catch (const std::exception &e) {
-    return Problem{0, std::string("cannot read the YAML: ") + e.what()};
+    return Problem{0, std::string("cannot read the YAML: ") + shown(e.what())};
   }
 }
 

@@ -456,6 +456,22 @@ TEST(ManifestErrors, BriefExamplesInline) {
   EXPECT_EQ(errorOf(replaceOnce(text, "bespoke: 1", "bespoke: 9"), "dir/x y.yaml").rfind("dir/x y.yaml: ", 0), 0u);
 }
 
+TEST(ManifestErrors, ValuesInMessagesAreEscapedAndCut) {
+  std::string text = renderManifest(sample());
+  EXPECT_EQ(errorOf(replaceOnce(text, "name: write", "name: \"wr\\nite\\t\\x01\"")),
+            "m.yaml:28: syscall 'wr\\nite\\t\\x01' is not an x86-64 system call");
+  std::string msg = errorOf(replaceOnce(text, "name: write", "name: " + std::string(500, 'x')));
+  EXPECT_EQ(msg, "m.yaml:28: syscall '" + std::string(80, 'x') + "...' is not an x86-64 system call");
+}
+
+TEST(ManifestErrors, SyntaxErrorQuotingARawCharacterStaysOneLine) {
+  // yaml-cpp puts the offending character into its message; a newline there would break the line.
+  std::string msg = errorOf("bespoke: \"\\\n\"\nx: \"\\\x01\"\n");
+  EXPECT_EQ(msg.rfind("m.yaml: YAML syntax error at line ", 0), 0u) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  EXPECT_EQ(msg.find('\x01'), std::string::npos) << msg;
+}
+
 TEST(ManifestErrors, BadFrameStrings) {
   std::string text = renderManifest(sample());
   const std::string good = "\"demo!main@0x10\"";
