@@ -1,0 +1,57 @@
+// Policy: what a seccomp filter for an application must decide, derived from its manifest.
+// The data type between extension-gen/ (which compiles it) and verify/ (which proves a filter means it).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bespoke {
+
+// A seccomp return action (SECCOMP_RET_*), with its 16-bit data where it has one.
+struct Action {
+  enum Kind : uint8_t { KillProcess, KillThread, Trap, Errno, Trace, Log, Allow };
+  Kind kind = KillProcess;
+  uint16_t data = 0; // errno value for Errno, trace message for Trace
+  uint32_t value() const; // the 32-bit value a BPF `ret` returns (e.g. SECCOMP_RET_ERRNO | data)
+  static std::optional<Action> fromValue(uint32_t v);
+  std::string name() const; // "kill-process", "errno:1", "allow", ...
+  bool operator==(const Action &o) const { return kind == o.kind && data == o.data; }
+  bool operator!=(const Action &o) const { return !(*this == o); }
+};
+
+// Parses "kill-process | kill-thread | errno:N | trap | log | allow".
+std::optional<Action> parseAction(const std::string &text);
+
+// One condition on a 64-bit syscall argument. All conditions of a rule must hold (AND).
+struct ArgCondition {
+  enum Op : uint8_t { Equal, MaskedEqual, InRange }; // value == a; (value & mask) == a; a <= value <= b
+  uint8_t arg = 0;    // 0..5
+  Op op = Equal;
+  uint64_t a = 0, b = 0, mask = ~0ULL;
+};
+
+// A syscall is allowed when any of its rules holds (OR of ANDs); no rules means unconditionally.
+struct SyscallRule {
+  int nr = -1;
+  std::string name;
+  std::vector<std::vector<ArgCondition>> alternatives; // empty: allowed for any arguments
+};
+
+struct Policy {
+  static constexpr uint32_t AuditArchX86_64 = 0xC000003E; // AUDIT_ARCH_X86_64
+  static constexpr uint32_t X32SyscallBit = 0x40000000;   // __X32_SYSCALL_BIT
+  // nr == -1: a tracer skipped the syscall (or the program called syscall(-1), which fails with
+  // ENOSYS). Not an x32 number: it gets defaultAction, as in libseccomp's filters.
+  static constexpr uint32_t SkippedSyscall = 0xffffffff;
+  std::vector<SyscallRule> allowed; // sorted by nr, unique
+  Action defaultAction;             // for x86-64 syscalls not allowed
+  Action badArchAction;             // for other architectures and x32 numbers (the kill action)
+                                    // (nr >= 0x40000000 except SkippedSyscall)
+
+  // The action the policy prescribes for one concrete seccomp_data.
+  Action decide(uint32_t nr, uint32_t arch, const uint64_t args[6]) const;
+};
+
+} // namespace bespoke
