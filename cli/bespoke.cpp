@@ -376,6 +376,13 @@ int runVerify(const Command &c, const std::vector<std::string> &args) {
   auto prog = readBpf((*buf)->getBuffer(), fp);
   if (!prog) return inputError(prog.takeError());
 
+  // A file cut short (or not a filter at all) is bad input; a complete program the kernel would refuse
+  // (a forbidden opcode, a misaligned load, ...) is a negative verdict.
+  std::vector<std::string> broken = checkStructure(*prog);
+  if (!broken.empty()) {
+    fprintf(stderr, "bespoke: error: %s: not a complete filter (truncated?): %s\n", fp.c_str(), broken[0].c_str());
+    return ExitUsage;
+  }
   std::vector<std::string> problems = checkSafety(*prog);
   if (!problems.empty()) {
     printf("UNSAFE: %s: the kernel would refuse this filter: %s\n", fp.c_str(), problems[0].c_str());

@@ -2,6 +2,8 @@
 
 #include <llvm/ADT/StringExtras.h>
 
+#include <algorithm>
+
 namespace bespoke {
 
 static bool seccompAllows(uint16_t code) {
@@ -120,6 +122,30 @@ std::vector<std::string> checkSafety(const BpfProgram &prog) {
       valid = 0xffff;
     }
   }
+  return problems;
+}
+
+std::vector<std::string> checkStructure(const BpfProgram &prog) {
+  std::vector<std::string> problems;
+  size_t n = prog.size();
+  if (n == 0)
+    return {"empty program: a seccomp filter has 1 to 4096 instructions"};
+  auto at = [&](size_t pc, const std::string &msg) {
+    problems.push_back("insn " + std::to_string(pc) + " (" + disassemble(prog[pc]) + "): " + msg);
+  };
+  for (size_t pc = 0; pc < n; ++pc) {
+    const sock_filter &in = prog[pc];
+    if (in.code == (BPF_JMP | BPF_JA)) {
+      if (in.k >= n - pc - 1)
+        at(pc, "jump target " + std::to_string(pc + 1 + static_cast<uint64_t>(in.k)) + " is past the end");
+    } else if (isCondJump(in.code) && seccompAllows(in.code)) {
+      if (pc + 1 + in.jt >= n || pc + 1 + in.jf >= n)
+        at(pc, "jump target " + std::to_string(pc + 1 + std::max(in.jt, in.jf)) + " is past the end");
+    }
+  }
+  uint16_t last = prog[n - 1].code;
+  if (last != (BPF_RET | BPF_K) && last != (BPF_RET | BPF_A))
+    at(n - 1, "the last instruction is not a ret");
   return problems;
 }
 

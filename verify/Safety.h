@@ -19,4 +19,9 @@ namespace bespoke {
 // check_load_and_stores dataflow).
 std::vector<std::string> checkSafety(const BpfProgram &prog);
 
+// The subset of checkSafety that any complete program passes whatever it computes: at least one
+// instruction, every jump target inside the program, and a `ret` last. A failure here means the file is
+// truncated or is not a filter at all (an input error), not that a well-formed filter is unsafe.
+std::vector<std::string> checkStructure(const BpfProgram &prog);
+
 } // namespace bespoke

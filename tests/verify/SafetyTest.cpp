@@ -88,3 +88,28 @@ TEST(Safety, Length) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(Structure, CompleteProgramsPassAndCutOnesFail) {
+  using bespoke::checkStructure;
+  bespoke::BpfProgram good = {sock_filter{BPF_LD | BPF_W | BPF_ABS, 0, 0, 0},
+                              sock_filter{BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 39},
+                              sock_filter{BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW},
+                              sock_filter{BPF_RET | BPF_K, 0, 0, SECCOMP_RET_KILL_PROCESS}};
+  EXPECT_TRUE(checkStructure(good).empty());
+  // Cut after the jump: its false target is gone and the last instruction is not a ret.
+  bespoke::BpfProgram cut(good.begin(), good.begin() + 2);
+  std::vector<std::string> problems = checkStructure(cut);
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_NE(problems[0].find("past the end"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[1].find("not a ret"), std::string::npos) << problems[1];
+  EXPECT_FALSE(checkStructure({}).empty());
+  // A complete program that is unsafe for another reason passes the structure check.
+  bespoke::BpfProgram misaligned = good;
+  misaligned[0].k = 2;
+  EXPECT_TRUE(checkStructure(misaligned).empty());
+  EXPECT_FALSE(bespoke::checkSafety(misaligned).empty());
+}
+
+} // namespace

@@ -1,0 +1,183 @@
+// The gate's two halves together: every program extension-gen compiles must be proven by verify/, from
+// one syscall to the whole x86-64 table, with and without argument conditions; and mutants of those
+// programs that change their meaning must be refused with a counterexample that really differs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "analyzer/SyscallTable.h"
+#include "extension-gen/Compiler.h"
+#include "tests/verify/SeccompHelpers.h"
+#include "verify/Equivalence.h"
+#include "verify/Safety.h"
+
+using namespace bespoke;
+using bespoke::test::act;
+
+namespace {
+
+std::vector<int> allNumbers() {
+  std::vector<int> nrs;
+  for (const SyscallEntry &e : x86_64Syscalls()) nrs.push_back(e.nr);
+  std::sort(nrs.begin(), nrs.end());
+  nrs.erase(std::unique(nrs.begin(), nrs.end()), nrs.end());
+  return nrs;
+}
+
+// `count` syscalls of the x86-64 table, every k-th one (spread) or the first ones (contiguous).
+Policy tablePolicy(size_t count, bool spread, Action def) {
+  std::vector<int> all = allNumbers();
+  Policy p;
+  p.defaultAction = def;
+  p.badArchAction = act(Action::KillProcess);
+  size_t step = spread ? std::max<size_t>(1, all.size() / count) : 1;
+  for (size_t i = 0; i < all.size() && p.allowed.size() < count; i += step) {
+    SyscallRule r;
+    r.nr = all[i];
+    r.name = std::string(*syscallName(all[i]));
+    p.allowed.push_back(r);
+  }
+  return p;
+}
+
+// Adds conditions to every `every`-th rule: Equal, MaskedEqual and InRange across the 32-bit halves.
+void addConditions(Policy &p, size_t every, std::mt19937_64 &rng) {
+  for (size_t i = 0; i < p.allowed.size(); i += every) {
+    auto &alts = p.allowed[i].alternatives;
+    ArgCondition eq{static_cast<uint8_t>(rng() % 6), ArgCondition::Equal, rng() % 2 ? rng() % 64 : rng(), 0, ~0ULL};
+    ArgCondition masked{static_cast<uint8_t>(rng() % 6), ArgCondition::MaskedEqual, 0, 0, rng() % 2 ? 0xffULL : rng()};
+    masked.a = rng() & masked.mask;
+    uint64_t lo = rng() % 3 ? rng() % 0x200000000ULL : rng();
+    uint64_t hi = lo + (rng() % 2 ? rng() % 0x100000000ULL : rng() % 100);
+    if (hi < lo) hi = ~0ULL;
+    ArgCondition range{static_cast<uint8_t>(rng() % 6), ArgCondition::InRange, lo, hi, ~0ULL};
+    switch (i % 3) {
+    case 0: alts = {{eq}}; break;
+    case 1: alts = {{masked, range}}; break;
+    default: alts = {{range}, {eq, masked}}; break;
+    }
+  }
+}
+
+std::vector<sock_filter> compiled(const Policy &p) {
+  auto prog = compilePolicy(p);
+  if (!prog) {
+    ADD_FAILURE() << llvm::toString(prog.takeError());
+    return {};
+  }
+  return *prog;
+}
+
+TEST(CompiledFilters, EveryCompiledProgramIsProven) {
+  std::mt19937_64 rng(2026);
+  const Action defaults[] = {act(Action::KillProcess), act(Action::Errno, 1), act(Action::KillThread),
+                             act(Action::Trap), act(Action::Log), act(Action::Errno, 4095)};
+  size_t proofs = 0, d = 0;
+  double slowest = 0;
+  for (size_t n : {1, 2, 3, 5, 10, 30, 64, 100, 200, 300, 1000}) {
+    for (bool spread : {false, true}) {
+      for (size_t every : {0, 4, 1}) { // no conditions, a quarter conditional, all conditional
+        if (every == 1 && n > 100) continue; // larger all-conditional programs exceed 4096 instructions
+        Policy p = tablePolicy(n, spread, defaults[d++ % std::size(defaults)]);
+        if (every) addConditions(p, every, rng);
+        SCOPED_TRACE("n=" + std::to_string(p.allowed.size()) + (spread ? " spread" : " contiguous") +
+                     " every=" + std::to_string(every) + " default=" + p.defaultAction.name());
+        std::vector<sock_filter> prog = compiled(p);
+        ASSERT_FALSE(prog.empty());
+        EXPECT_TRUE(checkSafety(prog).empty());
+        auto v = proveEquivalent(prog, p);
+        ASSERT_TRUE(static_cast<bool>(v)) << llvm::toString(v.takeError());
+        EXPECT_TRUE(v->equivalent) << v->counterexample;
+        ++proofs;
+        if (v->seconds > 0.3)
+          std::printf("[ info ] slow: n=%zu %s every=%zu: %zu insns, %.3f s\n", p.allowed.size(),
+                      spread ? "spread" : "contiguous", every, prog.size(), v->seconds);
+        slowest = std::max(slowest, v->seconds);
+        // Unconditional syscalls are decided from nr and arch alone, and the kernel caches them.
+        size_t unconditional = 0;
+        for (const SyscallRule &r : p.allowed) {
+          if (!r.alternatives.empty()) continue;
+          ++unconditional;
+          EXPECT_TRUE(std::binary_search(v->kernelCachedSyscalls.begin(), v->kernelCachedSyscalls.end(), r.nr))
+              << r.name << " is not in the kernel's constant-action cache";
+        }
+        EXPECT_EQ(v->kernelCachedSyscalls.size(), unconditional);
+      }
+    }
+  }
+  std::printf("[ info ] %zu compiled programs proven; slowest proof %.3f s\n", proofs, slowest);
+}
+
+// 1000+ mutants of compiled programs: each is unsafe, or proven equivalent (and random testing agrees),
+// or refused with a counterexample that both interpreters confirm.
+TEST(CompiledFilters, MutantsAreKilled) {
+  std::mt19937_64 rng(77);
+  static const uint16_t opcodes[] = {
+      BPF_LD | BPF_W | BPF_ABS, BPF_LD | BPF_IMM, BPF_LDX | BPF_IMM, BPF_ALU | BPF_AND | BPF_K,
+      BPF_ALU | BPF_ADD | BPF_K, BPF_MISC | BPF_TAX, BPF_MISC | BPF_TXA, BPF_JMP | BPF_JA,
+      BPF_JMP | BPF_JEQ | BPF_K, BPF_JMP | BPF_JGT | BPF_K, BPF_JMP | BPF_JGE | BPF_K, BPF_JMP | BPF_JSET | BPF_K,
+      BPF_JMP | BPF_JEQ | BPF_X, BPF_RET | BPF_K, BPF_RET | BPF_A, BPF_LD | BPF_H | BPF_ABS};
+  std::vector<std::pair<Policy, std::vector<sock_filter>>> bases;
+  for (int i = 0; i < 10; ++i) {
+    Policy p = tablePolicy(3 + rng() % 25, i % 2, i % 3 ? act(Action::Errno, 1) : act(Action::KillProcess));
+    if (i % 4 != 3) addConditions(p, 2 + rng() % 3, rng);
+    bases.emplace_back(p, compiled(p));
+  }
+  int total = 0, unsafe = 0, equivalent = 0, refused = 0, missed = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int m = 0; m < 1050; ++m) {
+    const auto &[p, base] = bases[static_cast<size_t>(m) % bases.size()];
+    std::vector<sock_filter> f = base;
+    size_t i = rng() % f.size();
+    switch (rng() % 7) {
+    case 0: f[i].code = opcodes[rng() % std::size(opcodes)]; break;
+    case 1: f[i].k = rng() % 2 ? static_cast<uint32_t>(rng()) : f[i].k + static_cast<uint32_t>(rng() % 5) - 2; break;
+    case 2: f[i].k ^= 1u << (rng() % 32); break;
+    case 3: f[i].jt = static_cast<uint8_t>(rng() % 2 ? rng() % 8 : f[i].jt + 1); break;
+    case 4: f[i].jf = static_cast<uint8_t>(rng() % 2 ? rng() % 8 : f[i].jf - 1); break;
+    case 5: f.erase(f.begin() + static_cast<long>(i)); break;
+    case 6: std::swap(f[i], f[i + 1 < f.size() ? i + 1 : 0]); break;
+    }
+    ++total;
+    if (!checkSafety(f).empty()) {
+      ++unsafe;
+      continue;
+    }
+    auto r = proveEquivalent(f, p);
+    ASSERT_TRUE(static_cast<bool>(r)) << llvm::toString(r.takeError());
+    if (r->equivalent) {
+      ++equivalent;
+      bool differs = false;
+      for (int s = 0; s < 300 && !differs; ++s) {
+        seccomp_data d = test::randomData(rng, p);
+        differs = runBpf(f, d) != policyValue(p, d);
+        if (differs) ADD_FAILURE() << "mutant " << m << " proven equivalent but differs at " << describe(d);
+      }
+      missed += differs;
+    } else {
+      ++refused;
+      const seccomp_data &w = r->witness;
+      uint64_t args[6];
+      std::copy(std::begin(w.args), std::end(w.args), args);
+      EXPECT_EQ(runBpf(f, w), r->filterAction) << r->counterexample;
+      // The compiler's own interpreter agrees, and so does the policy's reference semantics.
+      BpfRun other = bespoke::runBpf(f, static_cast<uint32_t>(w.nr), w.arch, w.instruction_pointer, args);
+      EXPECT_TRUE(other.ok) << other.error;
+      EXPECT_EQ(other.ret, r->filterAction) << r->counterexample;
+      EXPECT_EQ(p.decide(static_cast<uint32_t>(w.nr), w.arch, args).value(), r->policyAction) << r->counterexample;
+      EXPECT_NE(r->filterAction, r->policyAction) << r->counterexample;
+    }
+  }
+  int changing = refused + missed;
+  std::printf("[ info ] mutants of compiled programs: %d total, %d fail Safety, %d proven equivalent, %d refused "
+              "with a confirmed counterexample; kill rate %d/%d = %.1f%%; %.1f s\n",
+              total, unsafe, equivalent, refused, refused, changing, changing ? 100.0 * refused / changing : 100.0,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  EXPECT_GE(total, 1000);
+  EXPECT_GT(refused, 300);
+  EXPECT_EQ(missed, 0);
+}
+
+} // namespace
