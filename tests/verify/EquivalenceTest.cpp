@@ -268,18 +268,8 @@ TEST(Equivalence, Mutants) {
     const auto &[p, base] = bases[static_cast<size_t>(m) % bases.size()];
     BpfProgram f = base;
     int changes = 1 + static_cast<int>(rng() % 2);
-    for (int c = 0; c < changes && !f.empty(); ++c) {
-      size_t i = rng() % f.size();
-      switch (rng() % 7) {
-      case 0: f[i].code = opcodes[rng() % std::size(opcodes)]; break;
-      case 1: f[i].k = rng() % 2 ? static_cast<uint32_t>(rng()) : f[i].k + static_cast<uint32_t>(rng() % 5) - 2; break;
-      case 2: f[i].k ^= 1u << (rng() % 32); break;
-      case 3: f[i].jt = static_cast<uint8_t>(rng() % 2 ? rng() % 8 : f[i].jt + 1); break;
-      case 4: f[i].jf = static_cast<uint8_t>(rng() % 2 ? rng() % 8 : f[i].jf - 1); break;
-      case 5: f.erase(f.begin() + static_cast<long>(i)); break;
-      case 6: if (i + 1 < f.size()) std::swap(f[i], f[i + 1]); else std::swap(f[i], f[0]); break;
-      }
-    }
+    for (int c = 0; c < changes; ++c)
+      test::mutateOnce(f, rng, opcodes);
     ++total;
     if (!checkSafety(f).empty()) {
       ++unsafe;

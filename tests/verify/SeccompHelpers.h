@@ -177,4 +177,22 @@ inline seccomp_data randomData(std::mt19937_64 &rng, const Policy &p) {
   return d;
 }
 
+// One random mutation of a program, as the mutation tests use: a new opcode (from `opcodes`), a changed
+// or bit-flipped k, a changed jt or jf, a dropped instruction, or two instructions swapped.
+template <size_t N>
+inline void mutateOnce(BpfProgram &f, std::mt19937_64 &rng, const uint16_t (&opcodes)[N]) {
+  if (f.empty())
+    return;
+  size_t i = rng() % f.size();
+  switch (rng() % 7) {
+  case 0: f[i].code = opcodes[rng() % N]; break;
+  case 1: f[i].k = rng() % 2 ? static_cast<uint32_t>(rng()) : f[i].k + static_cast<uint32_t>(rng() % 5) - 2; break;
+  case 2: f[i].k ^= 1u << (rng() % 32); break;
+  case 3: f[i].jt = static_cast<uint8_t>(rng() % 2 ? rng() % 8 : f[i].jt + 1); break;
+  case 4: f[i].jf = static_cast<uint8_t>(rng() % 2 ? rng() % 8 : f[i].jf - 1); break;
+  case 5: f.erase(f.begin() + static_cast<long>(i)); break;
+  case 6: std::swap(f[i], f[i + 1 < f.size() ? i + 1 : 0]); break;
+  }
+}
+
 } // namespace bespoke::test
