@@ -232,6 +232,15 @@ llvm::Expected<Policy> loadPolicy(const std::string &manifestPath, Action defaul
   return p;
 }
 
+// A filter is only as complete as its manifest: say so when the analysis left sites unresolved.
+void noteUnresolved(const char *cmd, const std::string &manifestPath, const Manifest &m) {
+  size_t n = m.footprint.unresolved.size();
+  if (n)
+    fprintf(stderr, "bespoke %s: note: %s lists %zu unresolved site%s (see its unresolved: section); system calls "
+                    "made only there are not in the filter\n",
+            cmd, manifestPath.c_str(), n, n == 1 ? "" : "s");
+}
+
 struct ProvenFilter {
   std::vector<sock_filter> program;
   Verdict verdict;
@@ -341,6 +350,7 @@ int runExtend(const Command &c, const std::vector<std::string> &args) {
     return ExitUsage;
   }
   if (!f.quiet) {
+    noteUnresolved("extend", f.positional[0], m);
     PathStats ps = pathLengths(pf.program, *policy);
     fprintf(stderr,
             "bespoke: %s: %zu syscalls -> %zu BPF instructions (worst path %zu, mean %.1f), proven equivalent "
@@ -469,6 +479,7 @@ int runRun(const Command &c, const std::vector<std::string> &args) {
       fprintf(stderr, "bespoke run: note: %s lacks execve; allowing it, since the filter is installed before "
                       "the exec\n", f.manifest->c_str());
   }
+  if (!f.quiet) noteUnresolved("run", *f.manifest, m);
   ProvenFilter pf;
   if (int rc = compileProven("run", *policy, pf); rc != ExitOk) return rc;
 
