@@ -9,13 +9,28 @@
 # It must verify the program's output and exit non-zero (with a message on stderr) when anything is off:
 # a workload that silently does nothing would make the ground truth meaningless.
 #
+# Filter mode (soundness): when CORPUS_FILTER_MANIFEST is set, every `trace`/`trace_bg` run executes
+#   $CORPUS_BESPOKE run -q --manifest $CORPUS_FILTER_MANIFEST --default-action kill-process -- CMD...
+# instead of strace: the workload's output checks are the same, nothing is written to TRACE_DIR and the
+# trace checks are skipped. A run fails if it dies of a signal (SIGSYS = a system call outside the
+# manifest) and, since a killed child or worker may not fail the workload by itself (a master respawns
+# it), after every run and at exit the kernel log (`dmesg`) is searched for new seccomp audit records
+# (type=1326) of the app's binary: each one fails the workload, naming the system call. Records are
+# told apart by their audit serial number (newer than those present at start) and, when this process
+# may set its audit login uid (root), by a fresh audit session id that only this workload's processes
+# carry, so concurrent tests killing the same binary on purpose do not interfere. If dmesg cannot be
+# read, a warning is printed and only exit statuses are checked.
+#
 # Environment:
 #   STRACE_SYSCALLS  path of scripts/strace-syscalls (default: found relative to this file)
 #   CORPUS_BUILD     the CMake build directory (needed by the musl-* apps, whose binaries are built there)
 #   CORPUS_TIMEOUT   seconds one traced run may take (default 120)
+#   CORPUS_FILTER_MANIFEST  the app's manifest: selects filter mode (see above)
+#   CORPUS_BESPOKE   the bespoke binary (filter mode only; required there)
 #
 # Helpers (after `corpus_init APP BINARY "$@"`):
-#   trace RUN CMD...       run CMD (normally "$BIN" ...) traced, in the foreground; fails unless it exits 0
+#   trace RUN CMD...       run CMD (normally "$BIN" ...) traced (or filtered), in the foreground; fails
+#                          unless it exits 0
 #   trace_bg RUN CMD...    the same in the background (servers); sets TRACE_PID
 #   trace_wait [SECS]      wait for the background run to exit by itself; fails unless it exits 0
 #   on_exit CMD            run CMD (a string, eval'ed) when the workload exits, even on failure
@@ -30,7 +45,12 @@ CORPUS_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${STRACE_SYSCALLS:=$CORPUS_LIB_DIR/../../scripts/strace-syscalls}"
 : "${CORPUS_TIMEOUT:=120}"
 
-die() { echo "corpus[$APP]: FAIL: $*" >&2; exit 1; }
+die() {
+  # Filter mode: a seccomp kill is the likely cause of any failure; name it first.
+  if [ "${CORPUS_FILTER:-0}" -eq 1 ] && [ -z "${_IN_AUDIT_CHECK:-}" ]; then _audit_report || true; fi
+  echo "corpus[$APP]: FAIL: $*" >&2
+  exit 1
+}
 say() { echo "corpus[$APP]: $*" >&2; }
 
 _on_exit_cmds=()
@@ -39,6 +59,11 @@ _corpus_cleanup() {
   local rc=$? i
   set +e
   for ((i = ${#_on_exit_cmds[@]} - 1; i >= 0; i--)); do eval "${_on_exit_cmds[$i]}"; done
+  # Filter mode: a process killed after the last check (or while the workload was failing anyway).
+  if [ "${CORPUS_FILTER:-0}" -eq 1 ] && [ -n "${_AUDIT_BASE:-}" ]; then
+    sleep 0.2   # the kernel's audit thread prints asynchronously
+    _audit_report && rc=1
+  fi
   [ -n "${WORK:-}" ] && [ -d "$WORK" ] && rm -rf "$WORK"
   exit "$rc"
 }
@@ -55,7 +80,18 @@ corpus_init() {
   esac
   TRACE_DIR="$1"
   [ -x "$BIN" ] || die "binary $BIN not found or not executable (examples are built by cmake --build BUILD; corpus-check takes --build BUILD)"
-  [ -x "$STRACE_SYSCALLS" ] || die "strace-syscalls not found at $STRACE_SYSCALLS"
+  if [ -n "${CORPUS_FILTER_MANIFEST:-}" ]; then
+    CORPUS_FILTER=1
+    [ -f "$CORPUS_FILTER_MANIFEST" ] && [ -r "$CORPUS_FILTER_MANIFEST" ] ||
+      die "CORPUS_FILTER_MANIFEST: manifest $CORPUS_FILTER_MANIFEST not found or not readable"
+    [ -n "${CORPUS_BESPOKE:-}" ] && [ -f "$CORPUS_BESPOKE" ] && [ -x "$CORPUS_BESPOKE" ] ||
+      die "filter mode needs CORPUS_BESPOKE, the bespoke binary (now: '${CORPUS_BESPOKE:-}')"
+    CORPUS_FILTER_MANIFEST="$(cd "$(dirname "$CORPUS_FILTER_MANIFEST")" && pwd)/$(basename "$CORPUS_FILTER_MANIFEST")"
+    CORPUS_BESPOKE="$(cd "$(dirname "$CORPUS_BESPOKE")" && pwd)/$(basename "$CORPUS_BESPOKE")"
+  else
+    CORPUS_FILTER=0
+    [ -x "$STRACE_SYSCALLS" ] || die "strace-syscalls not found at $STRACE_SYSCALLS"
+  fi
   mkdir -p "$TRACE_DIR"
   TRACE_DIR="$(cd "$TRACE_DIR" && pwd)"
   BIN_REAL="$(readlink -f "$BIN")"
@@ -63,7 +99,131 @@ corpus_init() {
   trap _corpus_cleanup EXIT
   trap 'exit 143' TERM
   trap 'exit 130' INT
+  [ "$CORPUS_FILTER" -eq 0 ] || _audit_init
   cd "$WORK"
+}
+
+# --- filter mode: seccomp kills in the kernel log -------------------------------------------------
+_AUDIT_BASE=""   # audit serial numbers up to this one were there before (empty: dmesg not usable)
+_AUDIT_SES=""    # this workload's own audit session id (empty: not available, match by exe only)
+_audit_init() {
+  local luid
+  # A fresh audit session for this shell and everything it starts: write our login uid back.
+  luid="$(cat /proc/self/loginuid 2>/dev/null || true)"
+  [ "$luid" != 4294967295 ] || luid="$(id -u)"
+  if [ -n "$luid" ] && { echo "$luid" >/proc/self/loginuid; } 2>/dev/null; then
+    _AUDIT_SES="$(cat /proc/self/sessionid 2>/dev/null || true)"
+    [ "$_AUDIT_SES" != 4294967295 ] || _AUDIT_SES=""
+  fi
+  if ! dmesg >/dev/null 2>&1; then
+    say "WARNING: cannot read the kernel log (dmesg): seccomp kills of child processes go undetected;" \
+      "only exit statuses are checked"
+    return 0
+  fi
+  if pgrep -x auditd >/dev/null 2>&1; then
+    say "WARNING: auditd is running: seccomp audit records go to its log, not to dmesg; kills of child" \
+      "processes may go undetected"
+  fi
+  case " $(cat /proc/sys/kernel/seccomp/actions_logged 2>/dev/null) " in
+    *" kill_process "*) ;;
+    *) say "WARNING: /proc/sys/kernel/seccomp/actions_logged lacks kill_process: the kernel will not log kills" ;;
+  esac
+  _AUDIT_BASE="$(dmesg 2>/dev/null | sed -n 's/.*audit([0-9.]*:\([0-9]*\)).*/\1/p' | sort -n | tail -n 1)"
+  : "${_AUDIT_BASE:=0}"
+  say "filter mode: $(basename "$CORPUS_FILTER_MANIFEST") via $CORPUS_BESPOKE (audit session ${_AUDIT_SES:-none}, serial > $_AUDIT_BASE)"
+}
+
+# Prints one line per new seccomp audit record (type=1326) of BIN in this workload's session, with
+# the system call's name (from analyzer/syscalls_x86_64.inc), except those already printed.
+# Returns 0 if there was at least one, 1 if none (or dmesg is not usable).
+_AUDIT_SEEN=" "  # serials of the records already printed
+_audit_report() {
+  [ -n "$_AUDIT_BASE" ] || return 1
+  local hex lines
+  hex="$(printf %s "$BIN_REAL" | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"  # audit's form of odd paths
+  lines="$(dmesg 2>/dev/null | awk -v base="$_AUDIT_BASE" -v seen="$_AUDIT_SEEN" -v ses="$_AUDIT_SES" \
+    -v exe="$BIN_REAL" -v hex="$hex" -v table="$CORPUS_LIB_DIR/../../analyzer/syscalls_x86_64.inc" '
+    function field(k) {  # value of key k= in the current line ("" if absent)
+      if (match($0, " " k "=[^ ]*")) return substr($0, RSTART + length(k) + 2, RLENGTH - length(k) - 2)
+      return ""
+    }
+    function call(nr) { return sprintf("system call %d (%s)", nr, nr in name ? name[nr] : "?") }
+    BEGIN {
+      while ((getline l < table) > 0)
+        if (match(l, /^X\([a-z0-9_]+, [0-9]+\)/)) { split(substr(l, 3, RLENGTH - 3), p, ", "); name[p[2]] = p[1] }
+    }
+    /type=1326/ {
+      if (!match($0, /audit\([0-9.]+:[0-9]+\)/)) next
+      s = substr($0, RSTART, RLENGTH); sub(/.*:/, "", s); sub(/\)/, "", s); s += 0
+      if (s <= base || index(seen, " " s " ")) next
+      e = field("exe"); gsub(/"/, "", e)
+      if (e != exe && e != hex) next
+      if (ses != "" && field("ses") != ses) next
+      nr = field("syscall") + 0; arch = field("arch")
+      if (arch == "c000003e" && nr >= 1073741824) what = "x32 " call(nr - 1073741824)
+      else if (arch == "c000003e") what = call(nr)
+      else what = sprintf("system call %d of foreign arch %s", nr, arch)
+      printf("%d SECCOMP KILL: %s (pid %s, comm %s, sig %s) made %s, which is not in the manifest\n",
+             s, exe, field("pid"), field("comm"), field("sig"), what)
+    }')"
+  [ -n "$lines" ] || return 1
+  while read -r serial l; do
+    _AUDIT_SEEN+="$serial "
+    echo "corpus[$APP]: FAIL: $l [audit serial $serial]" >&2
+  done <<<"$lines"
+  return 0
+}
+
+# Fails the workload if new seccomp kills of BIN are in the kernel log. WAIT: seconds to wait for the
+# first record (a run that just died of SIGSYS has one on its way).
+_audit_check() {
+  local desc="$1" wait="${2:-0}" i _IN_AUDIT_CHECK=1
+  for ((i = 0; i <= wait * 10; i++)); do
+    if _audit_report; then
+      die "$desc: killed by the seccomp filter of $(basename "$CORPUS_FILTER_MANIFEST") (see above; a soundness bug: the analysis missed the call)"
+    fi
+    [ "$i" -lt $((wait * 10)) ] && sleep 0.1
+  done
+  return 0
+}
+
+# Fails unless RC (the status of `timeout ... CMD`) is 0; names the signal if CMD died of one.
+_check_status() {
+  local desc="$1" rc="$2" sig
+  [ "$rc" -ne 0 ] || return 0
+  [ "$rc" -ne 124 ] || die "$desc timed out after ${CORPUS_TIMEOUT}s"
+  # A run that died of SIGSYS (128 + 31) has its audit record on the way: wait up to 2 s for it.
+  if [ "$CORPUS_FILTER" -eq 1 ]; then _audit_check "$desc" "$(( rc == 159 ? 2 : 0 ))"; fi
+  if [ "$rc" -gt 128 ] && [ "$rc" -le 192 ]; then
+    sig="$(kill -l "$((rc - 128))" 2>/dev/null || echo "$((rc - 128))")"
+    if [ "$sig" = SYS ] && [ "$CORPUS_FILTER" -eq 1 ]; then
+      die "$desc was killed by SIGSYS (status $rc): a system call outside the manifest $CORPUS_FILTER_MANIFEST" \
+        "(seccomp kill-process); $([ -n "$_AUDIT_BASE" ] && echo "no audit record of it in dmesg" ||
+          echo "dmesg is not readable") to name the call"
+    fi
+    die "$desc died of signal SIG$sig (status $rc)"
+  fi
+  die "$desc exited with status $rc"
+}
+
+# The command line of one run: under strace (ground truth) or under the manifest's seccomp filter.
+_run_cmd() {
+  local run="$1"; shift
+  if [ "$CORPUS_FILTER" -eq 1 ]; then
+    _CMD=("$CORPUS_BESPOKE" run -q --manifest "$CORPUS_FILTER_MANIFEST" --default-action kill-process -- "$@")
+  else
+    _CMD=("$STRACE_SYSCALLS" --log "$TRACE_DIR/$run.log" --execs "$TRACE_DIR/$run.execs" "$TRACE_DIR/$run.txt" -- "$@")
+  fi
+}
+# After a run that exited 0: the trace checks, or (filter mode) the kernel log.
+_after_run() {
+  local run="$1"
+  if [ "$CORPUS_FILTER" -eq 1 ]; then
+    _audit_check "run '$run'"
+    say "run '$run': passed under the seccomp filter"
+  else
+    _check_run "$run"
+  fi
 }
 
 # Checks one finished run: the root process really ran BIN, and every later successful exec was of
@@ -83,20 +243,20 @@ _check_run() {
 }
 
 trace() {
-  local run="$1" rc=0; shift
-  timeout -k 5 "$CORPUS_TIMEOUT" "$STRACE_SYSCALLS" --log "$TRACE_DIR/$run.log" --execs "$TRACE_DIR/$run.execs" \
-    "$TRACE_DIR/$run.txt" -- "$@" || rc=$?
-  [ "$rc" -ne 124 ] || die "run '$run' ($*) timed out after ${CORPUS_TIMEOUT}s"
-  [ "$rc" -eq 0 ] || die "run '$run' ($*) exited with status $rc"
-  _check_run "$run"
+  local run="$1" rc=0 _CMD; shift
+  _run_cmd "$run" "$@"
+  timeout -k 5 "$CORPUS_TIMEOUT" "${_CMD[@]}" || rc=$?
+  _check_status "run '$run' ($*)" "$rc"
+  _after_run "$run"
 }
 
 TRACE_PID=""
 TRACE_RUN=""
 trace_bg() {
+  local _CMD
   TRACE_RUN="$1"; shift
-  timeout -k 5 "$CORPUS_TIMEOUT" "$STRACE_SYSCALLS" --log "$TRACE_DIR/$TRACE_RUN.log" \
-    --execs "$TRACE_DIR/$TRACE_RUN.execs" "$TRACE_DIR/$TRACE_RUN.txt" -- "$@" &
+  _run_cmd "$TRACE_RUN" "$@"
+  timeout -k 5 "$CORPUS_TIMEOUT" "${_CMD[@]}" &
   TRACE_PID=$!
   # If the workload fails before the server exits by itself: stop the timeout/strace/server group.
   on_exit '_stop_bg'
@@ -119,8 +279,8 @@ trace_wait() {
   kill -0 "$TRACE_PID" 2>/dev/null && die "background run '$TRACE_RUN' did not exit within ${secs}s"
   wait "$TRACE_PID" || rc=$?
   TRACE_PID=""
-  [ "$rc" -eq 0 ] || die "background run '$TRACE_RUN' exited with status $rc"
-  _check_run "$TRACE_RUN"
+  _check_status "background run '$TRACE_RUN'" "$rc"
+  _after_run "$TRACE_RUN"
 }
 
 free_port() {
@@ -131,7 +291,10 @@ wait_for() {
   local secs="$1" desc="$2" i; shift 2
   for ((i = 0; i < secs * 10; i++)); do
     if "$@" >/dev/null 2>&1; then return 0; fi
-    if [ -n "$TRACE_PID" ] && ! kill -0 "$TRACE_PID" 2>/dev/null; then die "$desc: the traced server exited early"; fi
+    if [ -n "$TRACE_PID" ] && ! kill -0 "$TRACE_PID" 2>/dev/null; then
+      [ "$CORPUS_FILTER" -eq 0 ] || _audit_check "$desc: the server exited early" 2
+      die "$desc: the traced server exited early"
+    fi
     sleep 0.1
   done
   die "$desc: not ready after ${secs}s"
