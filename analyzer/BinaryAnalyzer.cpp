@@ -186,10 +186,15 @@ Evidence chainTo(const Program &p, const Reach &r, uint32_t g, uint64_t site) {
 
 std::string hex(uint64_t v) { char b[32]; snprintf(b, sizeof b, "0x%llx", (unsigned long long)v); return b; }
 
-} // namespace
+// Which functions start the walk: a program's (its entry, as the kernel starts it) or a library's as
+// seen from source code (the named functions the program calls, plus what every process start runs).
+struct RootSpec {
+  bool programEntry = true;
+  std::vector<std::string> namedFunctions; // exported functions, root reason "call to NAME"
+};
 
-Expected<Footprint> analyzeBinary(const std::string &path, const BinaryAnalysisOptions &opts,
-                                  BinaryAnalysisReport *report) {
+Expected<Footprint> analyzeClosure(const std::string &path, const RootSpec &spec, const BinaryAnalysisOptions &opts,
+                                   BinaryAnalysisReport *report) {
   auto loaded = loadClosure(path, opts.loader);
   if (!loaded)
     return loaded.takeError();
@@ -249,7 +254,16 @@ Expected<Footprint> analyzeBinary(const std::string &path, const BinaryAnalysisO
   auto addRoot = [&](size_t m, int32_t f, const std::string &why) { if (f >= 0) roots.push_back({p.gid(m, f), why}); };
   for (size_t m = 0; m < mods.size(); ++m)
     if (mods[m].interpreter) addRoot(m, p.models[m]->entryFunction, "interpreter entry (" + p.moduleNames[m] + ")");
-  addRoot(0, p.models[0]->entryFunction, "entry");
+  if (spec.programEntry) addRoot(0, p.models[0]->entryFunction, "entry");
+  for (const std::string &name : spec.namedFunctions)
+    for (size_t m = 0; m < mods.size(); ++m) {
+      const auto &ex = p.models[m]->exports;
+      auto it = std::lower_bound(ex.begin(), ex.end(), name,
+                                 [](const std::pair<std::string, int32_t> &e, const std::string &n) { return e.first < n; });
+      if (it == ex.end() || it->first != name) continue;
+      addRoot(m, it->second, "call to " + name);
+      break; // global scope: the first module exporting the name provides it
+    }
   for (size_t m = 0; m < mods.size(); ++m)
     for (int32_t f : p.models[m]->roots) addRoot(m, f, "init/fini or ifunc resolver (" + p.moduleNames[m] + ")");
   // ld.so calls libc's early initialisation by name, not through a relocation.
@@ -372,6 +386,23 @@ Expected<Footprint> analyzeBinary(const std::string &path, const BinaryAnalysisO
     fp.modules.push_back({lm.elf->fileName(), lm.elf->path(), lm.elf->sha256()});
   (void)hex;
   return std::move(fp);
+}
+
+} // namespace
+
+Expected<Footprint> analyzeBinary(const std::string &path, const BinaryAnalysisOptions &opts,
+                                  BinaryAnalysisReport *report) {
+  return analyzeClosure(path, RootSpec{}, opts, report);
+}
+
+Expected<Footprint> analyzeLibraryCalls(const std::string &library, const std::vector<std::string> &functions,
+                                        const BinaryAnalysisOptions &opts, BinaryAnalysisReport *report) {
+  RootSpec spec;
+  spec.programEntry = false;
+  spec.namedFunctions = functions;
+  std::sort(spec.namedFunctions.begin(), spec.namedFunctions.end());
+  spec.namedFunctions.erase(std::unique(spec.namedFunctions.begin(), spec.namedFunctions.end()), spec.namedFunctions.end());
+  return analyzeClosure(library, spec, opts, report);
 }
 
 } // namespace bespoke

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace bespoke {
 
@@ -25,5 +26,16 @@ struct BinaryAnalysisReport {
 
 llvm::Expected<Footprint> analyzeBinary(const std::string &path, const BinaryAnalysisOptions &opts,
                                         BinaryAnalysisReport *report = nullptr);
+
+// The library side of a program analysed from source: the syscalls reachable from `functions` (names
+// exported by `library` or its closure, bound through the global scope like ld.so does) plus what every
+// process start runs there (the dynamic loader's entry, init/fini arrays, IFUNC resolvers,
+// __libc_early_init, functions whose address the libraries store in data). `library` is an ELF shared
+// object (glibc's libc.so.6, musl's libc.so) or a linked executable. Evidence roots of the named
+// functions read "call to NAME"; the library's own e_entry is not a root. Names no module exports are
+// ignored (the caller reports them).
+llvm::Expected<Footprint> analyzeLibraryCalls(const std::string &library, const std::vector<std::string> &functions,
+                                              const BinaryAnalysisOptions &opts,
+                                              BinaryAnalysisReport *report = nullptr);
 
 } // namespace bespoke

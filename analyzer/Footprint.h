@@ -8,12 +8,17 @@
 
 namespace bespoke {
 
-// One step of a call chain: a function in a module. `address` is the module's virtual address of the
-// call (or syscall) site inside `symbol`, or of the function itself for the first frame.
+// One step of a call chain: a function in a module (machine code) or in a source file. For machine
+// code, `address` is the module's virtual address of the call (or syscall) site inside `symbol`, or of
+// the function itself for the first frame. For source, `file` and `line` locate the call site inside
+// `symbol` (or the function's definition for the first frame), and `module` is empty.
 struct Frame {
-  std::string module; // file name, e.g. "libc.so.6"
+  std::string module; // file name, e.g. "libc.so.6"; empty for a source frame
   std::string symbol; // symbol name, or "sub_<hex>" for functions without one
   uint64_t address = 0;
+  std::string file;   // source file (absolute path); empty for a machine-code frame
+  unsigned line = 0;
+  bool isSource() const { return !file.empty(); }
 };
 
 // A call chain from an entry point (first frame) to the site (last frame).
@@ -59,7 +64,7 @@ struct AppInfo {
   std::string path;
   std::string sha256;
   std::string arch = "x86_64";
-  std::string linkage;     // "static", "static-pie" or "dynamic"
+  std::string linkage;     // "static", "static-pie", "dynamic", or "unknown" (from source, no binary)
   std::string libc;        // "glibc", "musl" or "none"
   std::string libcVersion; // e.g. "2.36", or "unknown"
 };

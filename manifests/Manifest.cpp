@@ -44,7 +44,7 @@ bool unresolvedLess(const Unresolved &a, const Unresolved &b) {
   static const Frame kNoSite{};
   const Frame &sa = a.evidence.chain.empty() ? kNoSite : a.evidence.chain.back();
   const Frame &sb = b.evidence.chain.empty() ? kNoSite : b.evidence.chain.back();
-  auto frameKey = [](const Frame &f) { return std::tie(f.module, f.address, f.symbol); };
+  auto frameKey = [](const Frame &f) { return std::tie(f.module, f.address, f.file, f.line, f.symbol); };
   if (frameKey(sa) != frameKey(sb)) return frameKey(sa) < frameKey(sb);
   if (std::tie(a.kind, a.why, a.evidence.root) != std::tie(b.kind, b.why, b.evidence.root))
     return std::tie(a.kind, a.why, a.evidence.root) < std::tie(b.kind, b.why, b.evidence.root);
@@ -77,6 +77,7 @@ void canonicalize(Footprint &fp) {
 // Rendering
 
 std::string frameString(const Frame &f) {
+  if (f.isSource()) return f.symbol + "@" + f.file + ":" + std::to_string(f.line);
   char addr[24];
   snprintf(addr, sizeof addr, "@0x%llx", static_cast<unsigned long long>(f.address));
   return f.module + "!" + f.symbol + addr;
@@ -309,7 +310,24 @@ template <typename Int> std::optional<Int> parseDecimal(std::string_view s) {
 
 // "module!symbol@0xADDRESS": split at the first '!' and the last "@0x", so symbols may contain '@'
 // (versioned names like memcpy@GLIBC_2.14, PLT slots like write@plt) and '!'.
+// "symbol@FILE:LINE" (a source frame): C symbols hold no '@', so split at the first '@' and the last ':'.
+std::optional<Frame> parseSourceFrameString(std::string_view s) {
+  size_t at = s.find('@');
+  size_t colon = s.rfind(':');
+  if (at == std::string_view::npos || at == 0 || colon == std::string_view::npos || colon <= at + 1) return std::nullopt;
+  std::string_view digits = s.substr(colon + 1);
+  std::optional<unsigned> line = parseDecimal<unsigned>(digits);
+  if (!line || digits.size() > 9) return std::nullopt;
+  Frame f;
+  f.symbol = std::string(s.substr(0, at));
+  f.file = std::string(s.substr(at + 1, colon - at - 1));
+  f.line = *line;
+  return f;
+}
+
 std::optional<Frame> parseFrameString(std::string_view s) {
+  if (s.find("@0x") == std::string_view::npos || s.find('!') == std::string_view::npos)
+    return parseSourceFrameString(s);
   size_t bang = s.find('!');
   size_t at = s.rfind("@0x");
   if (bang == std::string_view::npos || at == std::string_view::npos || at <= bang + 1 || bang == 0) return std::nullopt;
@@ -400,7 +418,7 @@ private:
     std::optional<Frame> f = n.IsScalar() ? parseFrameString(n.Scalar()) : std::nullopt;
     if (!f)
       return fail(n, where + ": " + (n.IsScalar() ? "frame '" + shown(n.Scalar()) + "'" : std::string("a frame")) +
-                         " is not module!symbol@0xADDRESS (lowercase hex)");
+                         " is not module!symbol@0xADDRESS (lowercase hex) or symbol@FILE:LINE");
     out = std::move(*f);
     return true;
   }
@@ -465,8 +483,8 @@ bool SchemaReader::app(const YAML::Node &root, AppInfo &out) {
       !string(n, "libc", "app", out.libc) || !string(n, "libc_version", "app", out.libcVersion))
     return false;
   if (out.arch != "x86_64") return fail(n["arch"], "app: unsupported arch '" + shown(out.arch) + "' (bespoke reads x86_64)");
-  if (out.linkage != "static" && out.linkage != "static-pie" && out.linkage != "dynamic")
-    return fail(n["linkage"], "app: 'linkage' must be static, static-pie or dynamic, found '" + shown(out.linkage) + "'");
+  if (out.linkage != "static" && out.linkage != "static-pie" && out.linkage != "dynamic" && out.linkage != "unknown")
+    return fail(n["linkage"], "app: 'linkage' must be static, static-pie, dynamic or unknown, found '" + shown(out.linkage) + "'");
   if (out.libc != "glibc" && out.libc != "musl" && out.libc != "none")
     return fail(n["libc"], "app: 'libc' must be glibc, musl or none, found '" + shown(out.libc) + "'");
   return true;

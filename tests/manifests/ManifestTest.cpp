@@ -382,12 +382,12 @@ TEST(ManifestErrors, FixturesGiveExactOneLineMessagesNamingTheFile) {
       {"unknown-syscall.yaml", ":16: syscall 'frobnicate' is not an x86-64 system call"},
       {"duplicate-syscall.yaml", ":16: syscall 'openat' is listed twice (first at line 11)"},
       {"bad-frame.yaml",
-       ":15: syscalls[0].evidence[0].chain[1]: frame 'libc.so.6!__open64' is not module!symbol@0xADDRESS (lowercase hex)"},
+       ":15: syscalls[0].evidence[0].chain[1]: frame 'libc.so.6!__open64' is not module!symbol@0xADDRESS (lowercase hex) or symbol@FILE:LINE"},
       {"missing-evidence.yaml", ":16: syscalls[1]: missing 'evidence'"},
       {"empty-evidence.yaml", ":18: syscalls[1]: 'evidence' must not be empty (every syscall has a chain)"},
       {"bad-args.yaml", ":14: syscalls[0]: argument 'flags' must be a list of values or \"any\""},
       {"bad-sha256.yaml", ":5: app: 'sha256' must be 64 lowercase hex digits, found 'not-a-hash'"},
-      {"bad-linkage.yaml", ":7: app: 'linkage' must be static, static-pie or dynamic, found 'dynamically'"},
+      {"bad-linkage.yaml", ":7: app: 'linkage' must be static, static-pie, dynamic or unknown, found 'dynamically'"},
       {"bad-stats.yaml", ":22: stats: 'functions' must be a non-negative integer"},
   };
   for (auto [file, message] : cases) {
@@ -647,3 +647,55 @@ TEST(ManifestSave, InvalidUtf8IsWrittenAsReplacementCharactersAndStillLoads) {
   EXPECT_EQ(back->footprint.app.path, "/opt/caf\xef\xbf\xbd/demo");
   EXPECT_EQ(renderManifest(*back), readFile(d / "out.yaml"));
 }
+
+namespace {
+
+// Source frames (symbol@FILE:LINE) round-trip, sort by file and line, and coexist with machine-code frames.
+TEST(ManifestSourceFrames, RoundTrip) {
+  using namespace bespoke;
+  Manifest m;
+  Footprint &fp = m.footprint;
+  fp.app.name = "t";
+  fp.app.path = "/src/compile_commands.json";
+  fp.app.sha256 = std::string(64, 'a');
+  fp.app.linkage = "unknown";
+  fp.app.libc = "glibc";
+  fp.app.libcVersion = "2.36";
+  SyscallUse u;
+  u.name = "openat";
+  u.nr = 257;
+  Evidence ev;
+  ev.root = "main";
+  Frame src;
+  src.symbol = "main";
+  src.file = "/src/dir:with:colons/t.c";
+  src.line = 12;
+  Frame lib;
+  lib.module = "libc.so.6";
+  lib.symbol = "open@@GLIBC_2.2.5";
+  lib.address = 0x1140f0;
+  ev.chain = {src, lib};
+  u.evidence = {ev};
+  fp.syscalls = {u};
+  std::string text = renderManifest(m);
+  EXPECT_NE(text.find("main@/src/dir:with:colons/t.c:12"), std::string::npos) << text;
+  auto back = parseManifest(text, "t.yaml");
+  ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
+  const Frame &f0 = back->footprint.syscalls[0].evidence[0].chain[0];
+  EXPECT_TRUE(f0.isSource());
+  EXPECT_EQ(f0.file, "/src/dir:with:colons/t.c");
+  EXPECT_EQ(f0.line, 12u);
+  EXPECT_EQ(f0.symbol, "main");
+  const Frame &f1 = back->footprint.syscalls[0].evidence[0].chain[1];
+  EXPECT_FALSE(f1.isSource());
+  EXPECT_EQ(f1.symbol, "open@@GLIBC_2.2.5");
+  EXPECT_EQ(renderManifest(*back), text);
+  // A source frame without a line number is refused.
+  std::string bad = text;
+  bad.replace(bad.find("t.c:12"), 6, "t.c:x");
+  auto refused = parseManifest(bad, "bad.yaml");
+  ASSERT_FALSE(static_cast<bool>(refused));
+  EXPECT_NE(llvm::toString(refused.takeError()).find("symbol@FILE:LINE"), std::string::npos);
+}
+
+} // namespace
