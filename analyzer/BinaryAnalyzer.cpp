@@ -50,7 +50,11 @@ struct Program {
 
   Frame frame(uint32_t g, uint64_t site) const {
     auto [m, f] = split(g);
-    return {moduleNames[m], models[m]->functionName(f), site};
+    Frame fr;
+    fr.module = moduleNames[m];
+    fr.symbol = models[m]->functionName(f);
+    fr.address = site;
+    return fr;
   }
 };
 
@@ -191,6 +195,7 @@ std::string hex(uint64_t v) { char b[32]; snprintf(b, sizeof b, "0x%llx", (unsig
 struct RootSpec {
   bool programEntry = true;
   std::vector<std::string> namedFunctions; // exported functions, root reason "call to NAME"
+  std::vector<std::string> *unbound = nullptr; // receives the named functions no module provides
 };
 
 Expected<Footprint> analyzeClosure(const std::string &path, const RootSpec &spec, const BinaryAnalysisOptions &opts,
@@ -234,7 +239,7 @@ Expected<Footprint> analyzeClosure(const std::string &path, const RootSpec &spec
   if (!errors.empty()) {
     Error first = std::move(errors.front());
     for (size_t i = 1; i < errors.size(); ++i) consumeError(std::move(errors[i]));
-    return std::move(first);
+    return first;
   }
   if (report) { report->modules = unsigned(mods.size()); report->cacheHits = hits; }
 
@@ -255,15 +260,25 @@ Expected<Footprint> analyzeClosure(const std::string &path, const RootSpec &spec
   for (size_t m = 0; m < mods.size(); ++m)
     if (mods[m].interpreter) addRoot(m, p.models[m]->entryFunction, "interpreter entry (" + p.moduleNames[m] + ")");
   if (spec.programEntry) addRoot(0, p.models[0]->entryFunction, "entry");
-  for (const std::string &name : spec.namedFunctions)
-    for (size_t m = 0; m < mods.size(); ++m) {
+  for (const std::string &name : spec.namedFunctions) {
+    bool bound = false;
+    for (size_t m = 0; m < mods.size() && !bound; ++m) {
       const auto &ex = p.models[m]->exports;
       auto it = std::lower_bound(ex.begin(), ex.end(), name,
                                  [](const std::pair<std::string, int32_t> &e, const std::string &n) { return e.first < n; });
       if (it == ex.end() || it->first != name) continue;
       addRoot(m, it->second, "call to " + name);
-      break; // global scope: the first module exporting the name provides it
+      bound = true; // global scope: the first module exporting the name provides it
     }
+    // A static executable exports nothing: bind to its own (symbol table) function of that name.
+    for (size_t m = 0; m < mods.size() && !bound; ++m)
+      for (size_t f = 0; f < p.models[m]->functions.size() && !bound; ++f)
+        if (p.models[m]->functions[f].name == name) {
+          addRoot(m, int32_t(f), "call to " + name);
+          bound = true;
+        }
+    if (!bound && spec.unbound) spec.unbound->push_back(name);
+  }
   for (size_t m = 0; m < mods.size(); ++m)
     for (int32_t f : p.models[m]->roots) addRoot(m, f, "init/fini or ifunc resolver (" + p.moduleNames[m] + ")");
   // ld.so calls libc's early initialisation by name, not through a relocation.
@@ -385,7 +400,7 @@ Expected<Footprint> analyzeClosure(const std::string &path, const RootSpec &spec
   for (const LoadedModule &lm : mods)
     fp.modules.push_back({lm.elf->fileName(), lm.elf->path(), lm.elf->sha256()});
   (void)hex;
-  return std::move(fp);
+  return fp;
 }
 
 } // namespace
@@ -396,8 +411,10 @@ Expected<Footprint> analyzeBinary(const std::string &path, const BinaryAnalysisO
 }
 
 Expected<Footprint> analyzeLibraryCalls(const std::string &library, const std::vector<std::string> &functions,
-                                        const BinaryAnalysisOptions &opts, BinaryAnalysisReport *report) {
+                                        const BinaryAnalysisOptions &opts, BinaryAnalysisReport *report,
+                                        std::vector<std::string> *unbound) {
   RootSpec spec;
+  spec.unbound = unbound;
   spec.programEntry = false;
   spec.namedFunctions = functions;
   std::sort(spec.namedFunctions.begin(), spec.namedFunctions.end());

@@ -32,10 +32,11 @@ llvm::Expected<Footprint> analyzeBinary(const std::string &path, const BinaryAna
 // process start runs there (the dynamic loader's entry, init/fini arrays, IFUNC resolvers,
 // __libc_early_init, functions whose address the libraries store in data). `library` is an ELF shared
 // object (glibc's libc.so.6, musl's libc.so) or a linked executable. Evidence roots of the named
-// functions read "call to NAME"; the library's own e_entry is not a root. Names no module exports are
-// ignored (the caller reports them).
+// functions read "call to NAME"; the library's own e_entry is not a root. Names no module provides (no
+// export, nor a function of that name in a static executable) go to `unbound`, for the caller to report.
 llvm::Expected<Footprint> analyzeLibraryCalls(const std::string &library, const std::vector<std::string> &functions,
                                               const BinaryAnalysisOptions &opts,
-                                              BinaryAnalysisReport *report = nullptr);
+                                              BinaryAnalysisReport *report = nullptr,
+                                              std::vector<std::string> *unbound = nullptr);
 
 } // namespace bespoke
