@@ -77,6 +77,13 @@ struct AnalysisStats {
   uint64_t addressTakenFunctions = 0; // targets assumed for them
 };
 
+// Source analysis with --binary: the syscalls only one of the two analyses found (the footprint keeps
+// the union). Rendered only when `done`.
+struct CrossCheck {
+  bool done = false;
+  std::vector<std::string> sourceOnly, binaryOnly; // sorted names
+};
+
 struct Footprint {
   AppInfo app;
   std::vector<ModuleInfo> modules; // the loaded closure, in load order (app first)
@@ -84,6 +91,7 @@ struct Footprint {
   KernelFacts kernel;
   std::vector<Unresolved> unresolved; // sorted by module, address
   AnalysisStats stats;
+  CrossCheck crossCheck;
 };
 
 } // namespace bespoke

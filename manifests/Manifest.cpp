@@ -70,6 +70,8 @@ void canonicalize(Footprint &fp) {
     }
   sortUnique(fp.kernel.paths);
   sortUnique(fp.kernel.features);
+  sortUnique(fp.crossCheck.sourceOnly);
+  sortUnique(fp.crossCheck.binaryOnly);
   std::stable_sort(fp.unresolved.begin(), fp.unresolved.end(), unresolvedLess);
 }
 
@@ -228,6 +230,15 @@ std::string render(const Manifest &m) {
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;
+
+  if (fp.crossCheck.done) {
+    out << YAML::Key << "crosscheck" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "source_only" << YAML::Value;
+    emitStringList(out, fp.crossCheck.sourceOnly);
+    out << YAML::Key << "binary_only" << YAML::Value;
+    emitStringList(out, fp.crossCheck.binaryOnly);
+    out << YAML::EndMap;
+  }
 
   out << YAML::Key << "stats" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "functions" << YAML::Value << fp.stats.functions;
@@ -458,7 +469,7 @@ bool SchemaReader::document(const YAML::Node &root, Manifest &m) {
     return fail(0, "unsupported manifest version " + std::to_string(*v) + " (this bespoke reads version " +
                        std::to_string(kManifestVersion) + ")");
   m.version = kManifestVersion;
-  if (!keys(root, "", {"bespoke", "app", "modules", "syscalls", "kernel", "unresolved", "stats"})) return false;
+  if (!keys(root, "", {"bespoke", "app", "modules", "syscalls", "kernel", "unresolved", "crosscheck", "stats"})) return false;
 
   Footprint &fp = m.footprint;
   if (!app(root, fp.app)) return false;
@@ -467,6 +478,14 @@ bool SchemaReader::document(const YAML::Node &root, Manifest &m) {
   if (!sys || !syscalls(*sys, fp.syscalls)) return false;
   if (root["kernel"] && !kernel(root["kernel"], fp.kernel)) return false;
   if (root["unresolved"] && !unresolved(root["unresolved"], fp.unresolved)) return false;
+  if (root["crosscheck"]) {
+    const YAML::Node n = root["crosscheck"];
+    if (!map(n, "'crosscheck'") || !keys(n, "crosscheck", {"source_only", "binary_only"}) ||
+        !stringList(n, "source_only", "crosscheck", fp.crossCheck.sourceOnly) ||
+        !stringList(n, "binary_only", "crosscheck", fp.crossCheck.binaryOnly))
+      return false;
+    fp.crossCheck.done = true;
+  }
   if (root["stats"] && !stats(root["stats"], fp.stats)) return false;
   canonicalize(fp);
   return true;

@@ -373,7 +373,7 @@ TEST(ManifestErrors, FixturesGiveExactOneLineMessagesNamingTheFile) {
       {"version-not-integer.yaml", ":1: 'bespoke' (the manifest version) must be an integer"},
       {"two-documents.yaml", ":21: more than one YAML document (a manifest is a single document)"},
       {"unknown-top-level-key.yaml",
-       ":10: unknown top-level key 'comment' (expected bespoke, app, modules, syscalls, kernel, unresolved, stats)"},
+       ":10: unknown top-level key 'comment' (expected bespoke, app, modules, syscalls, kernel, unresolved, crosscheck, stats)"},
       {"duplicate-key.yaml", ":4: app: duplicate key 'name'"},
       {"missing-syscalls.yaml", ": missing 'syscalls'"},
       {"nr-not-integer.yaml", ":17: syscalls[1]: 'nr' must be an integer"},
@@ -435,7 +435,7 @@ TEST(ManifestErrors, BriefExamplesInline) {
   EXPECT_EQ(errorOf(replaceOnce(text, "name: write\n    nr: 1", "name: openat\n    nr: 257")),
             "m.yaml:28: syscall 'openat' is listed twice (first at line 18)");
   EXPECT_EQ(errorOf(replaceOnce(text, "stats:", "surprise: 1\nstats:")),
-            "m.yaml:57: unknown top-level key 'surprise' (expected bespoke, app, modules, syscalls, kernel, unresolved, stats)");
+            "m.yaml:57: unknown top-level key 'surprise' (expected bespoke, app, modules, syscalls, kernel, unresolved, crosscheck, stats)");
   EXPECT_EQ(errorOf(replaceOnce(text, "  arch: x86_64\n", "  arch: aarch64\n")),
             "m.yaml:6: app: unsupported arch 'aarch64' (bespoke reads x86_64)");
   EXPECT_EQ(errorOf(replaceOnce(text, "  libc: glibc\n", "  libc: bionic\n")),
@@ -677,8 +677,11 @@ TEST(ManifestSourceFrames, RoundTrip) {
   ev.chain = {src, lib};
   u.evidence = {ev};
   fp.syscalls = {u};
+  fp.crossCheck.done = true;
+  fp.crossCheck.binaryOnly = {"getpid", "brk"};
   std::string text = renderManifest(m);
   EXPECT_NE(text.find("main@/src/dir:with:colons/t.c:12"), std::string::npos) << text;
+  EXPECT_NE(text.find("crosscheck:\n  source_only: []\n  binary_only:\n    - brk\n    - getpid\n"), std::string::npos) << text;
   auto back = parseManifest(text, "t.yaml");
   ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
   const Frame &f0 = back->footprint.syscalls[0].evidence[0].chain[0];
@@ -689,6 +692,8 @@ TEST(ManifestSourceFrames, RoundTrip) {
   const Frame &f1 = back->footprint.syscalls[0].evidence[0].chain[1];
   EXPECT_FALSE(f1.isSource());
   EXPECT_EQ(f1.symbol, "open@@GLIBC_2.2.5");
+  EXPECT_TRUE(back->footprint.crossCheck.done);
+  EXPECT_EQ(back->footprint.crossCheck.binaryOnly, (std::vector<std::string>{"brk", "getpid"}));
   EXPECT_EQ(renderManifest(*back), text);
   // A source frame without a line number is refused.
   std::string bad = text;
