@@ -120,6 +120,7 @@ struct Graph {
   std::unordered_map<std::string, std::vector<const SourceCall *>> callsOf;
   std::map<std::string, std::vector<size_t>> takenByType;
   std::vector<size_t> allTaken;
+  std::vector<size_t> castAway; // address-taken functions whose address was converted to another type
   // Walk state.
   std::vector<size_t> parent;
   std::vector<const SourceCall *> via;
@@ -133,6 +134,7 @@ struct Graph {
       if (f.functions[i].addressTaken && f.functions[i].defined) {
         takenByType[f.functions[i].type].push_back(i);
         allTaken.push_back(i);
+        if (f.functions[i].typeCastAway) castAway.push_back(i);
       }
     parent.assign(f.functions.size(), None);
     via.assign(f.functions.size(), nullptr);
@@ -230,13 +232,21 @@ Expected<Footprint> analyzeSource(const SourceFacts &facts, const SourceAnalysis
       std::vector<size_t> targets;
       if (c->calleeUsr.empty()) {
         ++indirectSites;
-        if (c->typeCastAway) targets = g.allTaken;
-        else if (auto t = g.takenByType.find(c->indirectType); t != g.takenByType.end()) targets = t->second;
+        if (c->typeCastAway) {
+          targets = g.allTaken;
+        } else {
+          if (auto t = g.takenByType.find(c->indirectType); t != g.takenByType.end()) targets = t->second;
+          targets.insert(targets.end(), g.castAway.begin(), g.castAway.end()); // may be called as any type
+        }
       } else if (auto t = g.byUsr.find(c->calleeUsr); t != g.byUsr.end()) {
         const SourceFunction &callee = g.fn(t->second);
+        // The linker's name: an assembler label (glibc's __read_alias is `read`) or the mangled C++ name.
+        const std::string &linkName = callee.symbol.empty() ? callee.name : callee.symbol;
+        if (callee.defined && callee.inlineOnly)
+          externals.try_emplace(linkName, i, c); // the call runs this body or the library's definition
         if (callee.defined) {
           targets.push_back(t->second);
-        } else if (callee.name == "syscall") {
+        } else if (linkName == "syscall") {
           const ArgValue *nr = c->args.empty() ? nullptr : &c->args[0];
           Evidence ev{g.rootOf(i), g.chain(i, c->loc)};
           if (nr && nr->known && !nr->isString && syscallName(nr->value)) {
@@ -249,8 +259,12 @@ Expected<Footprint> analyzeSource(const SourceFacts &facts, const SourceAnalysis
                        ev.root, ev.chain);
           }
         } else {
-          externals.try_emplace(callee.name, i, c);
-          if (const Api *api = findApi(callee.name)) {
+          externals.try_emplace(linkName, i, c);
+        }
+        if (!callee.defined || callee.inlineOnly) {
+          const Api *api = findApi(callee.name);
+          if (!api) api = findApi(linkName);
+          if (api) {
             std::string sys = musl ? api->muslSyscall : api->glibcSyscall;
             for (const ApiArg &a : api->args)
               addFact(sys, a.name, size_t(a.index) < c->args.size() ? &c->args[size_t(a.index)] : nullptr, a.hex);

@@ -61,7 +61,14 @@ SourceFacts program(bool castAway) {
       fn("other_type", true, "long (long)", EntryKind::None, true), // only if the call's type was cast away
       fn("open", false), fn("syscall", false), fn("socket", false), fn("reboot", false), fn("kill", false),
       fn("sync", false), fn("sethostname", false), fn("fopen", false), fn("frobnicate_xyz", false),
+      fn("cast_away", true, "void (char)", EntryKind::None, true), // address converted to another type
+      fn("syncfs", false),
+      fn("fdatasync_inline", true),                                // an inline-only body of libc's fdatasync
   };
+  for (SourceFunction &x : f.functions) {
+    if (x.name == "cast_away") x.typeCastAway = true;
+    if (x.name == "fdatasync_inline") { x.inlineOnly = true; x.symbol = "fdatasync"; }
+  }
   f.functions[3].entryWhy = "passed to signal at /src/t.c:3";
   std::sort(f.functions.begin(), f.functions.end(), [](const auto &a, const auto &b) { return a.usr < b.usr; });
   f.calls = {
@@ -78,6 +85,8 @@ SourceFacts program(bool castAway) {
       call("on_signal", 40, "kill", {num(1), num(9)}),
       call("via_ptr", 50, "sync"),
       call("other_type", 60, "sethostname", {unknown(), unknown()}),
+      call("cast_away", 70, "syncfs", {unknown()}),
+      call("main", 12, "fdatasync_inline"),
   };
   f.inlineAsm = {{"c:@F@helper", {"/src/t.c", 23}}};
   f.problems = {{"/src/broken.c", "error: expected ';' after expression"}};
@@ -134,7 +143,11 @@ TEST_F(SourceAnalysis, ReachabilityIndirectCallsAndCallbacks) {
   EXPECT_EQ(viaPtr.chain[1].symbol, "via_ptr");
   EXPECT_EQ(viaPtr.chain[1].line, 50u);
   EXPECT_FALSE(viaPtr.chain[2].isSource()); // continues in libc.so.6's machine code
-  // With the type cast away, every address-taken function is a target.
+  // A function whose address was converted to another type is a target of every indirect call.
+  EXPECT_NE(find(fp, "syncfs"), nullptr);
+  // Calling an inline-only body also calls the library's definition of its symbol.
+  EXPECT_NE(find(fp, "fdatasync"), nullptr);
+  // With the type cast away at the call, every address-taken function is a target.
   EXPECT_NE(find(analyze(true), "sethostname"), nullptr);
 }
 

@@ -1,0 +1,1059 @@
+#include "analyzer/source/ClangFrontend.h"
+
+#include "analyzer/ElfModule.h" // printable()
+
+#include "clang/AST/ASTConsumer.h"
+#include "clang/AST/ASTContext.h"
+#include "clang/AST/Attr.h"
+#include "clang/AST/Decl.h"
+#include "clang/AST/Expr.h"
+#include "clang/AST/ExprCXX.h"
+#include "clang/AST/Mangle.h"
+#include "clang/AST/RecursiveASTVisitor.h"
+#include "clang/AST/Stmt.h"
+#include "clang/Basic/Builtins.h"
+#include "clang/Basic/Diagnostic.h"
+#include "clang/Basic/SourceManager.h"
+#include "clang/Driver/Driver.h"
+#include "clang/Driver/Options.h"
+#include "clang/Frontend/CompilerInstance.h"
+#include "clang/Frontend/FrontendAction.h"
+#include "clang/Index/USRGeneration.h"
+#include "clang/Tooling/ArgumentsAdjusters.h"
+#include "clang/Tooling/JSONCompilationDatabase.h"
+#include "clang/Tooling/Tooling.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Option/ArgList.h"
+#include "llvm/Option/OptTable.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/VirtualFileSystem.h"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <tuple>
+
+#ifndef BESPOKE_CLANG_BINARY
+#define BESPOKE_CLANG_BINARY "/usr/lib/llvm-19/bin/clang"
+#endif
+
+using namespace clang;
+using llvm::Error;
+using llvm::Expected;
+using llvm::SmallString;
+using llvm::StringRef;
+
+namespace bespoke {
+
+bool isArgumentApi(const std::string &name) {
+  static const llvm::StringSet<> apis = {
+      "syscall", "socket", "socketpair", "ioctl", "open", "open64", "openat", "openat64", "creat",
+      "creat64", "fopen", "fopen64", "freopen", "freopen64", "opendir", "mmap", "mmap64", "mprotect",
+      "madvise", "prctl", "fcntl", "fcntl64", "clone", "clone3", "accept4", "pipe2", "dup3", "eventfd",
+      "epoll_create1", "signalfd", "timerfd_create", "inotify_init1", "memfd_create", "setsockopt",
+      "getsockopt", "personality", "unshare", "setns", "ptrace", "access", "faccessat", "stat", "stat64",
+      "lstat", "lstat64", "statx", "readlink", "readlinkat", "execve", "execv", "execvp", "mount", "umount2"};
+  return apis.contains(name);
+}
+
+bool isCallbackApi(const std::string &name) {
+  static const llvm::StringSet<> apis = {
+      "signal", "sigset", "bsd_signal", "sysv_signal", "atexit", "at_quick_exit", "on_exit", "__cxa_atexit",
+      "pthread_create", "pthread_once", "pthread_atfork", "pthread_key_create", "thrd_create", "call_once",
+      "tss_create", "clone", "qsort", "qsort_r", "bsearch", "tsearch", "tfind", "tdelete", "twalk", "twalk_r",
+      "lsearch", "lfind", "ftw", "nftw", "scandir", "scandirat", "glob", "dl_iterate_phdr", "makecontext",
+      "__libc_start_main"};
+  return apis.contains(name);
+}
+
+namespace {
+
+Error fail(const std::string &path, const llvm::Twine &why) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: %s", printable(path).c_str(),
+                                 printable(why.str()).c_str());
+}
+
+// `..` is resolved on the file system (a lexical removal is wrong across a symlink such as /lib ->
+// usr/lib); other symlinks are kept as written.
+std::string absolutePath(StringRef path, StringRef workingDir) {
+  SmallString<256> p(path);
+  if (!llvm::sys::path::is_absolute(p) && !workingDir.empty()) {
+    SmallString<256> joined(workingDir);
+    llvm::sys::path::append(joined, p);
+    p = joined;
+  }
+  llvm::sys::path::remove_dots(p, /*remove_dot_dot=*/false);
+  if (llvm::is_contained(llvm::make_range(llvm::sys::path::begin(p), llvm::sys::path::end(p)), "..")) {
+    SmallString<256> real;
+    if (!llvm::sys::fs::real_path(p, real)) return std::string(real);
+    llvm::sys::path::remove_dots(p, /*remove_dot_dot=*/true);
+  }
+  return std::string(p);
+}
+
+std::string where(const SourceLoc &loc) { return loc.file + ":" + std::to_string(loc.line); }
+
+bool locLess(const SourceLoc &a, const SourceLoc &b) {
+  return std::tie(a.file, a.line) < std::tie(b.file, b.line);
+}
+
+int entryRank(EntryKind k) {
+  switch (k) {
+  case EntryKind::None: return 0;
+  case EntryKind::Escaping: return 1;
+  case EntryKind::Callback: return 2;
+  case EntryKind::Destructor: return 3;
+  case EntryKind::Constructor: return 4;
+  case EntryKind::Main: return 5;
+  }
+  return 0;
+}
+
+// Keeps the strongest reason a function runs; among equals, the smallest description (deterministic).
+void raiseEntry(SourceFunction &f, EntryKind k, const std::string &why) {
+  if (entryRank(k) > entryRank(f.entry) || (k == f.entry && k != EntryKind::None && why < f.entryWhy)) {
+    f.entry = k;
+    f.entryWhy = why;
+  }
+}
+
+auto argKey(const ArgValue &a) { return std::tie(a.known, a.isString, a.value, a.text); }
+
+bool argsLess(const std::vector<ArgValue> &a, const std::vector<ArgValue> &b) {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                      [](const ArgValue &x, const ArgValue &y) { return argKey(x) < argKey(y); });
+}
+
+bool argsEqual(const std::vector<ArgValue> &a, const std::vector<ArgValue> &b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const ArgValue &x, const ArgValue &y) { return argKey(x) == argKey(y); });
+}
+
+auto callKey(const SourceCall &c) {
+  return std::tie(c.callerUsr, c.loc.file, c.loc.line, c.calleeUsr, c.indirectType, c.typeCastAway);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// One translation unit's facts.
+
+struct FunctionRecord {
+  SourceFunction fn;
+  bool realDefinition = false;   // a body that is emitted in this TU
+  bool inlineDefinition = false; // an inline-only body (C99 inline, gnu_inline extern inline)
+};
+
+struct TUResult {
+  std::string file; // absolute main file
+  bool analysed = false;
+  std::optional<SourceProblem> problem;
+  std::vector<FunctionRecord> functions;
+  std::vector<SourceCall> calls;
+  std::vector<InlineAsmSyscall> inlineAsm;
+};
+
+// How each local variable of one function is written: a value is propagated only from a variable
+// whose single write is known (its initializer, or one plain assignment) and whose address never leaks.
+struct VarWrites {
+  unsigned assignments = 0;
+  const Expr *assigned = nullptr; // the right-hand side of the (last) plain assignment
+  bool escapes = false;           // compound assignment, ++/--, address taken, asm output
+};
+
+class WriteScanner : public RecursiveASTVisitor<WriteScanner> {
+public:
+  llvm::DenseMap<const VarDecl *, VarWrites> writes;
+
+  static const VarDecl *var(const Expr *e) {
+    if (auto *ref = dyn_cast<DeclRefExpr>(e->IgnoreParenImpCasts())) return dyn_cast<VarDecl>(ref->getDecl());
+    return nullptr;
+  }
+  bool VisitBinaryOperator(BinaryOperator *e) {
+    if (!e->isAssignmentOp()) return true;
+    if (const VarDecl *v = var(e->getLHS())) {
+      VarWrites &w = writes[v];
+      if (e->getOpcode() == BO_Assign) {
+        ++w.assignments;
+        w.assigned = e->getRHS();
+      } else {
+        w.escapes = true;
+      }
+    }
+    return true;
+  }
+  bool VisitUnaryOperator(UnaryOperator *e) {
+    if (e->isIncrementDecrementOp() || e->getOpcode() == UO_AddrOf)
+      if (const VarDecl *v = var(e->getSubExpr())) writes[v].escapes = true;
+    return true;
+  }
+  bool VisitGCCAsmStmt(GCCAsmStmt *s) {
+    for (unsigned i = 0; i < s->getNumOutputs(); ++i)
+      if (const VarDecl *v = var(s->getOutputExpr(i))) writes[v].escapes = true;
+    return true;
+  }
+  // C++: a reference bound to the variable can write it.
+  bool VisitVarDecl(VarDecl *d) {
+    if (d->getType()->isReferenceType() && d->getInit())
+      if (const VarDecl *v = var(d->getInit())) writes[v].escapes = true;
+    return true;
+  }
+};
+
+class FactsVisitor : public RecursiveASTVisitor<FactsVisitor> {
+  using Base = RecursiveASTVisitor<FactsVisitor>;
+
+public:
+  FactsVisitor(ASTContext &ctx, std::string workingDir, TUResult &out)
+      : ctx(ctx), sm(ctx.getSourceManager()), workingDir(std::move(workingDir)), out(out) {}
+
+  bool shouldVisitTemplateInstantiations() const { return true; }
+
+  bool TraverseDecl(Decl *d) {
+    auto *fd = dyn_cast_or_null<FunctionDecl>(d);
+    if (!fd || !fd->doesThisDeclarationHaveABody()) return Base::TraverseDecl(d);
+    // An inline function nothing in this TU refers to is never emitted nor called here (headers define
+    // many: byte swaps, glibc's fortify wrappers).
+    if (fd->isInlined() && !fd->isReferenced() && !fd->hasAttr<UsedAttr>() && !fd->hasAttr<ConstructorAttr>() &&
+        !fd->hasAttr<DestructorAttr>())
+      return true;
+    noteFunction(fd);
+    functionStack.push_back(fd);
+    bool ok = Base::TraverseDecl(d);
+    functionStack.pop_back();
+    return ok;
+  }
+
+  // Only the selected association of _Generic / __builtin_choose_expr is evaluated: the others neither
+  // call nor take the address of anything (tgmath.h names every variant).
+  bool TraverseGenericSelectionExpr(GenericSelectionExpr *e) {
+    if (e->isResultDependent()) return Base::TraverseGenericSelectionExpr(e);
+    return TraverseStmt(e->getResultExpr());
+  }
+  bool TraverseChooseExpr(ChooseExpr *e) {
+    if (e->isConditionDependent()) return Base::TraverseChooseExpr(e);
+    return TraverseStmt(e->getChosenSubExpr());
+  }
+  // sizeof / alignof do not evaluate their operand, except the size of a variable-length array.
+  bool TraverseUnaryExprOrTypeTraitExpr(UnaryExprOrTypeTraitExpr *e) {
+    if (e->getKind() == UETT_SizeOf && e->getTypeOfArgument()->isVariablyModifiedType())
+      return Base::TraverseUnaryExprOrTypeTraitExpr(e);
+    return true;
+  }
+
+  // typeof / decltype / noexcept do not evaluate their operand (except typeof of a variably modified type).
+  bool TraverseTypeOfExprTypeLoc(TypeOfExprTypeLoc tl) {
+    if (tl.getUnderlyingExpr()->getType()->isVariablyModifiedType()) return Base::TraverseTypeOfExprTypeLoc(tl);
+    return true;
+  }
+  bool TraverseDecltypeTypeLoc(DecltypeTypeLoc) { return true; }
+  bool TraverseCXXNoexceptExpr(CXXNoexceptExpr *) { return true; }
+
+  bool VisitCallExpr(CallExpr *e) {
+    const FunctionDecl *caller = currentFunction();
+    if (const FunctionDecl *callee = e->getDirectCallee()) {
+      if (const DeclRefExpr *ref = calleeRef(e)) calleeRefs.insert(ref);
+      if (isCompilerBuiltin(callee)) return true;
+      if (!caller) { // a C++ global's initializer: runs at start-up
+        addDirectCall(callee, e->getBeginLoc());
+        return true;
+      }
+      unsigned idx = noteFunction(callee);
+      SourceCall call;
+      call.callerUsr = usrOf(caller);
+      call.loc = location(e->getBeginLoc());
+      call.calleeUsr = out.functions[idx].fn.usr;
+      const std::string &name = out.functions[idx].fn.name, &symbol = out.functions[idx].fn.symbol;
+      // The C library's functions: not a C++ method or a program's static function of the same name.
+      bool libc = callee->isExternC();
+      if (libc && (isArgumentApi(name) || isArgumentApi(symbol)))
+        for (const Expr *arg : e->arguments()) call.args.push_back(evaluate(arg, 0));
+      if (libc && (isCallbackApi(name) || isCallbackApi(symbol)))
+        for (const Expr *arg : e->arguments())
+          if (const DeclRefExpr *ref = functionRef(arg))
+            callbackRefs[ref] = "passed to " + name + " at " + where(call.loc);
+      bool virtualCall = false;
+      if (auto *member = dyn_cast<CXXMemberCallExpr>(e))
+        if (auto *me = dyn_cast<MemberExpr>(member->getCallee()->IgnoreParens()); me && !me->hasQualifier())
+          virtualCall = addVirtualCall(callee, call);
+      // A pure virtual method without a body is never the target itself.
+      if (!(virtualCall && callee->isPureVirtual() && !callee->isDefined())) out.calls.push_back(std::move(call));
+      return true;
+    }
+    if (!caller || e->isTypeDependent()) return true;
+    const Expr *calleeExpr = e->getCallee();
+    QualType t = calleeExpr->getType();
+    if (const auto *p = t->getAs<PointerType>()) t = p->getPointeeType();
+    else if (const auto *b = t->getAs<BlockPointerType>()) t = b->getPointeeType();
+    else if (const auto *m = t->getAs<MemberPointerType>()) t = m->getPointeeType();
+    if (t.isNull() || !t->isFunctionType()) return true; // dependent or bound member calls (C++)
+    SourceCall call;
+    call.callerUsr = usrOf(caller);
+    call.loc = location(e->getBeginLoc());
+    call.indirectType = t.getCanonicalType().getAsString();
+    call.typeCastAway = containsFunctionPointerCast(calleeExpr->IgnoreParenImpCasts());
+    out.calls.push_back(std::move(call));
+    return true;
+  }
+
+  bool VisitDeclRefExpr(DeclRefExpr *e) {
+    auto *fd = dyn_cast<FunctionDecl>(e->getDecl());
+    if (!fd || calleeRefs.erase(e) || isCompilerBuiltin(fd)) return true;
+    FunctionRecord &r = out.functions[noteFunction(fd)];
+    r.fn.addressTaken = true;
+    auto it = callbackRefs.find(e);
+    if (it != callbackRefs.end()) {
+      raiseEntry(r.fn, EntryKind::Callback, it->second);
+      callbackRefs.erase(it);
+    } else {
+      raiseEntry(r.fn, EntryKind::Escaping, "address taken at " + where(location(e->getLocation())));
+    }
+    return true;
+  }
+
+  // A function's address converted to a type other than a pointer to its own type.
+  bool VisitCastExpr(CastExpr *e) {
+    switch (e->getCastKind()) {
+    case CK_FunctionToPointerDecay:
+    case CK_NoOp:
+    case CK_LValueToRValue:
+      return true;
+    default:
+      break;
+    }
+    const Expr *sub = e->getSubExpr()->IgnoreParens();
+    for (;;) {
+      if (auto *u = dyn_cast<UnaryOperator>(sub); u && u->getOpcode() == UO_AddrOf) {
+        sub = u->getSubExpr()->IgnoreParens();
+      } else if (auto *c = dyn_cast<ImplicitCastExpr>(sub);
+                 c && (c->getCastKind() == CK_FunctionToPointerDecay || c->getCastKind() == CK_NoOp)) {
+        sub = c->getSubExpr()->IgnoreParens();
+      } else {
+        break;
+      }
+    }
+    auto *ref = dyn_cast<DeclRefExpr>(sub);
+    auto *fd = ref ? dyn_cast<FunctionDecl>(ref->getDecl()) : nullptr;
+    if (!fd || isCompilerBuiltin(fd) || e->getType()->isDependentType()) return true;
+    QualType own = ctx.getPointerType(fd->getType()).getCanonicalType();
+    if (e->getType().getCanonicalType() != own) out.functions[noteFunction(fd)].fn.typeCastAway = true;
+    return true;
+  }
+
+  bool VisitGCCAsmStmt(GCCAsmStmt *s) {
+    if (!s->getAsmString()->getString().contains("syscall")) return true;
+    const FunctionDecl *fn = currentFunction();
+    out.inlineAsm.push_back({fn ? usrOf(fn) : std::string(), location(s->getAsmLoc())});
+    return true;
+  }
+
+  bool VisitFileScopeAsmDecl(FileScopeAsmDecl *d) {
+    if (d->getAsmString()->getString().contains("syscall"))
+      out.inlineAsm.push_back({std::string(), location(d->getAsmLoc())});
+    return true;
+  }
+
+  // __attribute__((cleanup(f))) calls f when the variable goes out of scope; so does a C++ destructor.
+  // A C++ object with static storage is destroyed at exit.
+  bool VisitVarDecl(VarDecl *d) {
+    if (const auto *attr = d->getAttr<CleanupAttr>(); attr && attr->getFunctionDecl())
+      addDirectCall(attr->getFunctionDecl(), d->getLocation());
+    if (!ctx.getLangOpts().CPlusPlus || isa<ParmVarDecl>(d) || d->getType()->isDependentType()) return true;
+    const CXXRecordDecl *rd = ctx.getBaseElementType(d->getType())->getAsCXXRecordDecl();
+    const CXXDestructorDecl *dtor = rd && rd->hasDefinition() && !rd->hasTrivialDestructor() ? rd->getDestructor() : nullptr;
+    if (!dtor) return true;
+    if (d->hasLocalStorage()) {
+      addDirectCall(dtor, d->getLocation());
+    } else if (d->isThisDeclarationADefinition() == VarDecl::Definition) { // static storage
+      FunctionRecord &r = out.functions[noteFunction(dtor)];
+      raiseEntry(r.fn, EntryKind::Callback, "destroys " + d->getNameAsString() + " at exit (" + where(location(d->getLocation())) + ")");
+    }
+    return true;
+  }
+
+  // C++ calls that are not CallExprs.
+  bool VisitCXXConstructExpr(CXXConstructExpr *e) {
+    if (!e->getConstructor()->isTrivial()) addDirectCall(e->getConstructor(), e->getBeginLoc());
+    return true;
+  }
+  bool VisitCXXNewExpr(CXXNewExpr *e) {
+    addDirectCall(e->getOperatorNew(), e->getBeginLoc());
+    return true;
+  }
+  bool VisitCXXDeleteExpr(CXXDeleteExpr *e) {
+    addDirectCall(e->getOperatorDelete(), e->getBeginLoc());
+    QualType t = e->getDestroyedType();
+    if (!t.isNull() && !t->isDependentType())
+      if (const CXXRecordDecl *rd = t->getAsCXXRecordDecl(); rd && rd->hasDefinition() && !rd->hasTrivialDestructor())
+        addDirectCall(rd->getDestructor(), e->getBeginLoc(), /*mayBeVirtual=*/true);
+    return true;
+  }
+  bool VisitCXXBindTemporaryExpr(CXXBindTemporaryExpr *e) {
+    addDirectCall(e->getTemporary()->getDestructor(), e->getBeginLoc());
+    return true;
+  }
+
+private:
+  ASTContext &ctx;
+  SourceManager &sm;
+  std::string workingDir;
+  TUResult &out;
+  std::vector<const FunctionDecl *> functionStack;
+  llvm::DenseMap<const FunctionDecl *, unsigned> functionIndex; // canonical decl -> out.functions
+  llvm::DenseMap<const Decl *, std::string> usrs;
+  llvm::DenseMap<FileID, std::string> paths;
+  llvm::DenseSet<const DeclRefExpr *> calleeRefs;               // the callee of a direct call
+  llvm::DenseMap<const DeclRefExpr *, std::string> callbackRefs; // a function passed to a callback API
+  llvm::DenseMap<const FunctionDecl *, WriteScanner> writeScans;
+  std::unique_ptr<MangleContext> mangler; // C++ only
+
+  const FunctionDecl *currentFunction() const { return functionStack.empty() ? nullptr : functionStack.back(); }
+
+  // A call the source does not spell as a call expression (cleanup functions, C++ constructors,
+  // destructors, operator new/delete). Outside any function (a C++ global's initializer) the callee
+  // runs at start-up.
+  void addDirectCall(const FunctionDecl *callee, SourceLocation loc, bool mayBeVirtual = false) {
+    if (!callee || isCompilerBuiltin(callee)) return;
+    unsigned idx = noteFunction(callee);
+    const FunctionDecl *caller = currentFunction();
+    if (!caller) {
+      raiseEntry(out.functions[idx].fn, EntryKind::Constructor, "initializes a global at " + where(location(loc)));
+      return;
+    }
+    SourceCall call;
+    call.callerUsr = usrOf(caller);
+    call.loc = location(loc);
+    call.calleeUsr = out.functions[idx].fn.usr;
+    out.calls.push_back(call);
+    if (mayBeVirtual) addVirtualCall(callee, call);
+  }
+
+  // A virtual call may reach any override: recorded also as an indirect call of the method's type
+  // (every defined virtual method counts as address-taken: its address is in a vtable).
+  bool addVirtualCall(const FunctionDecl *callee, SourceCall call) {
+    const auto *m = dyn_cast<CXXMethodDecl>(callee);
+    if (!m || !m->isVirtual() || m->hasAttr<FinalAttr>()) return false;
+    call.calleeUsr.clear();
+    call.indirectType = m->getType().getCanonicalType().getAsString();
+    out.calls.push_back(std::move(call));
+    return true;
+  }
+
+  // Compiler builtins (__builtin_expect, __sync_*, target intrinsics) are not functions; builtins that
+  // name a library function (memcpy, __builtin_memcpy) may become calls and are kept.
+  bool isCompilerBuiltin(const FunctionDecl *fd) const {
+    unsigned id = fd->getBuiltinID();
+    if (!id) return false;
+    return !ctx.BuiltinInfo.isPredefinedLibFunction(id) && !ctx.BuiltinInfo.isLibFunction(id);
+  }
+
+  // The DeclRefExpr naming a direct callee, as Expr::getReferencedDeclOfCallee finds it.
+  static const DeclRefExpr *calleeRef(const CallExpr *e) {
+    const Expr *c = e->getCallee()->IgnoreParenImpCasts();
+    while (auto *u = dyn_cast<UnaryOperator>(c)) {
+      if (u->getOpcode() != UO_Deref && u->getOpcode() != UO_AddrOf && u->getOpcode() != UO_Plus) break;
+      c = u->getSubExpr()->IgnoreParenImpCasts();
+    }
+    return dyn_cast<DeclRefExpr>(c);
+  }
+
+  // `f`, `&f`, `(handler_t)f` as an argument.
+  static const DeclRefExpr *functionRef(const Expr *e) {
+    const Expr *c = e->IgnoreParenCasts();
+    while (auto *u = dyn_cast<UnaryOperator>(c)) {
+      if (u->getOpcode() != UO_AddrOf && u->getOpcode() != UO_Deref) break;
+      c = u->getSubExpr()->IgnoreParenCasts();
+    }
+    auto *ref = dyn_cast<DeclRefExpr>(c);
+    return ref && isa<FunctionDecl>(ref->getDecl()) ? ref : nullptr;
+  }
+
+  static bool containsFunctionPointerCast(const Stmt *s) {
+    if (!s) return false;
+    if (auto *c = dyn_cast<ExplicitCastExpr>(s)) {
+      QualType t = c->getType();
+      if (t->isFunctionPointerType() || t->isBlockPointerType() || t->isMemberFunctionPointerType() ||
+          t->isFunctionType())
+        return true;
+    }
+    for (const Stmt *child : s->children())
+      if (containsFunctionPointerCast(child)) return true;
+    return false;
+  }
+
+  // Clang's USR; for a function without external linkage (static, anonymous namespace) followed by
+  // "@" and the TU's main file: clang names such a function by the base name of the file that declares
+  // it first, which two TUs can share (a/util.c and b/util.c, or one header declaring a static function).
+  const std::string &usrOf(const Decl *d) {
+    d = d->getCanonicalDecl();
+    auto [it, inserted] = usrs.try_emplace(d);
+    if (inserted) {
+      SmallString<128> buf;
+      const auto *nd = dyn_cast<NamedDecl>(d);
+      if (index::generateUSRForDecl(d, buf)) // should not happen for functions
+        buf = "bespoke:" + (nd ? nd->getNameAsString() : std::string("?")) + "@" + where(location(d->getLocation()));
+      if (nd && !nd->isExternallyVisible()) {
+        buf += "@";
+        buf += out.file;
+      }
+      it->second = std::string(buf);
+    }
+    return it->second;
+  }
+
+  const std::string &pathOf(FileID fid) {
+    auto [it, inserted] = paths.try_emplace(fid);
+    if (inserted) {
+      if (auto fe = sm.getFileEntryRefForID(fid))
+        it->second = absolutePath(fe->getName(), workingDir);
+      else
+        it->second = std::string(sm.getBufferName(sm.getLocForStartOfFile(fid)));
+    }
+    return it->second;
+  }
+
+  // The file-level location: the spelling for tokens written in a file (macro arguments included), the
+  // expansion for tokens that come from a macro body.
+  SourceLoc location(SourceLocation l) {
+    SourceLoc out;
+    if (l.isInvalid()) return out;
+    l = sm.getFileLoc(l);
+    auto [fid, offset] = sm.getDecomposedLoc(l);
+    if (fid.isInvalid()) return out;
+    out.file = pathOf(fid);
+    out.line = sm.getLineNumber(fid, offset);
+    return out;
+  }
+
+  // The linker's name: an assembler label, a C++ mangled name (complete-object constructor and
+  // destructor), else the plain name.
+  std::string symbolOf(const FunctionDecl *fd) {
+    for (const FunctionDecl *r : fd->redecls())
+      if (const auto *label = r->getAttr<AsmLabelAttr>()) return label->getLabel().str();
+    if (ctx.getLangOpts().CPlusPlus && !fd->isDependentContext() && !fd->getType()->isDependentType() &&
+        !fd->getDescribedFunctionTemplate()) {
+      if (!mangler) mangler.reset(ctx.createMangleContext());
+      if (mangler->shouldMangleDeclName(fd)) {
+        std::string name;
+        llvm::raw_string_ostream os(name);
+        if (const auto *c = dyn_cast<CXXConstructorDecl>(fd))
+          mangler->mangleName(GlobalDecl(c, Ctor_Complete), os);
+        else if (const auto *d = dyn_cast<CXXDestructorDecl>(fd))
+          mangler->mangleName(GlobalDecl(d, Dtor_Complete), os);
+        else
+          mangler->mangleName(GlobalDecl(fd), os);
+        return os.str();
+      }
+    }
+    return fd->getNameAsString();
+  }
+
+  unsigned noteFunction(const FunctionDecl *fd) {
+    const FunctionDecl *canon = fd->getCanonicalDecl();
+    auto [it, inserted] = functionIndex.try_emplace(canon, unsigned(out.functions.size()));
+    if (!inserted) return it->second;
+    FunctionRecord r;
+    r.fn.usr = usrOf(canon);
+    r.fn.name = fd->getNameAsString();
+    r.fn.symbol = symbolOf(fd);
+    const FunctionDecl *def = nullptr;
+    if (fd->hasBody(def) && def) {
+      r.fn.defined = true;
+      r.fn.loc = location(def->getLocation());
+      r.fn.type = def->getType().getCanonicalType().getAsString();
+      // available_externally: the body is only for inlining; the symbol is defined elsewhere.
+      bool inlineOnly = ctx.GetGVALinkageForFunction(def) == GVA_AvailableExternally;
+      (inlineOnly ? r.inlineDefinition : r.realDefinition) = true;
+      if (def->isMain()) raiseEntry(r.fn, EntryKind::Main, "main");
+      if (const auto *m = dyn_cast<CXXMethodDecl>(def); m && m->isVirtual()) r.fn.addressTaken = true;
+      for (const FunctionDecl *d : def->redecls()) {
+        if (d->hasAttr<ConstructorAttr>()) raiseEntry(r.fn, EntryKind::Constructor, "__attribute__((constructor))");
+        if (d->hasAttr<DestructorAttr>()) raiseEntry(r.fn, EntryKind::Destructor, "__attribute__((destructor))");
+      }
+    } else {
+      // The first declaration written in a file (builtins have an implicit one without a location).
+      const FunctionDecl *first = nullptr;
+      for (const FunctionDecl *d : fd->redecls())
+        if (d->getLocation().isValid() &&
+            (!first || sm.isBeforeInTranslationUnit(d->getLocation(), first->getLocation())))
+          first = d;
+      r.fn.loc = location((first ? first : fd)->getLocation());
+      r.fn.type = fd->getMostRecentDecl()->getType().getCanonicalType().getAsString();
+    }
+    out.functions.push_back(std::move(r));
+    return it->second;
+  }
+
+  // ---- argument values ----
+
+  ArgValue evaluate(const Expr *e, unsigned depth) {
+    ArgValue v;
+    if (!e || depth > 4 || e->isValueDependent() || e->isTypeDependent()) return v;
+    if (auto *s = dyn_cast<StringLiteral>(e->IgnoreParenCasts())) return stringValue(s);
+    Expr::EvalResult r;
+    if (e->EvaluateAsRValue(r, ctx)) {
+      if (r.Val.isInt()) return intValue(r.Val.getInt());
+      if (r.Val.isLValue()) {
+        APValue::LValueBase base = r.Val.getLValueBase();
+        if (!base) return intValue(llvm::APSInt::getUnsigned(uint64_t(r.Val.getLValueOffset().getQuantity())));
+        if (const Expr *be = base.dyn_cast<const Expr *>())
+          if (auto *s = dyn_cast<StringLiteral>(be); s && r.Val.getLValueOffset().isZero()) return stringValue(s);
+      }
+    }
+    if (auto *ref = dyn_cast<DeclRefExpr>(e->IgnoreParenImpCasts()))
+      if (auto *var = dyn_cast<VarDecl>(ref->getDecl())) return convert(variableValue(var, depth), e->getType());
+    return v;
+  }
+
+  ArgValue stringValue(const StringLiteral *s) {
+    ArgValue v;
+    if (!s->isOrdinary() && !s->isUTF8()) return v;
+    StringRef text = s->getString();
+    v.known = v.isString = true;
+    v.text = text.substr(0, text.find('\0')).str();
+    return v;
+  }
+
+  static ArgValue intValue(const llvm::APSInt &i) {
+    ArgValue v;
+    if (i.isSigned() ? i.getSignificantBits() > 64 : i.getActiveBits() > 64) return v;
+    v.known = true;
+    v.value = i.isSigned() ? i.getSExtValue() : int64_t(i.getZExtValue());
+    return v;
+  }
+
+  // A variable's value converted to the integer type it is passed as (as the implicit conversion does).
+  ArgValue convert(ArgValue v, QualType to) {
+    if (!v.known || v.isString || !to->isIntegralOrEnumerationType()) return v;
+    unsigned width = unsigned(ctx.getIntWidth(to));
+    if (width == 0 || width > 64) return v;
+    llvm::APSInt i(llvm::APInt(64, uint64_t(v.value), true), false);
+    i = i.trunc(width);
+    i.setIsSigned(to->isSignedIntegerOrEnumerationType());
+    return intValue(i);
+  }
+
+  ArgValue variableValue(const VarDecl *var, unsigned depth) {
+    ArgValue unknown;
+    if (isa<ParmVarDecl>(var)) return unknown;
+    QualType t = var->getType();
+    bool array = t->isArrayType();
+    if (!t->isIntegralOrEnumerationType() && !t->isPointerType() && !array) return unknown;
+    const VarDecl *initDecl = nullptr;
+    const Expr *init = var->getAnyInitializer(initDecl);
+    if (array) // an array's contents can change without naming it: only const arrays
+      return init && t.isConstant(ctx) ? evaluate(init, depth + 1) : unknown;
+    if (!var->isLocalVarDecl()) // file scope: only constants
+      return init && t.isConstant(ctx) ? evaluate(init, depth + 1) : unknown;
+    const auto *fn = dyn_cast_or_null<FunctionDecl>(var->getParentFunctionOrMethod());
+    if (!fn || !fn->getBody()) return unknown;
+    auto [it, inserted] = writeScans.try_emplace(fn);
+    if (inserted) it->second.TraverseStmt(fn->getBody());
+    VarWrites w = it->second.writes.lookup(var);
+    if (w.escapes) return unknown;
+    if (init && w.assignments == 0) return evaluate(init, depth + 1);
+    if (!init && w.assignments == 1 && !var->isStaticLocal()) return evaluate(w.assigned, depth + 1);
+    return unknown;
+  }
+};
+
+// Records the first error (one line) and keeps everything off stderr.
+class FirstErrorConsumer : public DiagnosticConsumer {
+public:
+  std::string first;
+  void HandleDiagnostic(DiagnosticsEngine::Level level, const Diagnostic &info) override {
+    DiagnosticConsumer::HandleDiagnostic(level, info);
+    if (level < DiagnosticsEngine::Error || !first.empty()) return;
+    SmallString<256> text;
+    info.FormatDiagnostic(text);
+    std::string prefix;
+    if (info.hasSourceManager() && info.getLocation().isValid()) {
+      PresumedLoc p = info.getSourceManager().getPresumedLoc(info.getLocation());
+      if (p.isValid())
+        prefix = std::string(p.getFilename()) + ":" + std::to_string(p.getLine()) + ":" + std::to_string(p.getColumn()) + ": ";
+    }
+    first = printable(prefix + "error: " + std::string(text));
+  }
+};
+
+class FactsConsumer : public ASTConsumer {
+public:
+  FactsConsumer(const DiagnosticConsumer &diags, std::string workingDir, TUResult &out)
+      : diags(diags), workingDir(std::move(workingDir)), out(out) {}
+  void HandleTranslationUnit(ASTContext &ctx) override {
+    if (diags.getNumErrors() > 0) return; // reported as a problem; a broken AST is not analysed
+    FactsVisitor visitor(ctx, workingDir, out);
+    visitor.TraverseDecl(ctx.getTranslationUnitDecl());
+    out.analysed = true;
+  }
+
+private:
+  const DiagnosticConsumer &diags;
+  std::string workingDir;
+  TUResult &out;
+};
+
+class FactsAction : public ASTFrontendAction {
+public:
+  FactsAction(const DiagnosticConsumer &diags, std::string workingDir, TUResult &out)
+      : diags(diags), workingDir(std::move(workingDir)), out(out) {}
+  std::unique_ptr<ASTConsumer> CreateASTConsumer(CompilerInstance &, StringRef) override {
+    return std::make_unique<FactsConsumer>(diags, workingDir, out);
+  }
+
+private:
+  const DiagnosticConsumer &diags;
+  std::string workingDir;
+  TUResult &out;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Compile commands.
+
+struct Entry {
+  std::string file; // absolute
+  tooling::CompileCommand command;
+};
+
+bool isAssemblySource(StringRef file) {
+  StringRef ext = llvm::sys::path::extension(file);
+  return ext == ".s" || ext == ".S" || ext == ".sx" || ext == ".asm";
+}
+
+// Include directories a gcc specs file adds (musl-gcc's: -nostdinc -isystem /usr/include/x86_64-linux-musl).
+struct SpecsIncludes {
+  bool nostdinc = false;
+  std::vector<std::string> dirs;
+};
+
+SpecsIncludes readSpecs(const std::string &specsPath) {
+  SpecsIncludes out;
+  auto buf = llvm::MemoryBuffer::getFile(specsPath);
+  if (!buf) return out;
+  llvm::SmallVector<StringRef, 64> words;
+  (*buf)->getBuffer().split(words, ' ', -1, false);
+  for (size_t i = 0; i < words.size(); ++i) {
+    StringRef w = words[i].trim();
+    if (w.starts_with("-nostdinc")) out.nostdinc = true;
+    if (w == "-isystem" && i + 1 < words.size()) {
+      StringRef dir = words[i + 1].trim();
+      if (llvm::sys::path::is_absolute(dir) &&
+          std::find(out.dirs.begin(), out.dirs.end(), dir.str()) == out.dirs.end())
+        out.dirs.push_back(dir.str());
+    }
+  }
+  return out;
+}
+
+// The specs file of a command: `-specs=F` / `-specs F`, or the one the musl-gcc wrapper script passes.
+std::string specsOf(const std::vector<std::string> &args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    StringRef a = args[i];
+    if (a.consume_front("-specs=") || a.consume_front("--specs=")) return a.str();
+    if ((a == "-specs" || a == "--specs") && i + 1 < args.size()) return args[i + 1];
+  }
+  if (args.empty() || !StringRef(llvm::sys::path::filename(args[0])).contains("musl-gcc")) return {};
+  std::string wrapper = args[0];
+  if (!llvm::sys::path::is_absolute(wrapper) && wrapper.find('/') == std::string::npos) {
+    auto found = llvm::sys::findProgramByName(wrapper);
+    if (!found) return {};
+    wrapper = *found;
+  }
+  auto buf = llvm::MemoryBuffer::getFile(wrapper);
+  if (!buf || (*buf)->getBufferSize() > 65536 || !(*buf)->getBuffer().starts_with("#!")) return {};
+  StringRef text = (*buf)->getBuffer();
+  size_t at = text.find("-specs");
+  if (at == StringRef::npos) return {};
+  StringRef rest = text.substr(at + 6).ltrim(" =\t\"'");
+  return rest.take_until([](char c) { return c == '"' || c == '\'' || c == ' ' || c == '\n' || c == '\t'; }).str();
+}
+
+// The command line clang parses: clang's driver in the compiler's mode, output and dependency-file
+// options stripped, -fsyntax-only, options clang does not know (gcc-only) and gcc plugins dropped,
+// inputs other than this entry's file dropped, musl-gcc's include directories made explicit, errors gcc
+// only warns about downgraded, warnings off, and Clang's resource directory.
+std::vector<std::string> adjustCommand(const Entry &entry, const std::string &resourceDir) {
+  std::vector<std::string> args = entry.command.CommandLine;
+  const std::string &file = entry.command.Filename;
+  // Clang's own driver, in the mode (and for the target) the compiler's name implies (g++ -> C++):
+  // with argv[0] "cc" the driver would look for the GCC installation relative to "", not to clang.
+  tooling::addTargetAndModeForProgramName(args, args.front());
+  args.front() = BESPOKE_CLANG_BINARY;
+  for (const auto &adjust : {tooling::getClangStripOutputAdjuster(), tooling::getClangSyntaxOnlyAdjuster(),
+                             tooling::getClangStripDependencyFileAdjuster()})
+    args = adjust(args, file);
+
+  const llvm::opt::OptTable &table = driver::getDriverOptTable();
+  std::vector<const char *> argv;
+  for (size_t i = 1; i < args.size(); ++i) argv.push_back(args[i].c_str());
+  unsigned missingIndex = 0, missingCount = 0;
+  llvm::opt::InputArgList parsed =
+      table.ParseArgs(argv, missingIndex, missingCount, llvm::opt::Visibility(driver::options::ClangOption));
+  // An option spans the tokens from its index up to the next option's (argv starts at args[1]).
+  std::vector<const llvm::opt::Arg *> inOrder(parsed.begin(), parsed.end());
+  std::vector<bool> drop(args.size(), false);
+  for (size_t n = 0; n < inOrder.size(); ++n) {
+    const llvm::opt::Arg *a = inOrder[n];
+    unsigned id = a->getOption().getID();
+    StringRef spelling = a->getSpelling();
+    bool remove = id == driver::options::OPT_UNKNOWN || a->getOption().hasFlag(driver::options::Unsupported) ||
+                  (id == driver::options::OPT_INPUT && absolutePath(a->getValue(), entry.command.Directory) != entry.file) ||
+                  spelling.starts_with("-fplugin") || spelling.starts_with("-save-temps"); // gcc plugins; no files
+    if (!remove) continue;
+    size_t end = n + 1 < inOrder.size() ? inOrder[n + 1]->getIndex() : argv.size();
+    for (size_t k = a->getIndex(); k < end && k + 1 < drop.size(); ++k) drop[k + 1] = true;
+  }
+  std::vector<std::string> out;
+  for (size_t i = 0; i < args.size(); ++i)
+    if (!drop[i]) out.push_back(std::move(args[i]));
+
+  std::vector<std::string> extra;
+  std::string specs = specsOf(entry.command.CommandLine);
+  if (!specs.empty()) {
+    SpecsIncludes inc = readSpecs(specs);
+    if (inc.nostdinc && !inc.dirs.empty()) {
+      extra.push_back("-nostdinc");
+      for (const std::string &d : inc.dirs) {
+        extra.push_back("-isystem");
+        extra.push_back(d);
+      }
+      extra.push_back("-isystem");
+      extra.push_back(resourceDir + "/include");
+    }
+  }
+  // -fno-caret-diagnostics also keeps CompilerInstance from printing "N errors generated." to stderr.
+  for (const char *flag : {"-fno-caret-diagnostics", "-Wno-error", "-Wno-error=implicit-function-declaration", "-Wno-error=implicit-int",
+                           "-Wno-error=int-conversion", "-Wno-error=incompatible-function-pointer-types",
+                           "-Wno-error=incompatible-pointer-types", "-Wno-error=return-type", "-w"})
+    extra.push_back(flag);
+  bool haveResourceDir = std::any_of(out.begin(), out.end(), [](const std::string &a) {
+    return StringRef(a).starts_with("-resource-dir");
+  });
+  if (!haveResourceDir) extra.push_back("-resource-dir=" + resourceDir);
+  // Before the inputs would be tidier, but the driver does not care about the order of options and files.
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
+
+// An assembly source is not C: report it, and list its `syscall` instructions (outside any function the
+// front end knows).
+void scanAssembly(const Entry &entry, TUResult &r) {
+  r.problem = SourceProblem{entry.file, "assembly source: not analysed by the C front end"};
+  auto buf = llvm::MemoryBuffer::getFile(entry.file);
+  if (!buf) return;
+  llvm::SmallVector<StringRef, 256> lines;
+  (*buf)->getBuffer().split(lines, '\n');
+  for (size_t i = 0; i < lines.size(); ++i) {
+    StringRef code = lines[i].split('#').first.split("//").first;
+    for (size_t at = code.find("syscall"); at != StringRef::npos; at = code.find("syscall", at + 1)) {
+      auto isWord = [](char c) { return isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; };
+      bool before = at > 0 && isWord(code[at - 1]);
+      bool after = at + 7 < code.size() && isWord(code[at + 7]);
+      if (!before && !after) {
+        r.inlineAsm.push_back({std::string(), SourceLoc{entry.file, unsigned(i + 1)}});
+        break;
+      }
+    }
+  }
+}
+
+TUResult analyseEntry(const Entry &entry, const std::string &resourceDir) {
+  TUResult r;
+  r.file = entry.file;
+  if (!llvm::sys::fs::exists(entry.file)) {
+    r.problem = SourceProblem{entry.file, "source file not found"};
+    return r;
+  }
+  if (entry.command.CommandLine.empty()) {
+    r.problem = SourceProblem{entry.file, "empty compile command"};
+    return r;
+  }
+  if (isAssemblySource(entry.file)) {
+    scanAssembly(entry, r);
+    return r;
+  }
+  // A file system of our own: its working directory is the command's, without chdir (other threads).
+  llvm::IntrusiveRefCntPtr<llvm::vfs::FileSystem> fs(llvm::vfs::createPhysicalFileSystem().release());
+  if (!entry.command.Directory.empty()) {
+    if (std::error_code ec = fs->setCurrentWorkingDirectory(entry.command.Directory)) {
+      r.problem = SourceProblem{entry.file, printable("directory " + entry.command.Directory + ": " + ec.message())};
+      return r;
+    }
+  }
+  llvm::IntrusiveRefCntPtr<FileManager> files(new FileManager(FileSystemOptions(), fs));
+  FirstErrorConsumer diags;
+  std::string workingDir = entry.command.Directory;
+  if (workingDir.empty()) {
+    SmallString<256> cwd;
+    if (!llvm::sys::fs::current_path(cwd)) workingDir = std::string(cwd);
+  }
+  tooling::ToolInvocation invocation(adjustCommand(entry, resourceDir),
+                                     std::make_unique<FactsAction>(diags, workingDir, r), files.get());
+  invocation.setDiagnosticConsumer(&diags);
+  invocation.run();
+  if (!r.analysed || diags.getNumErrors() > 0) {
+    r = TUResult();
+    r.file = entry.file;
+    r.problem = SourceProblem{entry.file, diags.first.empty() ? std::string("could not be parsed") : diags.first};
+  }
+  return r;
+}
+
+Expected<std::unique_ptr<tooling::JSONCompilationDatabase>> loadDatabase(const std::string &path) {
+  if (!llvm::sys::fs::exists(path)) return fail(path, "compile database not found");
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buf) return fail(path, "cannot read compile database: " + buf.getError().message());
+  // Checked here first: the JSON reader of LibTooling prints parse errors to stderr.
+  Expected<llvm::json::Value> json = llvm::json::parse((*buf)->getBuffer());
+  if (!json) return fail(path, "malformed JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Array *array = json->getAsArray();
+  if (!array) return fail(path, "compile database is not a JSON array");
+  if (array->empty()) return fail(path, "compile database has no entries");
+  std::string why;
+  std::unique_ptr<tooling::JSONCompilationDatabase> db =
+      tooling::JSONCompilationDatabase::loadFromFile(path, why, tooling::JSONCommandLineSyntax::AutoDetect);
+  if (!db) return fail(path, "invalid compile database: " + why);
+  return db;
+}
+
+std::string findResourceDir() {
+  std::string dir = driver::Driver::GetResourcesPath(BESPOKE_CLANG_BINARY);
+  if (llvm::sys::fs::exists(dir + "/include/stddef.h")) return dir;
+  return {};
+}
+
+void mergeFunction(std::map<std::string, FunctionRecord> &merged, const FunctionRecord &r) {
+  auto [it, inserted] = merged.try_emplace(r.fn.usr, r);
+  if (inserted) return;
+  FunctionRecord &m = it->second;
+  auto rank = [](const FunctionRecord &x) { return x.realDefinition ? 2 : x.inlineDefinition ? 1 : 0; };
+  // The representative: a real definition over an inline-only one over a declaration; among
+  // declarations the first in (file, line) order; otherwise the first TU in file order.
+  if (rank(r) > rank(m) || (rank(r) == 0 && rank(m) == 0 && locLess(r.fn.loc, m.fn.loc))) {
+    m.fn.name = r.fn.name;
+    m.fn.symbol = r.fn.symbol;
+    m.fn.type = r.fn.type;
+    m.fn.loc = r.fn.loc;
+  }
+  m.fn.defined |= r.fn.defined;
+  m.fn.addressTaken |= r.fn.addressTaken;
+  m.fn.typeCastAway |= r.fn.typeCastAway;
+  m.realDefinition |= r.realDefinition;
+  m.inlineDefinition |= r.inlineDefinition;
+  raiseEntry(m.fn, r.fn.entry, r.fn.entryWhy);
+}
+
+} // namespace
+
+Expected<SourceFacts> collectSourceFacts(const std::string &compileCommandsPath, const FrontendOptions &opts) {
+  auto db = loadDatabase(compileCommandsPath);
+  if (!db) return db.takeError();
+  std::string resourceDir = findResourceDir();
+  if (resourceDir.empty())
+    return fail(driver::Driver::GetResourcesPath(BESPOKE_CLANG_BINARY),
+                "Clang resource directory (with include/stddef.h) not found; install libclang-common-19-dev");
+
+  std::vector<Entry> entries;
+  for (tooling::CompileCommand &c : (*db)->getAllCompileCommands()) {
+    Entry e;
+    e.file = absolutePath(c.Filename, c.Directory);
+    e.command = std::move(c);
+    entries.push_back(std::move(e));
+  }
+  if (entries.empty()) return fail(compileCommandsPath, "compile database has no entries");
+  // File order makes the merge, and so the result, independent of the database's order and of threads.
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry &a, const Entry &b) {
+    return std::tie(a.file, a.command.Directory, a.command.CommandLine) <
+           std::tie(b.file, b.command.Directory, b.command.CommandLine);
+  });
+
+  std::vector<TUResult> results(entries.size());
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  size_t done = 0;
+  unsigned jobs = opts.jobs ? opts.jobs : std::max(1u, std::thread::hardware_concurrency());
+  jobs = std::max(1u, std::min<unsigned>(jobs, unsigned(entries.size())));
+  // Largest files first: the wall time is bounded by the slowest translation unit.
+  std::vector<std::pair<uint64_t, size_t>> order;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    uint64_t size = 0;
+    llvm::sys::fs::file_size(entries[i].file, size);
+    order.push_back({size, i});
+  }
+  std::stable_sort(order.begin(), order.end(), [](const auto &a, const auto &b) { return a.first > b.first; });
+  auto worker = [&] {
+    for (size_t k; (k = next++) < order.size();) {
+      size_t i = order[k].second;
+      results[i] = analyseEntry(entries[i], resourceDir);
+      if (opts.progress) {
+        std::lock_guard<std::mutex> lock(mu);
+        ++done;
+        const TUResult &r = results[i];
+        opts.progress("[" + std::to_string(done) + "/" + std::to_string(entries.size()) + "] " + r.file +
+                      (r.problem ? ": " + r.problem->message
+                                 : " (" + std::to_string(r.functions.size()) + " functions, " +
+                                       std::to_string(r.calls.size()) + " calls)"));
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < jobs; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto &t : pool) t.join();
+
+  SourceFacts facts;
+  facts.compiler = entries.front().command.CommandLine.empty() ? std::string()
+                                                               : entries.front().command.CommandLine.front();
+  std::map<std::string, FunctionRecord> merged;
+  for (TUResult &r : results) {
+    if (r.problem) facts.problems.push_back(*r.problem);
+    if (r.analysed) facts.translationUnits.push_back(r.file);
+    for (const FunctionRecord &f : r.functions) mergeFunction(merged, f);
+    std::move(r.calls.begin(), r.calls.end(), std::back_inserter(facts.calls));
+    std::move(r.inlineAsm.begin(), r.inlineAsm.end(), std::back_inserter(facts.inlineAsm));
+  }
+  for (auto &[usr, m] : merged) {
+    m.fn.inlineOnly = m.inlineDefinition && !m.realDefinition;
+    facts.functions.push_back(std::move(m.fn));
+  }
+
+  std::sort(facts.calls.begin(), facts.calls.end(), [](const SourceCall &a, const SourceCall &b) {
+    if (callKey(a) != callKey(b)) return callKey(a) < callKey(b);
+    return argsLess(a.args, b.args);
+  });
+  facts.calls.erase(std::unique(facts.calls.begin(), facts.calls.end(),
+                                [](const SourceCall &a, const SourceCall &b) {
+                                  return callKey(a) == callKey(b) && argsEqual(a.args, b.args);
+                                }),
+                    facts.calls.end());
+  auto asmKey = [](const InlineAsmSyscall &a) { return std::tie(a.functionUsr, a.loc.file, a.loc.line); };
+  std::sort(facts.inlineAsm.begin(), facts.inlineAsm.end(),
+            [&](const InlineAsmSyscall &a, const InlineAsmSyscall &b) { return asmKey(a) < asmKey(b); });
+  facts.inlineAsm.erase(std::unique(facts.inlineAsm.begin(), facts.inlineAsm.end(),
+                                    [&](const InlineAsmSyscall &a, const InlineAsmSyscall &b) {
+                                      return asmKey(a) == asmKey(b);
+                                    }),
+                        facts.inlineAsm.end());
+  auto problemKey = [](const SourceProblem &p) { return std::tie(p.file, p.message); };
+  std::sort(facts.problems.begin(), facts.problems.end(),
+            [&](const SourceProblem &a, const SourceProblem &b) { return problemKey(a) < problemKey(b); });
+  facts.problems.erase(std::unique(facts.problems.begin(), facts.problems.end(),
+                                   [&](const SourceProblem &a, const SourceProblem &b) {
+                                     return problemKey(a) == problemKey(b);
+                                   }),
+                       facts.problems.end());
+  std::sort(facts.translationUnits.begin(), facts.translationUnits.end());
+  facts.translationUnits.erase(std::unique(facts.translationUnits.begin(), facts.translationUnits.end()),
+                               facts.translationUnits.end());
+  return facts;
+}
+
+} // namespace bespoke
