@@ -95,6 +95,13 @@ std::string valueText(int64_t v, bool hex) {
   return b;
 }
 
+// Compiler builtins (__builtin_va_end, __sync_fetch_and_add, __atomic_load_n, ...) are expanded inline
+// or become calls to memcpy-like helpers that make no system calls: not library calls to resolve.
+bool isCompilerBuiltin(const std::string &name) {
+  StringRef n(name);
+  return n.starts_with("__builtin_") || n.starts_with("__sync_") || n.starts_with("__atomic_");
+}
+
 bool isKernelPath(const std::string &p) {
   for (const char *prefix : {"/proc", "/sys", "/dev"})
     if (p == prefix || StringRef(p).starts_with(std::string(prefix) + "/")) return true;
@@ -258,7 +265,7 @@ Expected<Footprint> analyzeSource(const SourceFacts &facts, const SourceAnalysis
                                        : "syscall() with a number that is not a compile-time constant",
                        ev.root, ev.chain);
           }
-        } else {
+        } else if (!isCompilerBuiltin(linkName)) {
           externals.try_emplace(linkName, i, c);
         }
         if (!callee.defined || callee.inlineOnly) {
