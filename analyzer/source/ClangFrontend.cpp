@@ -127,7 +127,7 @@ void raiseEntry(SourceFunction &f, EntryKind k, const std::string &why) {
   }
 }
 
-auto argKey(const ArgValue &a) { return std::tie(a.known, a.isString, a.value, a.text); }
+auto argKey(const ArgValue &a) { return std::tie(a.known, a.isString, a.value, a.text, a.alternatives); }
 
 bool argsLess(const std::vector<ArgValue> &a, const std::vector<ArgValue> &b) {
   return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
@@ -610,7 +610,61 @@ private:
     }
     if (auto *ref = dyn_cast<DeclRefExpr>(e->IgnoreParenImpCasts()))
       if (auto *var = dyn_cast<VarDecl>(ref->getDecl())) return convert(variableValue(var, depth), e->getType());
+    if (isa<ArraySubscriptExpr>(e->IgnoreParenImpCasts())) return tableValue(e);
     return v;
+  }
+
+  // An element of a const array with a constant initializer, indexed by anything: the set of values
+  // the indexed positions hold (`tab[i][0]` -> element 0 of every row). Unknown if any is not constant.
+  ArgValue tableValue(const Expr *e) {
+    ArgValue v;
+    std::vector<const Expr *> elems;
+    if (!tableElements(e, elems, 0) || elems.empty() || elems.size() > 4096) return v;
+    std::set<int64_t> values;
+    for (const Expr *x : elems) {
+      Expr::EvalResult r;
+      if (x->isValueDependent() || !x->EvaluateAsInt(r, ctx)) return v;
+      ArgValue iv = intValue(r.Val.getInt());
+      if (!iv.known) return v;
+      values.insert(iv.value);
+    }
+    v.known = true;
+    v.value = *values.begin();
+    if (values.size() > 1) v.alternatives.assign(values.begin(), values.end());
+    return v;
+  }
+
+  // The initializer expressions an lvalue into a const table can designate.
+  bool tableElements(const Expr *e, std::vector<const Expr *> &out, unsigned depth) {
+    e = e->IgnoreParenImpCasts();
+    if (depth > 4) return false;
+    if (auto *ref = dyn_cast<DeclRefExpr>(e)) {
+      auto *var = dyn_cast<VarDecl>(ref->getDecl());
+      if (!var || !var->getType()->isArrayType() || !var->getType().isConstant(ctx)) return false;
+      const VarDecl *initDecl = nullptr;
+      const Expr *init = var->getAnyInitializer(initDecl);
+      if (!init) return false;
+      out.push_back(init);
+      return true;
+    }
+    auto *sub = dyn_cast<ArraySubscriptExpr>(e);
+    if (!sub) return false;
+    std::vector<const Expr *> bases;
+    if (!tableElements(sub->getBase(), bases, depth + 1)) return false;
+    Expr::EvalResult idx;
+    bool constant = !sub->getIdx()->isValueDependent() && sub->getIdx()->EvaluateAsInt(idx, ctx);
+    for (const Expr *b : bases) {
+      auto *list = dyn_cast<InitListExpr>(b->IgnoreParenImpCasts());
+      if (!list || list->hasArrayFiller()) return false; // implicit zero elements: not enumerated
+      if (constant) {
+        uint64_t k = idx.Val.getInt().getZExtValue();
+        if (k >= list->getNumInits()) return false;
+        out.push_back(list->getInit(unsigned(k)));
+      } else {
+        for (unsigned k = 0; k < list->getNumInits(); ++k) out.push_back(list->getInit(k));
+      }
+    }
+    return true;
   }
 
   ArgValue stringValue(const StringLiteral *s) {

@@ -225,6 +225,8 @@ Expected<Footprint> analyzeSource(const SourceFacts &facts, const SourceAnalysis
     ArgFact &f = facts_[sys][arg];
     if (forced) f.values.push_back(valueText(*forced, hex));
     else if (!v || !v->known || v->isString) f.any = true;
+    else if (!v->alternatives.empty())
+      for (int64_t a : v->alternatives) f.values.push_back(valueText(a, hex));
     else f.values.push_back(valueText(v->value, hex));
   };
 
@@ -256,12 +258,19 @@ Expected<Footprint> analyzeSource(const SourceFacts &facts, const SourceAnalysis
         } else if (linkName == "syscall") {
           const ArgValue *nr = c->args.empty() ? nullptr : &c->args[0];
           Evidence ev{g.rootOf(i), g.chain(i, c->loc)};
-          if (nr && nr->known && !nr->isString && syscallName(nr->value)) {
-            auto &evs = direct[int(nr->value)];
-            if (evs.size() < 3) evs.push_back(std::move(ev));
+          std::vector<int64_t> nrs;
+          if (nr && nr->known && !nr->isString)
+            nrs = nr->alternatives.empty() ? std::vector<int64_t>{nr->value} : nr->alternatives;
+          bool allValid = !nrs.empty() && std::all_of(nrs.begin(), nrs.end(), [](int64_t n) { return syscallName(n).has_value(); });
+          if (allValid) {
+            for (int64_t n : nrs) {
+              auto &evs = direct[int(n)];
+              if (evs.size() < 3) evs.push_back(ev);
+            }
           } else {
             unresolved("syscall-number",
-                       nr && nr->known ? "syscall(" + std::to_string(nr->value) + ") is not an x86-64 system call"
+                       nr && nr->known ? "syscall(" + std::to_string(nr->value) + (nr->alternatives.empty() ? "" : ", ...") +
+                                             ") is not an x86-64 system call"
                                        : "syscall() with a number that is not a compile-time constant",
                        ev.root, ev.chain);
           }

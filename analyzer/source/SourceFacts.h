@@ -54,6 +54,9 @@ struct ArgValue {
   bool isString = false;
   int64_t value = 0;
   std::string text; // string literal contents when isString
+  // An element of a constant table picked by a run-time index (`syscall(tab[i][0], ...)` with
+  // `static const long tab[][N]`): every value it can be, sorted, at least two; `value` is the first.
+  std::vector<int64_t> alternatives;
 };
 
 // One call from a defined function.

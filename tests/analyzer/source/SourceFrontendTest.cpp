@@ -472,6 +472,21 @@ TEST_F(SourceFrontendTest, LocalConstantsArePropagated) {
              "file-scope constants");
 }
 
+TEST_F(SourceFrontendTest, ConstantTablesIndexedAtRunTime) {
+  const SourceCall *c = callTo("syscall", "args.c", "syscall_table");
+  ASSERT_NE(c, nullptr);
+  ASSERT_GE(c->args.size(), 2u);
+  EXPECT_TRUE(c->args[0].known);
+  EXPECT_EQ(c->args[0].alternatives, (std::vector<int64_t>{SYS_chdir, SYS_gettid, SYS_exit_group}));
+  EXPECT_EQ(c->args[0].value, SYS_chdir);
+  EXPECT_EQ(c->args[1].alternatives, (std::vector<int64_t>{1, 2, 3}));
+  // A table that is not const can change at run time: unknown.
+  const SourceCall *m = callTo("syscall", "args.c", "syscall_mutable_table");
+  ASSERT_NE(m, nullptr);
+  ASSERT_FALSE(m->args.empty());
+  EXPECT_FALSE(m->args[0].known);
+}
+
 TEST_F(SourceFrontendTest, InlineOnlyDefinitionsAndAssemblerLabels) {
   // glibc's _FORTIFY_SOURCE read(): an inline-only body calling __read_alias, labelled "read".
   const SourceFunction *read = function("read");

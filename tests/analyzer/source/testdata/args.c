@@ -65,3 +65,12 @@ int args_main(int argc, char **argv) {
   open(proc_mounts, global_flags);                         /* M:open_globals */
   return f != NULL;
 }
+
+/* Syscall numbers from a constant table indexed at run time (as the ptrace selftest does). */
+void table_calls(int n) {
+  static const long tab[][2] = {{SYS_chdir, 1}, {SYS_gettid, 2}, {SYS_exit_group, 3}};
+  for (int i = 0; i < n; ++i)
+    syscall(tab[i][0], tab[i][1]);                         /* M:syscall_table */
+  static long mutable_tab[2] = {SYS_getpid, SYS_getppid};
+  syscall(mutable_tab[n & 1]);                             /* M:syscall_mutable_table */
+}
