@@ -340,6 +340,31 @@ void noteUnresolved(const char *cmd, const std::string &manifestPath, const Mani
             cmd, manifestPath.c_str(), n, n == 1 ? "" : "s");
 }
 
+// Writes OUT through a temporary file renamed into place, so a reader never sees half a file; '-' is
+// standard output, and an existing non-regular file (/dev/null, a FIFO) is written in place, never
+// replaced.
+llvm::Error writeOutput(const std::string &path, const std::string &text) {
+  llvm::sys::fs::file_status st;
+  if (path != "-" && !llvm::sys::fs::status(path, st) && llvm::sys::fs::exists(st) &&
+      !llvm::sys::fs::is_regular_file(st) && !llvm::sys::fs::is_directory(st)) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    if (ec) return llvm::createStringError(ec, "%s", ec.message().c_str());
+    os << text;
+    os.close();
+    if (os.has_error()) {
+      std::error_code werr = os.error();
+      os.clear_error();
+      return llvm::createStringError(werr, "%s", werr.message().c_str());
+    }
+    return llvm::Error::success();
+  }
+  return llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+    os << text;
+    return llvm::Error::success();
+  });
+}
+
 struct ProvenFilter {
   std::vector<sock_filter> program;
   Verdict verdict;
@@ -441,10 +466,7 @@ int runExtend(const Command &c, const std::vector<std::string> &args) {
 
   if (*f.format == "bpf" && *f.output == "-" && isatty(1))
     return usageError("extend", "refusing to write binary BPF to a terminal (use -o FILE)");
-  if (llvm::Error e = llvm::writeToOutput(*f.output, [&](llvm::raw_ostream &os) {
-        os << text;
-        return llvm::Error::success();
-      })) {
+  if (llvm::Error e = writeOutput(*f.output, text)) {
     fprintf(stderr, "bespoke: error: %s: cannot write: %s\n", f.output->c_str(), llvm::toString(std::move(e)).c_str());
     return ExitUsage;
   }

@@ -744,6 +744,23 @@ Error saveManifest(const Manifest &m, const std::string &path) {
                     (p->line ? "line " + std::to_string(p->line) + ": " : std::string()) + p->message);
     if (render(back) != text) return errorf(path + ": not written, the manifest does not read back identically");
 
+    // An existing output that is not a regular file (/dev/null, /dev/stdout, a FIFO) is written in
+    // place: renaming a temporary over it would replace the device node.
+    sys::fs::file_status st;
+    if (!sys::fs::status(path, st) && sys::fs::exists(st) && !sys::fs::is_regular_file(st) &&
+        !sys::fs::is_directory(st)) {
+      std::error_code ec;
+      raw_fd_ostream os(path, ec);
+      if (ec) return errorf(path + ": cannot write: " + ec.message());
+      os << text;
+      os.close();
+      if (os.has_error()) {
+        std::string msg = os.error().message();
+        os.clear_error();
+        return errorf(path + ": cannot write: " + msg);
+      }
+      return Error::success();
+    }
     SmallString<256> dir(sys::path::parent_path(path));
     if (dir.empty()) dir = ".";
     // The temporary is beside the destination, so the rename stays within one file system.

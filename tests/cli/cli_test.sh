@@ -187,5 +187,14 @@ run analyze /bin/true -o "$TMP/out/x.yaml" --cache-dir "$CACHE" -q
 [ "$RC" -eq 0 ] && [ "$(ls -A "$TMP/out")" = "x.yaml" ] && pass "-o leaves no temporary files beside the manifest" ||
   fail "-o: exit $RC, directory holds: $(ls -A "$TMP/out" | tr '\n' ' ')"
 
+# An existing non-regular output (a FIFO here; /dev/null in practice) is written in place, never replaced.
+mkfifo "$TMP/fifo"
+cat "$TMP/fifo" >"$TMP/fifo.out" &
+reader=$!
+run analyze /bin/true -o "$TMP/fifo" --cache-dir "$CACHE" -q
+wait "$reader"
+[ "$RC" -eq 0 ] && [ -p "$TMP/fifo" ] && [ "$(head -n 1 "$TMP/fifo.out")" = "bespoke: 1" ] &&
+  pass "-o FIFO writes through the FIFO and leaves it a FIFO" || fail "-o FIFO: exit $RC, or the FIFO was replaced"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

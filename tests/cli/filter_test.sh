@@ -90,6 +90,12 @@ run extend "$TMP/broken.yaml" --format bpf -o "$TMP/out/x"
 check "extend: malformed manifest, one-line error naming the file" eval 'one_line_error broken.yaml && out_dir_empty'
 run extend "$TMP/no-such.yaml" --format bpf -o "$TMP/out/x"
 check "extend: missing manifest, one-line error" eval 'one_line_error no-such.yaml && out_dir_empty'
+mkfifo "$TMP/fifo"
+cat "$TMP/fifo" >"$TMP/fifo.out" &
+reader=$!
+run extend "$M" --format bpf -o "$TMP/fifo" -q
+wait "$reader"
+check "extend -o FIFO writes through it and leaves it a FIFO" eval 'rc_is 0 && [ -p "$TMP/fifo" ] && cmp -s "$TMP/fifo.out" "$B"'
 run extend "$M" --format bpf -o "$TMP/no-such-dir/x.bpf"
 check "extend: unwritable output, exit 2" eval 'rc_is 2 && [ ! -e "$TMP/no-such-dir" ]'
 
