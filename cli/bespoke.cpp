@@ -157,6 +157,16 @@ int inputError(llvm::Error e) {
   return ExitUsage;
 }
 
+// The manifest to OUTPUT (atomically) or to standard output.
+int writeManifest(const Manifest &m, const std::optional<std::string> &output) {
+  if (output) {
+    if (llvm::Error e = saveManifest(m, *output)) return inputError(std::move(e));
+  } else {
+    fputs(renderManifest(m).c_str(), stdout);
+  }
+  return ExitOk;
+}
+
 std::string fileSha256(const std::string &path) {
   auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!buf) return std::string(64, '0');
@@ -211,11 +221,7 @@ int analyzeSourceCommand(const std::string &compileCommands, const std::optional
   }
   Manifest m;
   m.footprint = std::move(*fp);
-  if (output) {
-    if (llvm::Error e = saveManifest(m, *output)) return inputError(std::move(e));
-  } else {
-    fputs(renderManifest(m).c_str(), stdout);
-  }
+  if (int rc = writeManifest(m, output); rc != ExitOk) return rc;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!quiet)
     fprintf(stderr, "bespoke: %s: %zu syscalls, %zu unresolved sites, %zu translation units, %.2f s%s%s\n",
@@ -282,11 +288,7 @@ int runAnalyze(const std::vector<std::string> &args) {
 
   Manifest m;
   m.footprint = std::move(*fp);
-  if (output) {
-    if (llvm::Error e = saveManifest(m, *output)) return inputError(std::move(e));
-  } else {
-    fputs(renderManifest(m).c_str(), stdout);
-  }
+  if (int rc = writeManifest(m, output); rc != ExitOk) return rc;
   if (!quiet)
     fprintf(stderr, "bespoke: %s: %zu syscalls, %zu unresolved sites, %u modules (%u cached), %.2f s%s%s\n",
             m.footprint.app.name.c_str(), m.footprint.syscalls.size(), m.footprint.unresolved.size(),

@@ -102,6 +102,15 @@ bool isCompilerBuiltin(const std::string &name) {
   return n.starts_with("__builtin_") || n.starts_with("__sync_") || n.starts_with("__atomic_");
 }
 
+// Argument facts as the manifest keeps them: values sorted and unique, none when `any`.
+void normalizeArgs(SyscallUse &u) {
+  for (auto &[arg, fact] : u.args) {
+    std::sort(fact.values.begin(), fact.values.end());
+    fact.values.erase(std::unique(fact.values.begin(), fact.values.end()), fact.values.end());
+    if (fact.any) fact.values.clear();
+  }
+}
+
 bool isKernelPath(const std::string &p) {
   for (const char *prefix : {"/proc", "/sys", "/dev"})
     if (p == prefix || StringRef(p).starts_with(std::string(prefix) + "/")) return true;
@@ -377,11 +386,7 @@ Expected<Footprint> analyzeSource(const SourceFacts &facts, const SourceAnalysis
     }
   }
   for (auto &[name, u] : uses) {
-    for (auto &[arg, fact] : u.args) {
-      std::sort(fact.values.begin(), fact.values.end());
-      fact.values.erase(std::unique(fact.values.begin(), fact.values.end()), fact.values.end());
-      if (fact.any) fact.values.clear();
-    }
+    normalizeArgs(u);
     fp.syscalls.push_back(std::move(u));
   }
   for (Unresolved &u : lib->unresolved) {
@@ -434,11 +439,7 @@ void mergeFootprint(Footprint &into, const Footprint &from) {
   }
   into.syscalls.clear();
   for (auto &[name, u] : uses) {
-    for (auto &[arg, fact] : u.args) {
-      std::sort(fact.values.begin(), fact.values.end());
-      fact.values.erase(std::unique(fact.values.begin(), fact.values.end()), fact.values.end());
-      if (fact.any) fact.values.clear();
-    }
+    normalizeArgs(u);
     into.syscalls.push_back(std::move(u));
   }
   into.unresolved.insert(into.unresolved.end(), from.unresolved.begin(), from.unresolved.end());
