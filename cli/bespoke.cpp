@@ -407,7 +407,7 @@ struct FilterFlags {
 };
 
 int parseFilterFlags(const char *cmd, const Command &c, const std::vector<std::string> &args, FilterFlags &f,
-                     bool help[1]) {
+                     bool &help) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     auto value = [&](std::optional<std::string> &slot) -> bool {
@@ -415,7 +415,7 @@ int parseFilterFlags(const char *cmd, const Command &c, const std::vector<std::s
       slot = args[++i];
       return true;
     };
-    if (a == "-h" || a == "--help") { fputs(c.usage, stdout); help[0] = true; return ExitOk; }
+    if (a == "-h" || a == "--help") { fputs(c.usage, stdout); help = true; return ExitOk; }
     if (a == "--" && std::string(cmd) == "run") {
       f.command.assign(args.begin() + i + 1, args.end());
       break;
@@ -441,7 +441,7 @@ int parseFilterFlags(const char *cmd, const Command &c, const std::vector<std::s
 int runExtend(const Command &c, const std::vector<std::string> &args) {
   FilterFlags f;
   bool help = false;
-  if (int rc = parseFilterFlags("extend", c, args, f, &help); rc != ExitOk || help) return rc;
+  if (int rc = parseFilterFlags("extend", c, args, f, help); rc != ExitOk || help) return rc;
   if (f.manifest) f.positional.insert(f.positional.begin(), *f.manifest);
   if (f.positional.empty()) return usageError("extend", "missing MANIFEST");
   if (f.positional.size() > 1) return usageError("extend", "more than one MANIFEST given ('" + f.positional[0] + "' and '" + f.positional[1] + "')");
@@ -488,7 +488,7 @@ int runExtend(const Command &c, const std::vector<std::string> &args) {
 int runVerify(const Command &c, const std::vector<std::string> &args) {
   FilterFlags f;
   bool help = false;
-  if (int rc = parseFilterFlags("verify", c, args, f, &help); rc != ExitOk || help) return rc;
+  if (int rc = parseFilterFlags("verify", c, args, f, help); rc != ExitOk || help) return rc;
   if (!f.positional.empty()) return usageError("verify", "unexpected argument '" + f.positional[0] + "'");
   if (!f.manifest) return usageError("verify", "missing --manifest MANIFEST");
   if (!f.filter) return usageError("verify", "missing --filter FILE");
@@ -581,7 +581,7 @@ std::optional<std::string> resolveCommand(const std::string &cmd) {
 int runRun(const Command &c, const std::vector<std::string> &args) {
   FilterFlags f;
   bool help = false;
-  if (int rc = parseFilterFlags("run", c, args, f, &help); rc != ExitOk || help) return rc;
+  if (int rc = parseFilterFlags("run", c, args, f, help); rc != ExitOk || help) return rc;
   if (!f.positional.empty()) return usageError("run", "unexpected argument '" + f.positional[0] + "' (put the command after --)");
   if (!f.manifest) return usageError("run", "missing --manifest MANIFEST");
   if (f.command.empty()) return usageError("run", "missing the command (bespoke run --manifest M -- CMD ARGS...)");
