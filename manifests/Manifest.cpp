@@ -78,13 +78,6 @@ void canonicalize(Footprint &fp) {
 // ---------------------------------------------------------------------------------------------------
 // Rendering
 
-std::string frameString(const Frame &f) {
-  if (f.isSource()) return f.symbol + "@" + f.file + ":" + std::to_string(f.line);
-  char addr[24];
-  snprintf(addr, sizeof addr, "@0x%llx", static_cast<unsigned long long>(f.address));
-  return f.module + "!" + f.symbol + addr;
-}
-
 bool isYamlKeyword(std::string s) {
   for (char &c : s) c = char(tolower(static_cast<unsigned char>(c)));
   static const std::set<std::string> kKeywords = {"true", "false", "yes", "no", "on", "off", "y", "n", "null"};
@@ -788,6 +781,13 @@ Error saveManifest(const Manifest &m, const std::string &path) {
   } catch (const std::exception &e) {
     return errorf(path + ": cannot write: " + e.what());
   }
+}
+
+std::string frameString(const Frame &f) {
+  if (f.isSource()) return f.symbol + "@" + f.file + ":" + std::to_string(f.line);
+  char addr[24];
+  snprintf(addr, sizeof addr, "@0x%llx", static_cast<unsigned long long>(f.address));
+  return f.module + "!" + f.symbol + addr;
 }
 
 } // namespace bespoke

@@ -17,6 +17,9 @@ struct Manifest {
   Footprint footprint;
 };
 
+// One frame in the manifest's notation: "module!symbol@0xADDR" or "symbol@FILE:LINE".
+std::string frameString(const Frame &f);
+
 // Renders the manifest as YAML text (sorted, stable formatting).
 std::string renderManifest(const Manifest &m);
 
