@@ -1,9 +1,9 @@
 // bespoke: the command-line driver. It parses flags and wires the pipeline stages; no analysis here.
+#include "cli/Cli.h"
+#include "cli/Mcp.h"
 #include "analyzer/BinaryAnalyzer.h"
 #include "analyzer/ModelCache.h"
 #include "analyzer/SyscallTable.h"
-#include "analyzer/source/ClangFrontend.h"
-#include "analyzer/source/SourceAnalyzer.h"
 #include "extension-gen/Compiler.h"
 #include "extension-gen/Install.h"
 #include "extension-gen/Render.h"
@@ -32,10 +32,9 @@
 #include <vector>
 
 using namespace bespoke;
+using namespace bespoke::cli;
 
 namespace {
-
-constexpr int ExitOk = 0, ExitNegative = 1, ExitUsage = 2;
 
 struct Command {
   const char *name;
@@ -128,12 +127,12 @@ const Command Commands[] = {
      "\n"
      "exit status: CMD's own; 1 the filter was not proven, 2 bad input, 127 CMD cannot be executed\n",
      0},
-    {"decide", "recommend extend or rewrite for an application", "usage: bespoke decide MANIFEST [--json]\n", 6},
+    {"decide", "recommend extend or rewrite for an application, with blockers and gains", DecideUsage, 0},
     {"rewrite", "build a trimmed unikernel image for an application", "usage: bespoke rewrite MANIFEST --binary APP -o DIR [-- ARGS]\n", 5},
     {"boot", "boot a rewritten image under QEMU", "usage: bespoke boot DIR [--mem 64M] [--forward HOST:GUEST ...]\n", 5},
-    {"diff", "compare two manifests", "usage: bespoke diff OLD.yaml NEW.yaml\n", 6},
-    {"check", "fail when an application's footprint grew beyond a baseline", "usage: bespoke check --baseline MANIFEST BINARY\n", 6},
-    {"mcp", "serve bespoke to agents over the Model Context Protocol (stdio)", "usage: bespoke mcp\n", 6},
+    {"diff", "compare two manifests: added and removed syscalls, argument facts, kernel paths", DiffUsage, 0},
+    {"check", "CI gate: fail when an application's footprint grew beyond a baseline manifest", CheckUsage, 0},
+    {"mcp", "serve bespoke to agents over the Model Context Protocol (stdio)", McpUsage, 0},
 };
 
 void printTopHelp(FILE *out) {
@@ -143,18 +142,6 @@ void printTopHelp(FILE *out) {
     fprintf(out, "  %-9s %s%s\n", c.name, c.summary, c.issue ? " (not yet available)" : "");
   fprintf(out, "\nRun 'bespoke COMMAND --help' for a command's options.\n"
                "exit status: 0 success, 1 negative verdict, 2 usage or input error\n");
-}
-
-int usageError(const char *cmd, const std::string &msg) {
-  fprintf(stderr, "bespoke %s: %s\n", cmd, msg.c_str());
-  fprintf(stderr, "Try 'bespoke %s --help'.\n", cmd);
-  return ExitUsage;
-}
-
-int inputError(llvm::Error e) {
-  std::string msg = llvm::toString(std::move(e));
-  fprintf(stderr, "bespoke: error: %s\n", msg.c_str());
-  return ExitUsage;
 }
 
 // The manifest to OUTPUT (atomically) or to standard output.
@@ -167,132 +154,35 @@ int writeManifest(const Manifest &m, const std::optional<std::string> &output) {
   return ExitOk;
 }
 
-std::string fileSha256(const std::string &path) {
-  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-  if (!buf) return std::string(64, '0');
-  return llvm::toHex(llvm::SHA256::hash(llvm::arrayRefFromStringRef((*buf)->getBuffer())), /*LowerCase=*/true);
-}
-
-// analyze --compile-commands: front end -> source analysis (-> binary analysis, cross-check, union).
-int analyzeSourceCommand(const std::string &compileCommands, const std::optional<std::string> &builtBinary,
-                         const std::optional<std::string> &library, const std::optional<std::string> &output,
-                         const BinaryAnalysisOptions &opts, bool quiet, std::chrono::steady_clock::time_point t0) {
-  FrontendOptions fo;
-  fo.jobs = opts.jobs;
-  fo.progress = opts.progress;
-  auto facts = collectSourceFacts(compileCommands, fo);
-  if (!facts) return inputError(facts.takeError());
-
-  std::optional<Footprint> bin;
-  if (builtBinary) {
-    auto b = analyzeBinary(*builtBinary, opts);
-    if (!b) return inputError(b.takeError());
-    bin = std::move(*b);
-  }
-  SourceAnalysisOptions so;
-  so.binary = opts;
-  so.library = builtBinary ? *builtBinary : library.value_or("");
-  llvm::SmallString<256> abs(compileCommands);
-  llvm::sys::fs::make_absolute(abs);
-  so.appPath = std::string(abs);
-  so.appName = llvm::sys::path::filename(llvm::sys::path::parent_path(abs)).str();
-  if (so.appName.empty()) so.appName = "program";
-  so.appSha256 = fileSha256(compileCommands);
-  auto fp = analyzeSource(*facts, so);
-  if (!fp) return inputError(fp.takeError());
-
-  if (bin) {
-    FootprintDiff d = diffSyscalls(*fp, *bin);
-    fp->crossCheck.done = true;
-    fp->crossCheck.sourceOnly = d.onlyInFirst;
-    fp->crossCheck.binaryOnly = d.onlyInSecond;
-    mergeFootprint(*fp, *bin);
-    fp->app = bin->app;
-    fp->modules = bin->modules;
-    if (!quiet) {
-      auto list = [](const std::vector<std::string> &v) {
-        std::string s;
-        for (const std::string &n : v) s += " " + n;
-        return v.empty() ? std::string(" none") : s;
-      };
-      fprintf(stderr, "bespoke: cross-check with %s: source only:%s; binary only:%s\n", builtBinary->c_str(),
-              list(d.onlyInFirst).c_str(), list(d.onlyInSecond).c_str());
-    }
-  }
-  Manifest m;
-  m.footprint = std::move(*fp);
-  if (int rc = writeManifest(m, output); rc != ExitOk) return rc;
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!quiet)
-    fprintf(stderr, "bespoke: %s: %zu syscalls, %zu unresolved sites, %zu translation units, %.2f s%s%s\n",
-            m.footprint.app.name.c_str(), m.footprint.syscalls.size(), m.footprint.unresolved.size(),
-            facts->translationUnits.size(), secs, output ? " -> " : "", output ? output->c_str() : "");
-  if (!facts->problems.empty()) {
-    // The manifest is written (marked incomplete under unresolved:), but the run is not a success.
-    fprintf(stderr, "bespoke: error: %s: %zu translation unit%s not analysed (first: %s: %s)\n", compileCommands.c_str(),
-            facts->problems.size(), facts->problems.size() == 1 ? "" : "s", facts->problems[0].file.c_str(),
-            facts->problems[0].message.c_str());
-    return ExitUsage;
-  }
-  return ExitOk;
-}
-
 int runAnalyze(const std::vector<std::string> &args) {
-  std::optional<std::string> binary, output, compileCommands, builtBinary, library;
-  std::string cacheDir = ModelCache::defaultDirectory();
-  unsigned jobs = 0;
-  bool quiet = false;
+  AnalysisInputs in = defaultAnalysisInputs();
+  std::optional<std::string> output;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
-    auto value = [&](const char *flag) -> std::optional<std::string> {
-      if (i + 1 >= args.size()) return std::nullopt;
-      return args[++i];
-    };
+    bool consumed = false;
+    if (int rc = parseAnalysisFlag("analyze", args, i, in, consumed); rc != ExitOk) return rc;
+    if (consumed) continue;
     if (a == "-h" || a == "--help") { fputs(Commands[0].usage, stdout); return ExitOk; }
-    else if (a == "-o" || a == "--output") { output = value("-o"); if (!output) return usageError("analyze", a + " needs a file name"); }
-    else if (a == "--cache-dir") { auto v = value("--cache-dir"); if (!v || v->empty()) return usageError("analyze", "--cache-dir needs a directory"); cacheDir = *v; }
-    else if (a == "--no-cache") cacheDir.clear();
-    else if (a == "--compile-commands") { compileCommands = value("--compile-commands"); if (!compileCommands || compileCommands->empty()) return usageError("analyze", "--compile-commands needs a file name"); }
-    else if (a == "--binary") { builtBinary = value("--binary"); if (!builtBinary || builtBinary->empty()) return usageError("analyze", "--binary needs a file name"); }
-    else if (a == "--library") { library = value("--library"); if (!library || library->empty()) return usageError("analyze", "--library needs a file name"); }
-    else if (a == "-j" || a == "--jobs") {
-      auto v = value("-j");
-      char *end = nullptr;
-      long n = v ? strtol(v->c_str(), &end, 10) : 0;
-      if (!v || *end || n < 1 || n > 256) return usageError("analyze", "--jobs needs a number from 1 to 256");
-      jobs = unsigned(n);
+    else if (a == "-o" || a == "--output") {
+      if (i + 1 >= args.size()) return usageError("analyze", a + " needs a file name");
+      output = args[++i];
     }
-    else if (a == "-q" || a == "--quiet") quiet = true;
+    else if (a == "-q" || a == "--quiet") in.quiet = true;
     else if (a.size() > 1 && a[0] == '-') return usageError("analyze", "unknown option '" + a + "'");
-    else if (binary) return usageError("analyze", "more than one BINARY given ('" + *binary + "' and '" + a + "')");
-    else binary = a;
+    else if (in.binary) return usageError("analyze", "more than one BINARY given ('" + *in.binary + "' and '" + a + "')");
+    else in.binary = a;
   }
-  if (compileCommands && binary) return usageError("analyze", "give either BINARY or --compile-commands (with --binary '" + *binary + "')");
-  if (!compileCommands && (builtBinary || library)) return usageError("analyze", "--binary and --library go with --compile-commands");
-  if (builtBinary && library) return usageError("analyze", "--binary models the libraries already; drop --library");
-  if (!binary && !compileCommands) return usageError("analyze", "missing BINARY (or --compile-commands FILE)");
-
-  BinaryAnalysisOptions opts;
-  opts.cacheDir = cacheDir;
-  opts.jobs = jobs;
-  bool tty = isatty(2);
-  if (!quiet && tty)
-    opts.progress = [](const std::string &line) { fprintf(stderr, "bespoke: %s\n", line.c_str()); };
-  auto t0 = std::chrono::steady_clock::now();
-  if (compileCommands)
-    return analyzeSourceCommand(*compileCommands, builtBinary, library, output, opts, quiet, t0);
-  BinaryAnalysisReport report;
-  auto fp = analyzeBinary(*binary, opts, &report);
-  if (!fp) return inputError(fp.takeError());
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-  Manifest m;
-  m.footprint = std::move(*fp);
-  if (int rc = writeManifest(m, output); rc != ExitOk) return rc;
-  if (!quiet)
-    fprintf(stderr, "bespoke: %s: %zu syscalls, %zu unresolved sites, %u modules (%u cached), %.2f s%s%s\n",
-            m.footprint.app.name.c_str(), m.footprint.syscalls.size(), m.footprint.unresolved.size(),
-            report.modules, report.cacheHits, secs, output ? " -> " : "", output ? output->c_str() : "");
+  if (int rc = checkAnalysisInputs("analyze", in); rc != ExitOk) return rc;
+  auto analysis = analyzeProgram(in);
+  if (!analysis) return inputError(analysis.takeError());
+  if (int rc = writeManifest(analysis->manifest, output); rc != ExitOk) return rc;
+  if (!in.quiet)
+    fprintf(stderr, "bespoke: %s%s%s\n", analysis->summary.c_str(), output ? " -> " : "", output ? output->c_str() : "");
+  if (!analysis->problems.empty()) {
+    // The manifest is written (marked incomplete under unresolved:), but the run is not a success.
+    fprintf(stderr, "bespoke: error: %s\n", analysis->problems.c_str());
+    return ExitUsage;
+  }
   return ExitOk;
 }
 
@@ -340,31 +230,6 @@ void noteUnresolved(const char *cmd, const std::string &manifestPath, const Mani
     fprintf(stderr, "bespoke %s: note: %s lists %zu unresolved site%s (see its unresolved: section); system calls "
                     "made only there are not in the filter\n",
             cmd, manifestPath.c_str(), n, n == 1 ? "" : "s");
-}
-
-// Writes OUT through a temporary file renamed into place, so a reader never sees half a file; '-' is
-// standard output, and an existing non-regular file (/dev/null, a FIFO) is written in place, never
-// replaced.
-llvm::Error writeOutput(const std::string &path, const std::string &text) {
-  llvm::sys::fs::file_status st;
-  if (path != "-" && !llvm::sys::fs::status(path, st) && llvm::sys::fs::exists(st) &&
-      !llvm::sys::fs::is_regular_file(st) && !llvm::sys::fs::is_directory(st)) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(path, ec);
-    if (ec) return llvm::createStringError(ec, "%s", ec.message().c_str());
-    os << text;
-    os.close();
-    if (os.has_error()) {
-      std::error_code werr = os.error();
-      os.clear_error();
-      return llvm::createStringError(werr, "%s", werr.message().c_str());
-    }
-    return llvm::Error::success();
-  }
-  return llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
-    os << text;
-    return llvm::Error::success();
-  });
 }
 
 struct ProvenFilter {
@@ -639,6 +504,10 @@ int main(int argc, char **argv) {
     if (cmd == "extend") return runExtend(c, args);
     if (cmd == "verify") return runVerify(c, args);
     if (cmd == "run") return runRun(c, args);
+    if (cmd == "decide") return runDecide(args);
+    if (cmd == "diff") return runDiff(args);
+    if (cmd == "check") return runCheck(args);
+    if (cmd == "mcp") return runMcp(args);
     for (const std::string &a : args)
       if (a == "-h" || a == "--help") {
         printf("%s\n%s.\nNot yet available in this build (see issue %d).\n", c.usage, c.summary, c.issue);

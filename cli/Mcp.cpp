@@ -1,0 +1,803 @@
+// bespoke mcp: a Model Context Protocol server over stdio. JSON-RPC 2.0, one message per line; each tool
+// call runs the matching bespoke command in a child process (posix_spawn of /proc/self/exe), so a failing,
+// crashing or hanging call becomes a tool error and the server keeps serving.
+#include "cli/Mcp.h"
+
+#include "cli/Cli.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Regex.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <functional>
+#include <optional>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+extern char **environ;
+
+namespace bespoke {
+
+const char *const McpUsage =
+    "usage: bespoke mcp\n"
+    "\n"
+    "Serves bespoke to AI agents and editors over the Model Context Protocol (MCP): JSON-RPC 2.0 messages,\n"
+    "one per line, on standard input and standard output (the MCP stdio transport; protocol versions\n"
+    "2025-11-25, 2025-06-18, 2025-03-26 and 2024-11-05). Diagnostics go to standard error only. The server\n"
+    "runs until standard input closes (exit status 0); a malformed or invalid message is answered with a\n"
+    "JSON-RPC error (-32700 parse, -32600 invalid request, -32601 unknown method, -32602 bad params) and\n"
+    "never stops it. Requests are served one at a time; JSON-RPC batches (arrays) are answered with -32600.\n"
+    "\n"
+    "Register it with an MCP client as a stdio server, e.g. in Claude Desktop's claude_desktop_config.json\n"
+    "(other clients take the same command and arguments):\n"
+    "\n"
+    "  {\"mcpServers\": {\"bespoke\": {\"command\": \"/path/to/bespoke\", \"args\": [\"mcp\"]}}}\n"
+    "\n"
+    "tools (each runs 'bespoke COMMAND' in a child process; see 'bespoke COMMAND --help'):\n"
+    "  analyze  syscall footprint of a binary or of C/C++ source -> manifest (YAML in the result, or a file)\n"
+    "  decide   extend-or-rewrite recommendation for a manifest (decision JSON, also as structuredContent)\n"
+    "  extend   proven seccomp filter from a manifest (bpf, c, oci, systemd, spo), written to a file\n"
+    "  verify   prove that a seccomp filter implements a manifest's policy\n"
+    "  diff     compare two manifests\n"
+    "  check    CI gate: did an application's footprint grow beyond a baseline manifest?\n"
+    "\n"
+    "A result's first text item is the command's standard output, the next its standard error (summary\n"
+    "lines). structuredContent always holds exitCode and the command run: 0 success; 1 a negative verdict\n"
+    "(not proven, manifests differ, footprint grew), reported as a result with the verdict spelled out, not\n"
+    "as an error; 2 bad input, a crash, or a timeout (argument timeout_seconds, default 600) make the result\n"
+    "an error (isError) carrying the command's standard error. Invalid tool arguments are tool errors too.\n"
+    "Relative paths in tool arguments resolve against the server's working directory (where the client\n"
+    "starts it; most clients take a \"cwd\" setting).\n"
+    "\n"
+    "options:\n"
+    "  -h, --help   show this help\n"
+    "\n"
+    "exit status: 0 when standard input closes, 2 bad arguments or standard output unwritable\n";
+
+} // namespace bespoke
+
+using namespace bespoke;
+using llvm::json::Array;
+using llvm::json::Object;
+using llvm::json::Value;
+
+namespace {
+
+using cli::ExitOk;
+using cli::ExitUsage;
+constexpr const char *ServerVersion = "0.1.0"; // the project has no release number yet
+constexpr const char *SupportedProtocols[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
+
+// JSON-RPC 2.0 error codes.
+constexpr int ParseError = -32700, InvalidRequest = -32600, MethodNotFound = -32601, InvalidParams = -32602;
+
+constexpr size_t MaxMessageBytes = 64u << 20;  // one JSON-RPC line
+constexpr size_t MaxCaptureBytes = 32u << 20;  // per output stream of a child
+constexpr int64_t DefaultTimeoutSeconds = 600;
+constexpr int ProgressIntervalMs = 5000; // notifications/progress while a command runs, when asked for
+
+// A JSON string value from arbitrary bytes (a child's output need not be UTF-8).
+Value text(llvm::StringRef s) { return llvm::json::isUTF8(s) ? Value(s.str()) : Value(llvm::json::fixUTF8(s)); }
+
+// ---------------------------------------------------------------------------------------------------
+// Tools: one table gives both the advertised JSON Schema and the validation of arguments.
+
+enum class ParamType { String, Integer };
+
+struct Param {
+  const char *name;
+  ParamType type;
+  const char *description;
+  bool required = false;
+  std::vector<const char *> choices; // enum, when not empty
+  const char *pattern = nullptr;     // for strings (ECMAScript and POSIX ERE alike)
+  int64_t minimum = 0, maximum = 0;  // for integers
+};
+
+// The bespoke arguments (after "bespoke") for validated tool arguments, or why they do not go together.
+using CommandBuilder = llvm::Expected<std::vector<std::string>> (*)(const Object &);
+
+struct Tool {
+  const char *name, *title, *description;
+  std::vector<Param> params;
+  bool writesFiles;
+  CommandBuilder command;
+  const char *proven = nullptr, *refuted = nullptr; // structuredContent.verdict for exit 0 / exit 1
+  const char *refutedText = nullptr;                // what exit status 1 means, said in the result text
+};
+
+llvm::Error argumentError(const std::string &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s", msg.c_str());
+}
+
+// A path argument as a command-line operand: one starting with '-' would be read as an option.
+std::string operand(llvm::StringRef path) { return path.starts_with("-") ? "./" + path.str() : path.str(); }
+
+std::optional<std::string> pathArg(const Object &a, llvm::StringRef name) {
+  if (std::optional<llvm::StringRef> s = a.getString(name)) return operand(*s);
+  return std::nullopt;
+}
+
+const char *const DefaultActionPattern = "^(kill-process|kill-thread|trap|log|errno:[0-9]{1,4})$";
+const char *const DefaultActionText =
+    "Action for syscalls outside the manifest: kill-process (default), kill-thread, errno:N (N 0..4095), trap "
+    "or log.";
+
+// The source-or-binary choice of analyze and check.
+llvm::Error addProgram(const Object &a, std::vector<std::string> &argv) {
+  std::optional<std::string> binary = pathArg(a, "binary"), cc = pathArg(a, "compile_commands"),
+                             built = pathArg(a, "built_binary");
+  if (binary && cc) return argumentError("give either binary or compile_commands, not both");
+  if (!binary && !cc) return argumentError("missing binary (or compile_commands)");
+  if (built && !cc) return argumentError("built_binary goes with compile_commands");
+  if (binary) {
+    argv.push_back(*binary);
+    return llvm::Error::success();
+  }
+  argv.insert(argv.end(), {"--compile-commands", *cc});
+  if (built) argv.insert(argv.end(), {"--binary", *built});
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::vector<std::string>> analyzeCommand(const Object &a) {
+  std::vector<std::string> argv{"analyze"};
+  if (llvm::Error e = addProgram(a, argv)) return e;
+  if (std::optional<std::string> out = pathArg(a, "output")) argv.insert(argv.end(), {"-o", *out});
+  return argv;
+}
+
+llvm::Expected<std::vector<std::string>> decideCommand(const Object &a) {
+  return std::vector<std::string>{"decide", *pathArg(a, "manifest"), "--json"};
+}
+
+llvm::Expected<std::vector<std::string>> extendCommand(const Object &a) {
+  std::string format = a.getString("format")->str(), output = a.getString("output")->str();
+  if (format == "bpf" && output == "-")
+    return argumentError("format bpf is binary: give output a file name, not '-'");
+  std::vector<std::string> argv{"extend", *pathArg(a, "manifest"), "--format", format, "-o",
+                                output == "-" ? output : operand(output)};
+  if (std::optional<llvm::StringRef> d = a.getString("default_action")) argv.insert(argv.end(), {"--default-action", d->str()});
+  return argv;
+}
+
+llvm::Expected<std::vector<std::string>> verifyCommand(const Object &a) {
+  std::vector<std::string> argv{"verify", "--manifest", *pathArg(a, "manifest"), "--filter", *pathArg(a, "filter")};
+  if (std::optional<llvm::StringRef> d = a.getString("default_action")) argv.insert(argv.end(), {"--default-action", d->str()});
+  return argv;
+}
+
+llvm::Expected<std::vector<std::string>> diffCommand(const Object &a) {
+  std::vector<std::string> argv{"diff", *pathArg(a, "old"), *pathArg(a, "new")};
+  if (std::optional<llvm::StringRef> f = a.getString("format")) argv.insert(argv.end(), {"--format", f->str()});
+  return argv;
+}
+
+llvm::Expected<std::vector<std::string>> checkCommand(const Object &a) {
+  std::vector<std::string> argv{"check", "--baseline", *pathArg(a, "baseline")};
+  if (llvm::Error e = addProgram(a, argv)) return e;
+  if (std::optional<llvm::StringRef> f = a.getString("format")) argv.insert(argv.end(), {"--format", f->str()});
+  return argv;
+}
+
+Param timeoutParam() {
+  return {"timeout_seconds", ParamType::Integer,
+          "Kill the command and report an error after this many seconds (default 600).", false, {}, nullptr, 1, 86400};
+}
+
+std::vector<Tool> makeTools() {
+  using P = ParamType;
+  std::vector<Tool> tools = {
+      {"analyze", "Analyze an application's syscall footprint",
+       "Statically computes every Linux system call an x86-64 application can reach and returns its bespoke "
+       "manifest (YAML: syscalls with evidence call chains, argument facts, unresolved sites). Give exactly "
+       "one of binary (an ELF executable; its shared-library closure is analysed too) or compile_commands "
+       "(a compile_commands.json: C/C++ source analysis with Clang, optionally cross-checked against "
+       "built_binary). Without output the manifest is the result text; with output it is written to that "
+       "file. Runs 'bespoke analyze'.",
+       {{"binary", P::String, "Path of the x86-64 ELF executable to analyse.", false, {}, nullptr},
+        {"compile_commands", P::String, "Path of a compile_commands.json: analyse the program's source instead.",
+         false, {}, nullptr},
+        {"built_binary", P::String,
+         "With compile_commands: the built program, to model its libraries and cross-check the source analysis.",
+         false, {}, nullptr},
+        {"output", P::String, "Write the manifest to this file (atomically) instead of returning it.", false, {},
+         nullptr}},
+       true, analyzeCommand},
+      {"decide", "Decide: extend (seccomp filter) or rewrite (unikernel)",
+       "Recommends, for the application a manifest describes, whether to extend (a proven seccomp filter) or "
+       "rewrite (a trimmed unikernel image), with blockers, caveats, the filter's size and the kernel options "
+       "a rewrite needs. The result text is the decision JSON; structuredContent holds the same fields plus "
+       "exitCode. Runs 'bespoke decide --json'.",
+       {{"manifest", P::String, "Path of the application's manifest (from analyze).", true, {}, nullptr}}, false,
+       decideCommand},
+      {"extend", "Compile a manifest into a proven seccomp filter",
+       "Compiles a manifest's policy (x86-64 only; every manifest syscall allowed; everything else the default "
+       "action) into a seccomp filter, proves with Z3 that the filter means exactly that policy, and only then "
+       "writes output. Formats: bpf (raw struct sock_filter array), c (C header), oci (OCI/Docker seccomp "
+       "profile JSON), systemd (drop-in), spo (Kubernetes security-profiles-operator SeccompProfile). "
+       "exitCode 1 means the filter was not proven and nothing was written. Runs 'bespoke extend'.",
+       {{"manifest", P::String, "Path of the manifest.", true, {}, nullptr},
+        {"format", P::String, "Output format.", true, {"bpf", "c", "oci", "systemd", "spo"}, nullptr},
+        {"output", P::String, "File to write ('-' returns a text format in the result instead).", true, {},
+         nullptr},
+        {"default_action", P::String, DefaultActionText, false, {}, DefaultActionPattern}},
+       true, extendCommand, "proven", "not-proven",
+       "NOT PROVEN: the compiled filter could not be proven to implement the manifest's policy; nothing was "
+       "written (exit status 1)."},
+      {"verify", "Prove a seccomp filter implements a manifest",
+       "Checks that the kernel would accept a classic-BPF seccomp filter (raw struct sock_filter array, e.g. "
+       "from extend or libseccomp's seccomp_export_bpf) and proves with Z3 that it returns exactly what the "
+       "manifest's policy prescribes for every input; on a difference, gives a concrete seccomp_data and both "
+       "actions. exitCode 0 and 'PROVEN' in the text: equivalent; exitCode 1: not equivalent or unsafe. Runs "
+       "'bespoke verify'.",
+       {{"manifest", P::String, "Path of the manifest the filter must implement.", true, {}, nullptr},
+        {"filter", P::String, "Path of the filter (raw little-endian struct sock_filter array).", true, {}, nullptr},
+        {"default_action", P::String, DefaultActionText, false, {}, DefaultActionPattern}},
+       false, verifyCommand, "proven", "not-proven",
+       "NOT PROVEN: the filter does not implement the manifest's policy, or the kernel would refuse it "
+       "(exit status 1)."},
+      {"diff", "Compare two manifests",
+       "Compares two manifests of an application (e.g. before and after a change): syscalls added and removed, "
+       "argument facts, kernel paths. exitCode 0: same policy; 1: they differ. Runs 'bespoke diff'.",
+       {{"old", P::String, "Path of the old manifest.", true, {}, nullptr},
+        {"new", P::String, "Path of the new manifest.", true, {}, nullptr},
+        {"format", P::String, "Report format (default text).", false, {"text", "markdown", "json"}, nullptr}},
+       false, diffCommand, "same", "different", "DIFFERENT: the manifests differ (exit status 1)."},
+      {"check", "Check an application against a baseline manifest",
+       "CI gate: analyses an application (binary, or compile_commands with optional built_binary, as analyze "
+       "does) and compares its footprint with a baseline manifest. exitCode 0: within the baseline; 1: the "
+       "footprint grew (new syscalls). Runs 'bespoke check'.",
+       {{"baseline", P::String, "Path of the baseline manifest.", true, {}, nullptr},
+        {"binary", P::String, "Path of the x86-64 ELF executable to check.", false, {}, nullptr},
+        {"compile_commands", P::String, "Path of a compile_commands.json: check the program's source instead.",
+         false, {}, nullptr},
+        {"built_binary", P::String, "With compile_commands: the built program.", false, {}, nullptr},
+        {"format", P::String, "Report format (default text).", false, {"text", "markdown", "sarif"}, nullptr}},
+       false, checkCommand, "within-baseline", "grew",
+       "GREW: the application's footprint grew beyond the baseline (exit status 1)."},
+  };
+  for (Tool &t : tools) t.params.push_back(timeoutParam());
+  return tools;
+}
+
+Value paramSchema(const Param &p) {
+  Object s{{"type", p.type == ParamType::String ? "string" : "integer"}, {"description", p.description}};
+  if (p.type == ParamType::String) s["minLength"] = 1;
+  if (!p.choices.empty()) {
+    Array e;
+    for (const char *c : p.choices) e.push_back(c);
+    s["enum"] = std::move(e);
+  }
+  if (p.pattern) s["pattern"] = p.pattern;
+  if (p.type == ParamType::Integer) {
+    s["minimum"] = p.minimum;
+    s["maximum"] = p.maximum;
+  }
+  return s;
+}
+
+Value toolJson(const Tool &t) {
+  Object props;
+  Array required;
+  for (const Param &p : t.params) {
+    props[p.name] = paramSchema(p);
+    if (p.required) required.push_back(p.name);
+  }
+  Object schema{{"type", "object"}, {"properties", std::move(props)}, {"additionalProperties", false}};
+  if (!required.empty()) schema["required"] = std::move(required);
+  return Object{{"name", t.name},
+                {"title", t.title},
+                {"description", t.description},
+                {"inputSchema", std::move(schema)},
+                {"annotations", Object{{"title", t.title},
+                                       {"readOnlyHint", !t.writesFiles},
+                                       {"destructiveHint", false},
+                                       {"idempotentHint", true},
+                                       {"openWorldHint", false}}}};
+}
+
+// Every way ARGS breaks T's input schema, or nothing.
+std::vector<std::string> schemaProblems(const Tool &t, const Object &args) {
+  std::vector<std::string> problems;
+  for (const Param &p : t.params)
+    if (p.required && !args.get(p.name)) problems.push_back("missing required property '" + std::string(p.name) + "'");
+  std::vector<std::string> keys;
+  for (const auto &kv : args) keys.push_back(kv.first.str());
+  std::sort(keys.begin(), keys.end()); // Object iterates in hash order; keep messages deterministic
+  for (const std::string &k : keys) {
+    const Value &v = *args.get(k);
+    auto p = std::find_if(t.params.begin(), t.params.end(), [&](const Param &q) { return k == q.name; });
+    if (p == t.params.end()) {
+      problems.push_back("unknown property '" + k + "'");
+      continue;
+    }
+    std::string name = "'" + k + "'";
+    if (p->type == ParamType::Integer) {
+      std::optional<int64_t> n = v.getAsInteger();
+      if (!n) problems.push_back(name + " must be an integer");
+      else if (*n < p->minimum || *n > p->maximum)
+        problems.push_back(name + " must be from " + std::to_string(p->minimum) + " to " + std::to_string(p->maximum));
+      continue;
+    }
+    std::optional<llvm::StringRef> s = v.getAsString();
+    if (!s) { problems.push_back(name + " must be a string"); continue; }
+    if (s->empty()) { problems.push_back(name + " must not be empty"); continue; }
+    if (!p->choices.empty() &&
+        std::find_if(p->choices.begin(), p->choices.end(), [&](const char *c) { return *s == c; }) == p->choices.end()) {
+      std::string list;
+      for (const char *c : p->choices) list += std::string(list.empty() ? "" : ", ") + c;
+      problems.push_back(name + " must be one of " + list + " (got '" + s->str() + "')");
+    }
+    if (p->pattern && !llvm::Regex(p->pattern).match(*s))
+      problems.push_back(name + " must match " + p->pattern + " (got '" + s->str() + "')");
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Child processes: 'bespoke ARGS' with both output streams captured and a deadline.
+
+class Fd {
+public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(Fd &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  Fd &operator=(Fd &&o) noexcept { reset(std::exchange(o.fd_, -1)); return *this; }
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  void reset(int fd = -1) { if (fd_ >= 0) close(fd_); fd_ = fd; }
+
+private:
+  int fd_;
+};
+
+struct ChildRun {
+  int exitCode = -1; // when it exited
+  int signal = 0;    // when a signal ended it
+  bool timedOut = false;
+  std::string out, err;
+  bool truncated = false; // an output stream exceeded MaxCaptureBytes
+};
+
+llvm::Error systemError(const char *what, int err) {
+  return llvm::createStringError(std::error_code(err, std::generic_category()), "%s: %s", what, strerror(err));
+}
+
+struct SpawnSetup {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  SpawnSetup() { posix_spawn_file_actions_init(&actions); posix_spawnattr_init(&attr); }
+  ~SpawnSetup() { posix_spawn_file_actions_destroy(&actions); posix_spawnattr_destroy(&attr); }
+  SpawnSetup(const SpawnSetup &) = delete;
+  SpawnSetup &operator=(const SpawnSetup &) = delete;
+};
+
+void killGroup(pid_t pid) {
+  kill(-pid, SIGKILL); // the child leads its own process group
+  kill(pid, SIGKILL);
+}
+
+// Runs 'bespoke ARGS'; calls TICK with the seconds elapsed every ProgressIntervalMs while it runs.
+llvm::Expected<ChildRun> runBespoke(const std::vector<std::string> &args, int64_t timeoutSeconds,
+                                    const std::function<void(int64_t)> &tick) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC)) return systemError("pipe", errno);
+  Fd outRead(p[0]), outWrite(p[1]);
+  if (pipe2(p, O_CLOEXEC)) return systemError("pipe", errno);
+  Fd errRead(p[0]), errWrite(p[1]);
+
+  // stdin from /dev/null: the child must not eat the JSON-RPC stream. Own process group, so a timeout
+  // kills everything it started; default signal dispositions (the server ignores SIGPIPE).
+  SpawnSetup s;
+  posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&s.actions, outWrite.get(), 1);
+  posix_spawn_file_actions_adddup2(&s.actions, errWrite.get(), 2);
+  sigset_t defaults, none;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&s.attr, &defaults);
+  posix_spawnattr_setsigmask(&s.attr, &none);
+  posix_spawnattr_setpgroup(&s.attr, 0);
+  posix_spawnattr_setflags(&s.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+  std::vector<std::string> argvStrings{"bespoke"};
+  argvStrings.insert(argvStrings.end(), args.begin(), args.end());
+  std::vector<char *> argv;
+  for (std::string &a : argvStrings) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  if (int rc = posix_spawn(&pid, "/proc/self/exe", &s.actions, &s.attr, argv.data(), environ))
+    return systemError("cannot start /proc/self/exe", rc);
+  outWrite.reset();
+  errWrite.reset();
+
+  ChildRun run;
+  auto start = std::chrono::steady_clock::now();
+  auto deadline = start + std::chrono::seconds(timeoutSeconds);
+  auto nextTick = start + std::chrono::milliseconds(ProgressIntervalMs);
+  auto msLeft = [&] {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    return int(std::clamp<int64_t>(left.count(), 0, INT_MAX));
+  };
+  pollfd fds[2] = {{outRead.get(), POLLIN, 0}, {errRead.get(), POLLIN, 0}};
+  std::string *sinks[2] = {&run.out, &run.err};
+  char buf[65536];
+  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+    int ms = msLeft();
+    if (ms == 0) { run.timedOut = true; break; }
+    auto now = std::chrono::steady_clock::now();
+    if (now >= nextTick) {
+      tick(std::chrono::duration_cast<std::chrono::seconds>(now - start).count());
+      nextTick = now + std::chrono::milliseconds(ProgressIntervalMs);
+    }
+    auto toTick = std::chrono::duration_cast<std::chrono::milliseconds>(nextTick - now).count();
+    int n = poll(fds, 2, int(std::min<int64_t>(ms, toTick + 1)));
+    if (n < 0 && errno != EINTR) { int err = errno; killGroup(pid); waitpid(pid, nullptr, 0); return systemError("poll", err); }
+    for (int i = 0; i < 2 && n > 0; ++i) {
+      if (fds[i].fd < 0 || !fds[i].revents) continue;
+      ssize_t k = read(fds[i].fd, buf, sizeof buf);
+      if (k > 0) {
+        size_t room = MaxCaptureBytes - std::min(MaxCaptureBytes, sinks[i]->size());
+        sinks[i]->append(buf, std::min(size_t(k), room));
+        if (size_t(k) > room) run.truncated = true;
+      } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+        fds[i].fd = -1; // end of stream (the child exited or closed it)
+      }
+    }
+  }
+  // Both streams closed: the child is exiting; still bound the wait, in case it closed them and went on.
+  int status = 0;
+  for (;;) {
+    if (run.timedOut) killGroup(pid);
+    pid_t w = waitpid(pid, &status, run.timedOut ? 0 : WNOHANG);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) return systemError("waitpid", errno);
+    if (w == 0) {
+      if (msLeft() == 0) run.timedOut = true;
+      else poll(nullptr, 0, 10);
+    }
+  }
+  if (WIFEXITED(status)) run.exitCode = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);
+  return run;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// tools/call results.
+
+Object textItem(llvm::StringRef s) { return Object{{"type", "text"}, {"text", text(s)}}; }
+
+Array commandLine(const std::vector<std::string> &args) {
+  Array a{"bespoke"};
+  for (const std::string &s : args) a.push_back(text(s));
+  return a;
+}
+
+Object toolError(const std::string &msg, Object structured) {
+  structured["error"] = text(msg);
+  return Object{{"content", Array{textItem(msg)}}, {"structuredContent", std::move(structured)}, {"isError", true}};
+}
+
+// The result of a finished command: exit 0 and 1 are results (1 a negative verdict, said plainly),
+// anything else an error carrying the command's standard error.
+Object commandResult(const Tool &t, const std::vector<std::string> &args, const ChildRun &r, int64_t timeout) {
+  Object sc{{"command", commandLine(args)}};
+  std::string cmd = "bespoke " + std::string(t.name);
+  std::string err = llvm::StringRef(r.err).rtrim().str();
+  if (r.timedOut || r.signal || (r.exitCode != 0 && r.exitCode != 1)) {
+    std::string msg;
+    if (r.timedOut) {
+      msg = cmd + " timed out after " + std::to_string(timeout) + " s and was killed";
+      sc["timedOut"] = true;
+      sc["exitCode"] = 128 + SIGKILL;
+    } else if (r.signal) {
+      msg = cmd + " was killed by signal " + std::to_string(r.signal) + " (" + strsignal(r.signal) + ")";
+      sc["signal"] = r.signal;
+      sc["exitCode"] = 128 + r.signal;
+    } else {
+      msg = cmd + " failed (exit status " + std::to_string(r.exitCode) + (r.exitCode == 2 ? ": bad input" : "") + ")";
+      sc["exitCode"] = r.exitCode;
+    }
+    if (!err.empty()) msg += ":\n" + err;
+    Array content{textItem(msg)};
+    if (!r.out.empty()) content.push_back(textItem(r.out));
+    sc["stderr"] = text(r.err);
+    return Object{{"content", std::move(content)}, {"structuredContent", std::move(sc)}, {"isError", true}};
+  }
+
+  Array content;
+  if (!r.out.empty()) content.push_back(textItem(r.out));
+  if (!err.empty()) content.push_back(textItem("bespoke " + std::string(t.name) + " (standard error):\n" + err));
+  if (r.truncated) content.push_back(textItem("(output cut at " + std::to_string(MaxCaptureBytes >> 20) + " MiB)"));
+  if (r.exitCode == 1)
+    content.push_back(textItem(t.refutedText ? std::string(t.refutedText) : cmd + ": negative verdict (exit status 1)"));
+  if (content.empty()) content.push_back(textItem(cmd + ": done (exit status 0)"));
+
+  // decide: the decision JSON is the structured result.
+  if (std::string(t.name) == "decide") {
+    if (llvm::Expected<Value> v = llvm::json::parse(r.out)) {
+      if (Object *o = v->getAsObject())
+        for (auto &kv : *o) sc.try_emplace(kv.first, std::move(kv.second));
+    } else {
+      llvm::consumeError(v.takeError());
+    }
+  }
+  sc["exitCode"] = r.exitCode;
+  if (r.exitCode == 0 && t.proven) sc["verdict"] = t.proven;
+  if (r.exitCode == 1 && t.refuted) sc["verdict"] = t.refuted;
+  return Object{{"content", std::move(content)}, {"structuredContent", std::move(sc)}, {"isError", false}};
+}
+
+Object callTool(const Tool &t, const Object &args, const std::function<void(int64_t)> &tick) {
+  std::vector<std::string> problems = schemaProblems(t, args);
+  if (!problems.empty()) {
+    std::string msg = "invalid arguments for " + std::string(t.name) + ": ";
+    for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
+    return toolError(msg, Object{{"exitCode", ExitUsage}});
+  }
+  auto argv = t.command(args);
+  if (!argv)
+    return toolError("invalid arguments for " + std::string(t.name) + ": " + llvm::toString(argv.takeError()),
+                     Object{{"exitCode", ExitUsage}});
+  int64_t timeout = args.getInteger("timeout_seconds").value_or(DefaultTimeoutSeconds);
+  auto run = runBespoke(*argv, timeout, tick);
+  if (!run)
+    return toolError("bespoke " + std::string(t.name) + " could not be run: " + llvm::toString(run.takeError()),
+                     Object{{"exitCode", 127}, {"command", commandLine(*argv)}});
+  return commandResult(t, *argv, *run, timeout);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// JSON-RPC over stdio.
+
+// One JSON-RPC message, one line on standard output.
+bool writeMessage(const Value &v) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << v;
+  os.flush();
+  s += '\n';
+  size_t done = 0;
+  while (done < s.size()) {
+    ssize_t k = write(1, s.data() + done, s.size() - done);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return false;
+    done += size_t(k);
+  }
+  return true;
+}
+
+class Server {
+public:
+  Server() : tools_(makeTools()) {}
+
+  // The reply to one line of input, if it gets one.
+  std::optional<Value> handleLine(llvm::StringRef line);
+
+private:
+  llvm::Expected<Value> dispatch(llvm::StringRef method, const Value *params);
+  Value initialize(const Object &params);
+  Value listTools() const;
+
+  std::vector<Tool> tools_;
+};
+
+Value errorReply(Value id, int code, const std::string &message) {
+  return Object{{"jsonrpc", "2.0"}, {"id", std::move(id)}, {"error", Object{{"code", code}, {"message", text(message)}}}};
+}
+
+// Dispatch failures carry a JSON-RPC error code.
+class RpcFailure : public llvm::ErrorInfo<RpcFailure> {
+public:
+  static char ID;
+  RpcFailure(int code, std::string message) : code(code), message(std::move(message)) {}
+  void log(llvm::raw_ostream &os) const override { os << message; }
+  std::error_code convertToErrorCode() const override { return llvm::inconvertibleErrorCode(); }
+  int code;
+  std::string message;
+};
+char RpcFailure::ID = 0;
+
+llvm::Error rpcError(int code, const std::string &message) { return llvm::make_error<RpcFailure>(code, message); }
+
+std::optional<Value> Server::handleLine(llvm::StringRef line) {
+  llvm::Expected<Value> parsed = llvm::json::parse(line);
+  if (!parsed) return errorReply(nullptr, ParseError, "Parse error: " + llvm::toString(parsed.takeError()));
+  if (parsed->getAsArray()) return errorReply(nullptr, InvalidRequest, "Invalid Request: batches are not supported");
+  Object *msg = parsed->getAsObject();
+  if (!msg) return errorReply(nullptr, InvalidRequest, "Invalid Request: a message must be a JSON object");
+
+  const Value *id = msg->get("id");
+  bool idOk = id && (id->getAsString() || id->getAsNumber());
+  Value replyId = idOk ? *id : Value(nullptr);
+  if (id && !idOk)
+    return errorReply(nullptr, InvalidRequest, "Invalid Request: id must be a string or an integer");
+  if (msg->getString("jsonrpc") != llvm::StringRef("2.0"))
+    return errorReply(replyId, InvalidRequest, "Invalid Request: jsonrpc must be \"2.0\"");
+  const Value *methodValue = msg->get("method");
+  if (!methodValue) {
+    if (id && (msg->get("result") || msg->get("error"))) {
+      fprintf(stderr, "bespoke mcp: ignoring a response to a request this server never sent\n");
+      return std::nullopt;
+    }
+    return errorReply(replyId, InvalidRequest, "Invalid Request: missing method");
+  }
+  std::optional<llvm::StringRef> method = methodValue->getAsString();
+  if (!method) return errorReply(replyId, InvalidRequest, "Invalid Request: method must be a string");
+
+  if (!id) { // a notification: never answered (notifications/initialized, notifications/cancelled, ...)
+    if (!method->starts_with("notifications/"))
+      fprintf(stderr, "bespoke mcp: ignoring notification '%s'\n", method->str().c_str());
+    return std::nullopt;
+  }
+  llvm::Expected<Value> result = dispatch(*method, msg->get("params"));
+  if (!result) {
+    int code = InvalidParams;
+    std::string message;
+    llvm::handleAllErrors(result.takeError(), [&](const RpcFailure &f) { code = f.code; message = f.message; },
+                          [&](const llvm::ErrorInfoBase &e) { message = e.message(); });
+    return errorReply(replyId, code, message);
+  }
+  return Object{{"jsonrpc", "2.0"}, {"id", replyId}, {"result", std::move(*result)}};
+}
+
+llvm::Expected<Value> Server::dispatch(llvm::StringRef method, const Value *params) {
+  static const Object empty;
+  const Object *p = params ? params->getAsObject() : &empty;
+  bool known = method == "initialize" || method == "ping" || method == "tools/list" || method == "tools/call";
+  if (!known) return rpcError(MethodNotFound, "Method not found: " + method.str());
+  if (!p) return rpcError(InvalidParams, "Invalid params: params of " + method.str() + " must be an object");
+
+  if (method == "ping") return Object{};
+  if (method == "initialize") {
+    if (!p->getString("protocolVersion"))
+      return rpcError(InvalidParams, "Invalid params: initialize needs protocolVersion (a string)");
+    return initialize(*p);
+  }
+  if (method == "tools/list") {
+    if (const Value *c = p->get("cursor"); c && !c->getAsString())
+      return rpcError(InvalidParams, "Invalid params: cursor must be a string");
+    return listTools();
+  }
+  // tools/call
+  std::optional<llvm::StringRef> name = p->getString("name");
+  if (!name) return rpcError(InvalidParams, "Invalid params: tools/call needs name (a string)");
+  auto tool = std::find_if(tools_.begin(), tools_.end(), [&](const Tool &t) { return *name == t.name; });
+  if (tool == tools_.end()) return rpcError(InvalidParams, "Unknown tool: " + name->str());
+  const Value *arguments = p->get("arguments");
+  if (arguments && !arguments->getAsObject())
+    return rpcError(InvalidParams, "Invalid params: arguments must be an object");
+  static const Object noArguments;
+  // A client that sent a progress token hears from a long call every few seconds (and may keep waiting).
+  std::function<void(int64_t)> tick = [](int64_t) {};
+  if (const Object *meta = p->getObject("_meta"))
+    if (const Value *token = meta->get("progressToken"); token && (token->getAsString() || token->getAsInteger()))
+      tick = [token = *token, tool = std::string(tool->name)](int64_t seconds) {
+        writeMessage(Object{{"jsonrpc", "2.0"},
+                            {"method", "notifications/progress"},
+                            {"params", Object{{"progressToken", token},
+                                              {"progress", seconds},
+                                              {"message", "bespoke " + tool + " running for " +
+                                                              std::to_string(seconds) + " s"}}}});
+      };
+  return callTool(*tool, arguments ? *arguments->getAsObject() : noArguments, tick);
+}
+
+Value Server::initialize(const Object &params) {
+  llvm::StringRef requested = *params.getString("protocolVersion");
+  const char *version = SupportedProtocols[0];
+  for (const char *v : SupportedProtocols)
+    if (requested == v) version = v;
+  return Object{
+      {"protocolVersion", version},
+      {"capabilities", Object{{"tools", Object{}}}},
+      {"serverInfo", Object{{"name", "bespoke"}, {"title", "bespoke"}, {"version", ServerVersion}}},
+      {"instructions",
+       "bespoke specializes Linux applications for the kernel they run on. Typical flow: analyze a binary (or "
+       "its compile_commands.json) into a manifest file, decide whether to extend or rewrite, extend the "
+       "manifest into a proven seccomp filter, verify any filter against a manifest; diff and check compare "
+       "manifests in review and CI. Paths are files on the server's machine; relative ones resolve against the "
+       "server's working directory."}};
+}
+
+Value Server::listTools() const {
+  Array list;
+  for (const Tool &t : tools_) list.push_back(toolJson(t));
+  return Object{{"tools", std::move(list)}};
+}
+
+// Newline-delimited messages from a file descriptor; a line longer than MaxMessageBytes is skipped whole.
+class LineReader {
+public:
+  explicit LineReader(int fd) : fd_(fd) {}
+  struct Line {
+    std::string text;
+    bool tooLong = false;
+  };
+  std::optional<Line> next() {
+    for (;;) {
+      size_t nl = buf_.find('\n', scanned_);
+      if (nl != std::string::npos) {
+        Line l{buf_.substr(0, nl), skipping_};
+        buf_.erase(0, nl + 1);
+        scanned_ = 0;
+        skipping_ = false;
+        if (l.tooLong) l.text.clear();
+        return l;
+      }
+      scanned_ = buf_.size();
+      if (buf_.size() > MaxMessageBytes) { // keep nothing of it but the fact
+        skipping_ = true;
+        buf_.clear();
+        scanned_ = 0;
+      }
+      if (eof_) {
+        if (buf_.empty() && !skipping_) return std::nullopt;
+        Line l{std::move(buf_), skipping_}; // a last message without its newline
+        buf_.clear();
+        skipping_ = false;
+        return l;
+      }
+      char chunk[65536];
+      ssize_t k = read(fd_, chunk, sizeof chunk);
+      if (k > 0) buf_.append(chunk, size_t(k));
+      else if (k == 0) eof_ = true;
+      else if (errno != EINTR) {
+        fprintf(stderr, "bespoke mcp: cannot read standard input: %s\n", strerror(errno));
+        eof_ = true;
+      }
+    }
+  }
+
+private:
+  int fd_;
+  std::string buf_;
+  size_t scanned_ = 0;
+  bool eof_ = false, skipping_ = false;
+};
+
+int usageError(const std::string &msg) { return cli::usageError("mcp", msg); }
+
+} // namespace
+
+int bespoke::runMcp(const std::vector<std::string> &args) {
+  for (const std::string &a : args) {
+    if (a == "-h" || a == "--help") { fputs(McpUsage, stdout); return ExitOk; }
+    if (a.size() > 1 && a[0] == '-') return usageError("unknown option '" + a + "'");
+    return usageError("unexpected argument '" + a + "' (bespoke mcp takes no arguments)");
+  }
+  // A client that goes away must not kill the server mid-write; the write fails and we stop.
+  signal(SIGPIPE, SIG_IGN);
+  Server server;
+  LineReader in(0);
+  while (std::optional<LineReader::Line> line = in.next()) {
+    std::optional<Value> reply;
+    if (line->tooLong)
+      reply = errorReply(nullptr, InvalidRequest,
+                         "Invalid Request: message longer than " + std::to_string(MaxMessageBytes >> 20) + " MiB");
+    else if (llvm::StringRef(line->text).trim().empty())
+      continue;
+    else
+      reply = server.handleLine(llvm::StringRef(line->text).rtrim("\r"));
+    if (reply && !writeMessage(*reply)) {
+      fprintf(stderr, "bespoke mcp: cannot write to standard output: %s\n", strerror(errno));
+      return ExitUsage;
+    }
+  }
+  return ExitOk;
+}
