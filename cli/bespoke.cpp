@@ -1,5 +1,6 @@
 // bespoke: the command-line driver. It parses flags and wires the pipeline stages; no analysis here.
 #include "cli/Cli.h"
+#include "cli/Images.h"
 #include "cli/Mcp.h"
 #include "analyzer/BinaryAnalyzer.h"
 #include "analyzer/ModelCache.h"
@@ -128,8 +129,8 @@ const Command Commands[] = {
      "exit status: CMD's own; 1 the filter was not proven, 2 bad input, 127 CMD cannot be executed\n",
      0},
     {"decide", "recommend extend or rewrite for an application, with blockers and gains", DecideUsage, 0},
-    {"rewrite", "build a trimmed unikernel image for an application", "usage: bespoke rewrite MANIFEST --binary APP -o DIR [-- ARGS]\n", 5},
-    {"boot", "boot a rewritten image under QEMU", "usage: bespoke boot DIR [--mem 64M] [--forward HOST:GUEST ...]\n", 5},
+    {"rewrite", "build a trimmed unikernel image for an application", RewriteUsage, 0},
+    {"boot", "boot a rewritten image under QEMU", BootUsage, 0},
     {"diff", "compare two manifests: added and removed syscalls, argument facts, kernel paths", DiffUsage, 0},
     {"check", "CI gate: fail when an application's footprint grew beyond a baseline manifest", CheckUsage, 0},
     {"mcp", "serve bespoke to agents over the Model Context Protocol (stdio)", McpUsage, 0},
@@ -505,6 +506,8 @@ int main(int argc, char **argv) {
     if (cmd == "verify") return runVerify(c, args);
     if (cmd == "run") return runRun(c, args);
     if (cmd == "decide") return runDecide(args);
+    if (cmd == "rewrite") return runRewrite(args);
+    if (cmd == "boot") return runBoot(args);
     if (cmd == "diff") return runDiff(args);
     if (cmd == "check") return runCheck(args);
     if (cmd == "mcp") return runMcp(args);

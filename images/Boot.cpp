@@ -1,0 +1,241 @@
+// Booting an image in QEMU: spawn, stream the serial console, read bespoke-init's markers.
+#include "images/Boot.h"
+
+#include "images/Process.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+namespace bespoke {
+
+namespace {
+
+llvm::Error err(const llvm::Twine &msg) { return llvm::createStringError(llvm::inconvertibleErrorCode(), msg); }
+
+constexpr int RelayPortBase = 61000; // guest ports of bespoke-init's relay listeners
+constexpr const char *Marker = "bespoke-init: ";
+
+bool kvmUsable() {
+  int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  close(fd);
+  return true;
+}
+
+std::optional<int> parsePort(llvm::StringRef s) {
+  unsigned v;
+  if (s.getAsInteger(10, v) || v == 0 || v > 65535) return std::nullopt;
+  return int(v);
+}
+
+} // namespace
+
+llvm::Expected<PortForward> parseForward(llvm::StringRef text) {
+  llvm::SmallVector<llvm::StringRef> parts;
+  text.split(parts, ':');
+  PortForward f;
+  if (parts.size() == 3) f.hostAddr = parts[0].str();
+  else if (parts.size() != 2)
+    return err("--forward '" + text + "': expected [HOSTADDR:]HOSTPORT:GUESTPORT");
+  auto host = parsePort(parts[parts.size() - 2]), guest = parsePort(parts.back());
+  if (!host || !guest) return err("--forward '" + text + "': ports must be 1..65535");
+  f.hostPort = *host;
+  f.guestPort = *guest;
+  return f;
+}
+
+std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool kvm) {
+  std::vector<std::string> cmd = {req.qemu, "-M", "pc", "-m", req.mem, "-nodefaults", "-no-user-config",
+                                  "-display", "none", "-serial", "stdio", "-no-reboot",
+                                  "-kernel", req.dir + "/bzImage", "-initrd", req.dir + "/initramfs.cpio.gz"};
+  if (kvm) {
+    cmd.push_back("-accel");
+    cmd.push_back("kvm");
+  }
+  // panic=-1: a crashing init reboots at once, and -no-reboot turns that into QEMU's exit.
+  std::string append = "console=ttyS0 quiet panic=-1";
+  if (network) {
+    std::string netdev = "user,id=n0";
+    std::string relays;
+    for (size_t i = 0; i < req.forwards.size(); ++i) {
+      const PortForward &f = req.forwards[i];
+      int guest = req.direct ? f.guestPort : RelayPortBase + int(i);
+      netdev += llvm::formatv(",hostfwd=tcp:{0}:{1}-:{2}", f.hostAddr, f.hostPort, guest).str();
+      if (!req.direct) relays += llvm::formatv(" relay={0}:{1}", guest, f.guestPort).str();
+    }
+    cmd.insert(cmd.end(), {"-netdev", netdev, "-device", "virtio-net-pci,netdev=n0,romfile="});
+    if (!relays.empty()) append += " --" + relays; // words after -- are init's arguments
+  }
+  cmd.insert(cmd.end(), {"-append", append});
+  return cmd;
+}
+
+llvm::Expected<BootResult> bootImage(const BootRequest &req, llvm::raw_ostream &console) {
+  for (const char *f : {"bzImage", "initramfs.cpio.gz", "image.json"})
+    if (!llvm::sys::fs::exists(req.dir + "/" + f))
+      return err(req.dir + ": not an image directory (no " + f + "; make one with bespoke rewrite)");
+  auto meta = llvm::MemoryBuffer::getFile(req.dir + "/image.json");
+  if (!meta) return err(req.dir + "/image.json: " + meta.getError().message());
+  auto json = llvm::json::parse((*meta)->getBuffer());
+  if (!json) return err(req.dir + "/image.json: " + llvm::toString(json.takeError()));
+  bool network = false;
+  if (const llvm::json::Object *o = json->getAsObject())
+    network = o->getBoolean("network").value_or(false);
+  if (!req.forwards.empty() && !network)
+    return err(req.dir + ": --forward given, but the image has no network (the manifest uses no sockets)");
+  std::string qemu = req.qemu.find('/') == std::string::npos ? findProgram(req.qemu) : req.qemu;
+  if (qemu.empty())
+    return err(req.qemu + ": not found in PATH (install the Debian package qemu-system-x86, or run scripts/bootstrap)");
+
+  BootResult r;
+  bool kvm = kvmUsable();
+  r.accel = kvm ? "kvm" : "tcg";
+  r.command = qemuCommand(req, network, kvm);
+  r.command[0] = qemu;
+
+  int outPipe[2], errPipe[2];
+  if (pipe2(outPipe, O_CLOEXEC) != 0 || pipe2(errPipe, O_CLOEXEC) != 0) return err("pipe: " + llvm::Twine(strerror(errno)));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2);
+  std::vector<char *> argv;
+  for (std::string &a : r.command) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  auto start = std::chrono::steady_clock::now();
+  int rc = posix_spawn(&pid, qemu.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(outPipe[1]);
+  close(errPipe[1]);
+  if (rc != 0) {
+    close(outPipe[0]);
+    close(errPipe[0]);
+    return err(qemu + ": cannot run: " + strerror(rc));
+  }
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+
+  std::string outBuf, errText, lastLine;
+  bool execSeen = false, finished = false, timedOut = false;
+  double finishedAt = 0;
+  auto onLine = [&](std::string line) {
+    llvm::erase(line, '\r');
+    console << line << "\n";
+    console.flush();
+    if (!line.empty()) lastLine = line;
+    size_t m = line.find(Marker);
+    if (m == std::string::npos) {
+      if (execSeen && !finished && r.hostFirstOutputSeconds < 0 && !llvm::StringRef(line).trim().empty())
+        r.hostFirstOutputSeconds = elapsed();
+      return;
+    }
+    llvm::StringRef rest = llvm::StringRef(line).substr(m + strlen(Marker)).trim();
+    auto [word, value] = rest.split(' ');
+    int n;
+    if (word == "start") {
+      double t;
+      if (!value.getAsDouble(t)) r.guestInitSeconds = t;
+      r.hostInitSeconds = elapsed();
+    } else if (word == "exec") {
+      execSeen = true;
+    } else if ((word == "exit" || word == "signal") && !value.getAsInteger(10, n)) {
+      r.exitCode = word == "exit" ? n : 128 + n;
+      finished = true;
+      finishedAt = elapsed();
+    }
+  };
+
+  struct pollfd fds[2] = {{outPipe[0], POLLIN, 0}, {errPipe[0], POLLIN, 0}};
+  int openFds = 2;
+  while (openFds > 0) {
+    double now = elapsed();
+    if (!finished && req.timeoutSeconds > 0 && now > req.timeoutSeconds) { timedOut = true; break; }
+    if (finished && now - finishedAt > 10) break; // init rebooted; QEMU should be gone by now
+    int pr = poll(fds, 2, 200);
+    if (pr < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[8192];
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --openFds;
+        continue;
+      }
+      if (i == 1) {
+        errText.append(buf, n);
+        continue;
+      }
+      outBuf.append(buf, n);
+      for (size_t nl; (nl = outBuf.find('\n')) != std::string::npos;) {
+        onLine(outBuf.substr(0, nl));
+        outBuf.erase(0, nl + 1);
+      }
+    }
+  }
+  if (!outBuf.empty()) onLine(outBuf);
+  int status = 0;
+  if (waitpid(pid, &status, WNOHANG) == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  for (struct pollfd &p : fds)
+    if (p.fd >= 0) close(p.fd);
+  r.wallSeconds = elapsed();
+  std::string qemuSaid = llvm::StringRef(errText).trim().str();
+  if (!qemuSaid.empty()) {
+    llvm::errs() << qemuSaid << "\n";
+    qemuSaid = " (qemu: " + llvm::StringRef(qemuSaid).split('\n').first.str() + ")";
+  }
+  if (timedOut)
+    return err(req.dir + llvm::formatv(": timed out after {0} s; QEMU killed", req.timeoutSeconds).str() +
+               (lastLine.empty() ? "" : "; last console line: " + lastLine));
+  if (!finished)
+    return err(req.dir + ": QEMU ended (" +
+               (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status)) : std::string("killed")) +
+               ") before bespoke-init reported the app's exit" + qemuSaid +
+               (lastLine.empty() ? "" : "; last console line: " + lastLine));
+  return r;
+}
+
+std::string bootJson(const BootRequest &req, const BootResult &r) {
+  auto ms = [](double v) -> llvm::json::Value {
+    return v < 0 ? llvm::json::Value(nullptr) : llvm::json::Value(int64_t(v * 1000 + 0.5));
+  };
+  llvm::json::Array cmd;
+  for (const std::string &a : r.command) cmd.push_back(a);
+  llvm::json::Object o{
+      {"bespoke_boot", 1},
+      {"exit_code", r.exitCode},
+      {"accel", r.accel},
+      {"mem", req.mem},
+      {"guest_init_ms", ms(r.guestInitSeconds)},
+      {"host_init_ms", ms(r.hostInitSeconds)},
+      {"host_first_output_ms", ms(r.hostFirstOutputSeconds)},
+      {"wall_ms", ms(r.wallSeconds)},
+      {"qemu_command", std::move(cmd)},
+  };
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(o))) << "\n";
+  return out;
+}
+
+} // namespace bespoke

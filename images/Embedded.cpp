@@ -1,0 +1,30 @@
+// Files compiled into bespoke so an installed binary needs nothing from the source tree: the base
+// config fragments and the static init. Paths come from images/CMakeLists.txt.
+#include "images/Image.h"
+#include "images/KernelConfig.h"
+
+#define BESPOKE_EMBED(sym, file)                                                                                 \
+  asm(".section .rodata\n.balign 16\n.globl " #sym "_start\n.hidden " #sym "_start\n" #sym "_start:\n.incbin \"" \
+      file "\"\n.globl " #sym "_end\n.hidden " #sym "_end\n" #sym "_end:\n.byte 0\n.previous\n")
+
+BESPOKE_EMBED(bespoke_base_config, BESPOKE_BASE_CONFIG);
+BESPOKE_EMBED(bespoke_net_config, BESPOKE_NET_CONFIG);
+BESPOKE_EMBED(bespoke_init_binary, BESPOKE_INIT_BINARY);
+
+extern "C" const char bespoke_base_config_start[], bespoke_base_config_end[];
+extern "C" const char bespoke_net_config_start[], bespoke_net_config_end[];
+extern "C" const char bespoke_init_binary_start[], bespoke_init_binary_end[];
+
+namespace bespoke {
+
+llvm::StringRef baseFragmentText() {
+  return llvm::StringRef(bespoke_base_config_start, bespoke_base_config_end - bespoke_base_config_start);
+}
+llvm::StringRef netFragmentText() {
+  return llvm::StringRef(bespoke_net_config_start, bespoke_net_config_end - bespoke_net_config_start);
+}
+llvm::StringRef initBinary() {
+  return llvm::StringRef(bespoke_init_binary_start, bespoke_init_binary_end - bespoke_init_binary_start);
+}
+
+} // namespace bespoke

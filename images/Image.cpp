@@ -1,0 +1,205 @@
+// The image pipeline: footprint -> requirements -> config -> kernel; app + init -> initramfs.
+#include "images/Image.h"
+
+#include "analyzer/ElfModule.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <unistd.h>
+
+namespace bespoke {
+
+namespace {
+
+llvm::Error err(const llvm::Twine &msg) { return llvm::createStringError(llvm::inconvertibleErrorCode(), msg); }
+
+double since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+llvm::Error writeFile(const std::string &path, llvm::StringRef data) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec) return err(path + ": " + ec.message());
+  os << data;
+  os.close();
+  if (os.has_error()) {
+    std::error_code e = os.error();
+    os.clear_error();
+    return err(path + ": " + e.message());
+  }
+  return llvm::Error::success();
+}
+
+std::string imageJson(const Image &img) {
+  llvm::json::Array options;
+  for (const auto &[option, r] : img.config.required) {
+    llvm::json::Array reasons;
+    for (const std::string &why : r.reasons) reasons.push_back(why);
+    options.push_back(llvm::json::Object{{"option", option}, {"value", r.value}, {"reasons", std::move(reasons)}});
+  }
+  llvm::json::Array args;
+  for (const std::string &a : img.args) args.push_back(a);
+  uint64_t kernelBytes = 0;
+  llvm::sys::fs::file_size(img.kernel.bzImage, kernelBytes);
+  llvm::json::Object o{
+      {"bespoke_image", 1},
+      {"app", img.appName},
+      {"app_path", "/app/" + img.appName},
+      {"args", std::move(args)},
+      {"manifest_matches_binary", img.manifestMatchesBinary},
+      {"network", img.config.network},
+      {"mounts", llvm::json::Object{{"proc", img.config.procfs}, {"sys", img.config.sysfs}}},
+      {"required_options", std::move(options)},
+      {"kernel",
+       llvm::json::Object{{"bzimage_bytes", (int64_t)kernelBytes},
+                          {"config_sha256", sha256Hex(img.config.resolved)},
+                          {"build_key", img.kernel.key},
+                          {"cache_hit", img.kernel.cacheHit},
+                          {"build_ms", int64_t(img.kernel.seconds * 1000 + 0.5)},
+                          {"build_log", img.kernel.log}}},
+      {"initramfs", llvm::json::Object{{"cpio_bytes", (int64_t)img.initramfsBytes},
+                                       {"gzip_bytes", (int64_t)img.initramfsGz.size()}}},
+      {"config_proof", "pending (issue 5: Z3 proof of the .config against Kconfig)"},
+      {"rewrite_ms", int64_t(img.totalSeconds * 1000 + 0.5)},
+  };
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(o))) << "\n";
+  return out;
+}
+
+} // namespace
+
+std::string renderInitConf(const KernelConfig &config, const std::string &appPath, const std::vector<std::string> &args) {
+  std::string out = "# bespoke-init configuration, written by bespoke rewrite (see images/README.md)\n";
+  out += "mount devtmpfs /dev\nmount tmpfs /tmp\n";
+  if (config.procfs) out += "mount proc /proc\n";
+  if (config.sysfs) out += "mount sysfs /sys\n";
+  if (config.network) out += "ifup lo\nifup eth0 10.0.2.15 255.255.255.0 10.0.2.2\n";
+  out += "arg " + appPath + "\n";
+  for (const std::string &a : args) out += "arg " + a + "\n";
+  return out;
+}
+
+llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &progress) {
+  auto start = std::chrono::steady_clock::now();
+  Image img;
+  img.args = req.args;
+  for (const std::string &a : req.args)
+    if (a.find('\n') != std::string::npos) return err("app argument contains a newline: '" + a + "'");
+
+  // The app first: a bad binary should not cost a kernel build.
+  auto elf = ElfModule::open(req.binary);
+  if (!elf) return elf.takeError();
+  if (!(*elf)->interpreter().empty() || !(*elf)->needed().empty())
+    return err(req.binary + ": a dynamic program (interpreter " + (*elf)->interpreter() +
+               "); only static programs can be rewritten so far (issue 5: closure and loader)");
+  img.appName = llvm::sys::path::filename(req.binary).str();
+  img.manifestMatchesBinary = req.footprint.app.sha256.empty() || req.footprint.app.sha256 == (*elf)->sha256();
+  if (!img.manifestMatchesBinary)
+    progress << "bespoke: note: " << req.manifestPath << " describes " << req.footprint.app.name
+             << " (another sha256 than " << req.binary << "); the kernel is built for the manifest\n";
+
+  // The kernel config: base + what the app needs.
+  KernelRequirements reqs = kernelRequirements(req.footprint);
+  if (!reqs.unknownSyscalls.empty())
+    return err(req.manifestPath + ": no kernel config can provide system call" +
+               (reqs.unknownSyscalls.size() > 1 ? "s " : " ") + llvm::join(reqs.unknownSyscalls, ", ") +
+               " (not in the Linux 6.1 x86-64 syscall table)");
+  std::vector<std::string> neverBuilt; // no entry point on x86-64 (nfsservctl, uselib, ...)
+  for (const SyscallUse &u : req.footprint.syscalls)
+    if (const SyscallBuild *b = syscallBuild(u.name); b && b->alternatives.empty()) neverBuilt.push_back(u.name);
+  if (!neverBuilt.empty())
+    return err(req.manifestPath + ": no kernel config can provide system call" + (neverBuilt.size() > 1 ? "s " : " ") +
+               llvm::join(neverBuilt, ", ") + " (Linux 6.1 builds no implementation of it for x86-64)");
+  auto base = parseFragment(baseFragmentText(), "images/base.config");
+  if (!base) return base.takeError();
+  auto net = parseFragment(netFragmentText(), "images/net.config");
+  if (!net) return net.takeError();
+  img.config = composeConfig(*base, *net, reqs);
+
+  // Absolute: make runs with -C in the source tree, where a relative O= would land.
+  llvm::SmallString<256> cacheDir(req.cacheDir);
+  if (std::error_code ec = llvm::sys::fs::make_absolute(cacheDir)) return err(req.cacheDir + ": " + ec.message());
+  auto src = req.kernelSource.empty() ? prepareKernelSource(cacheDir.str().str(), progress, req.tarball)
+                                      : existingKernelSource(req.kernelSource);
+  if (!src) return src.takeError();
+  auto configStart = std::chrono::steady_clock::now();
+  if (llvm::Error e = resolveConfig(*src, img.config, cacheDir.str().str())) return e;
+  img.configSeconds = since(configStart);
+  std::vector<std::string> unmet = unmetRequirements(img.config, img.config.resolved);
+  if (!unmet.empty())
+    return err(req.manifestPath + ": " + unmet.front() +
+               (unmet.size() > 1 ? " (and " + std::to_string(unmet.size() - 1) + " more)" : std::string()));
+  // Not yet (issue 5, point 4): a Z3 proof of the resolved config against the Kconfig constraints and
+  // minimality belongs here, before anything is built. Until then unmetRequirements() is the only check.
+
+  auto kernel = buildKernel(*src, img.config.resolved, cacheDir.str().str(), req.jobs, progress);
+  if (!kernel) return kernel.takeError();
+  img.kernel = *kernel;
+
+  // The initramfs.
+  auto app = llvm::MemoryBuffer::getFile(req.binary, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!app) return err(req.binary + ": " + app.getError().message());
+  img.initConf = renderInitConf(img.config, "/app/" + img.appName, req.args);
+  Initramfs fs;
+  fs.addFile("init", initBinary().str(), 0755);
+  fs.addFile("app/" + img.appName, (*app)->getBuffer().str(), 0755);
+  fs.addFile("bespoke/init.conf", img.initConf, 0644);
+  fs.addCharDevice("dev/console", 5, 1, 0600); // the kernel opens it for init before /dev is mounted
+  for (const char *dir : {"proc", "sys", "tmp"}) fs.addDirectory(dir);
+  std::string cpio = writeCpio(fs);
+  img.initramfsBytes = cpio.size();
+  auto gz = gzipCompress(cpio);
+  if (!gz) return gz.takeError();
+  img.initramfsGz = std::move(*gz);
+  img.totalSeconds = since(start);
+  return img;
+}
+
+llvm::Error writeImage(const Image &img, const std::string &dirArg) {
+  // Absolute: createUniqueDirectory puts relative names under the system temp directory.
+  llvm::SmallString<256> abs(dirArg);
+  if (std::error_code ec = llvm::sys::fs::make_absolute(abs)) return err(dirArg + ": " + ec.message());
+  llvm::sys::path::remove_dots(abs, /*remove_dot_dot=*/true);
+  std::string dir = abs.str().str();
+  std::string parent = llvm::sys::path::parent_path(dir).str();
+  if (parent.empty()) parent = ".";
+  if (!llvm::sys::fs::is_directory(parent)) return err(dir + ": parent directory " + parent + " does not exist");
+  if (llvm::sys::fs::exists(dir) &&
+      (!llvm::sys::fs::is_directory(dir) ||
+       (!llvm::sys::fs::exists(dir + "/image.json") && [&] {
+         std::error_code ec;
+         return llvm::sys::fs::directory_iterator(dir, ec) != llvm::sys::fs::directory_iterator();
+       }())))
+    return err(dir + ": exists and is not an image directory (no image.json); not replacing it");
+  llvm::SmallString<256> tmp;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(dir + ".tmp", tmp)) return err(dir + ": " + ec.message());
+  std::string t = tmp.str().str();
+  auto fail = [&](llvm::Error e) {
+    llvm::sys::fs::remove_directories(t);
+    return e;
+  };
+  if (std::error_code ec = llvm::sys::fs::copy_file(img.kernel.bzImage, t + "/bzImage"))
+    return fail(err(img.kernel.bzImage + ": " + ec.message()));
+  if (llvm::Error e = writeFile(t + "/initramfs.cpio.gz", img.initramfsGz)) return fail(std::move(e));
+  if (llvm::Error e = writeFile(t + "/kernel.config", img.config.resolved)) return fail(std::move(e));
+  if (llvm::Error e = writeFile(t + "/image.json", imageJson(img))) return fail(std::move(e));
+  if (llvm::sys::fs::exists(dir)) {
+    std::string old = t + ".old";
+    if (std::error_code ec = llvm::sys::fs::rename(dir, old)) return fail(err(dir + ": " + ec.message()));
+    llvm::sys::fs::remove_directories(old);
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(t, dir)) return fail(err(dir + ": " + ec.message()));
+  return llvm::Error::success();
+}
+
+} // namespace bespoke

@@ -1,0 +1,55 @@
+// Image: the images/ stage entry point. From a manifest's footprint and the app binary it composes the
+// kernel config, resolves it with Kconfig, builds (or finds) the bzImage, and packs the initramfs (init,
+// the app, init's configuration); writeImage() puts the result in a directory that `bespoke boot` and
+// `bespoke decide --image` read: bzImage, initramfs.cpio.gz, kernel.config, image.json.
+#pragma once
+
+#include "analyzer/Footprint.h"
+#include "images/Initramfs.h"
+#include "images/KernelBuild.h"
+#include "images/KernelConfig.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+namespace bespoke {
+
+struct ImageRequest {
+  std::string manifestPath;       // labels only
+  Footprint footprint;            // what the kernel must provide
+  std::string binary;             // the app (static x86-64 ELF)
+  std::vector<std::string> args;  // the app's arguments (after its name)
+  std::string cacheDir;           // CACHE: linux-source-6.1/, kconfig/, kernels/
+  std::string kernelSource;       // an unpacked tree to use instead of CACHE/linux-source-6.1
+  std::string tarball = DefaultKernelTarball;
+  unsigned jobs = 0;              // kernel build jobs (0: one per core)
+};
+
+struct Image {
+  std::string appName;            // the binary's file name; it runs as /app/NAME
+  std::vector<std::string> args;
+  bool manifestMatchesBinary = true; // the manifest's app.sha256 is the binary's
+  KernelConfig config;
+  KernelBuild kernel;
+  std::string initConf;           // /bespoke/init.conf
+  std::string initramfsGz;        // initramfs.cpio.gz
+  size_t initramfsBytes = 0;      // uncompressed cpio size
+  double configSeconds = 0, totalSeconds = 0;
+};
+
+// bespoke-init's configuration for this config and app (see images/init/bespoke-init.c).
+std::string renderInitConf(const KernelConfig &config, const std::string &appPath, const std::vector<std::string> &args);
+
+// The embedded static init program (images/init/bespoke-init.c, built with musl-gcc).
+llvm::StringRef initBinary();
+
+llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &progress);
+
+// Writes DIR/{bzImage,initramfs.cpio.gz,kernel.config,image.json} through a temporary directory beside
+// DIR renamed into place; an existing DIR is replaced only when it holds an earlier image.
+llvm::Error writeImage(const Image &img, const std::string &dir);
+
+} // namespace bespoke

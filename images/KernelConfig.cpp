@@ -1,0 +1,197 @@
+// Config composition and resolution with the kernel's own Kconfig tool.
+#include "images/KernelConfig.h"
+
+#include "images/Process.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SHA256.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+namespace bespoke {
+
+namespace {
+
+llvm::Error err(const llvm::Twine &msg) { return llvm::createStringError(llvm::inconvertibleErrorCode(), msg); }
+
+bool isOptionName(llvm::StringRef s) {
+  return !s.empty() && llvm::all_of(s, [](char c) { return llvm::isAlnum(c) || c == '_'; });
+}
+
+void addRequirement(KernelConfig &c, const std::string &option, const std::string &value, const std::string &reason) {
+  KernelConfig::Requirement &r = c.required[option];
+  r.value = value;
+  if (!llvm::is_contained(r.reasons, reason)) r.reasons.push_back(reason);
+}
+
+void addFragment(KernelConfig &c, const ConfigFragment &f, llvm::StringRef label) {
+  for (const auto &[option, e] : f.options)
+    addRequirement(c, option, e.value, (label + ": " + (e.reason.empty() ? "bespoke image" : e.reason)).str());
+}
+
+// An exclusive lock on PATH for this object's lifetime (concurrent rewrites share the cache).
+class FileLock {
+public:
+  explicit FileLock(const std::string &path) : Fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (Fd >= 0) flock(Fd, LOCK_EX);
+  }
+  ~FileLock() {
+    if (Fd >= 0) close(Fd);
+  }
+  FileLock(const FileLock &) = delete;
+  FileLock &operator=(const FileLock &) = delete;
+
+private:
+  int Fd;
+};
+
+} // namespace
+
+std::string sha256Hex(llvm::StringRef text) {
+  std::array<uint8_t, 32> h = llvm::SHA256::hash(llvm::arrayRefFromStringRef(text));
+  return llvm::toHex(h, /*LowerCase=*/true);
+}
+
+llvm::Expected<ConfigFragment> parseFragment(llvm::StringRef text, llvm::StringRef name) {
+  ConfigFragment f;
+  std::string reason;
+  bool inParagraph = false; // the comment lines belong to the options that follow them
+  unsigned lineNo = 0;
+  llvm::SmallVector<llvm::StringRef> lines;
+  text.split(lines, '\n');
+  for (llvm::StringRef raw : lines) {
+    ++lineNo;
+    llvm::StringRef line = raw.trim();
+    if (line.empty()) { reason.clear(); inParagraph = false; continue; }
+    if (line.starts_with("# CONFIG_") && line.ends_with(" is not set")) {
+      llvm::StringRef opt = line.drop_front(9).drop_back(11);
+      if (!isOptionName(opt)) return err(name + ":" + llvm::Twine(lineNo) + ": bad option name '" + opt + "'");
+      f.options[opt.str()] = {"n", reason};
+      continue;
+    }
+    if (line.starts_with("#")) {
+      llvm::StringRef c = line.drop_front(1).trim();
+      if (!inParagraph) reason.clear();
+      if (!c.empty()) reason += (reason.empty() ? "" : " ") + c.str();
+      inParagraph = true;
+      continue;
+    }
+    inParagraph = false; // the next comment starts a new reason, even without a blank line
+    if (!line.consume_front("CONFIG_"))
+      return err(name + ":" + llvm::Twine(lineNo) + ": expected CONFIG_X=VALUE, got '" + raw + "'");
+    auto [opt, value] = line.split('=');
+    if (!isOptionName(opt) || value.empty())
+      return err(name + ":" + llvm::Twine(lineNo) + ": expected CONFIG_X=VALUE, got '" + raw + "'");
+    f.options[opt.str()] = {value.str(), reason};
+  }
+  return f;
+}
+
+std::string KernelConfig::fragment() const {
+  std::string out;
+  for (const auto &[option, r] : required)
+    out += r.value == "n" ? "# CONFIG_" + option + " is not set\n" : "CONFIG_" + option + "=" + r.value + "\n";
+  return out;
+}
+
+KernelConfig composeConfig(const ConfigFragment &base, const ConfigFragment &net, const KernelRequirements &app) {
+  KernelConfig c;
+  addFragment(c, base, "base");
+  c.network = app.options.count("NET") || app.options.count("INET");
+  if (c.network) addFragment(c, net, "net");
+  for (const auto &[option, reasons] : app.options)
+    for (const std::string &r : reasons) addRequirement(c, option, "y", "app: " + r);
+  c.procfs = app.options.count("PROC_FS");
+  c.sysfs = app.options.count("SYSFS");
+  return c;
+}
+
+std::map<std::string, std::string> parseDotConfig(llvm::StringRef text) {
+  std::map<std::string, std::string> out;
+  llvm::SmallVector<llvm::StringRef> lines;
+  text.split(lines, '\n', -1, false);
+  for (llvm::StringRef line : lines) {
+    line = line.trim();
+    if (line.starts_with("# CONFIG_") && line.ends_with(" is not set"))
+      out[line.drop_front(9).drop_back(11).str()] = "n";
+    else if (line.consume_front("CONFIG_")) {
+      auto [opt, value] = line.split('=');
+      out[opt.str()] = value.str();
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> unmetRequirements(const KernelConfig &config, llvm::StringRef resolved) {
+  std::map<std::string, std::string> final = parseDotConfig(resolved);
+  std::vector<std::string> out;
+  for (const auto &[option, r] : config.required) {
+    auto it = final.find(option);
+    std::string have = it == final.end() ? "n" : it->second;
+    if (have == r.value) continue;
+    std::string why = llvm::join(r.reasons, "; ");
+    out.push_back("option " + option + (r.value == "y" ? "" : "=" + r.value) + " required by " + why + " is " +
+                  (have == "n" ? std::string("not set") : "=" + have) +
+                  " after Kconfig (unmet dependency?)");
+  }
+  return out;
+}
+
+llvm::Error resolveConfig(const KernelSource &src, KernelConfig &config, const std::string &cacheDir) {
+  std::string dir = cacheDir + "/kconfig";
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir)) return err(dir + ": " + ec.message());
+  std::string fragment = config.fragment();
+  std::string key = sha256Hex("bespoke kconfig v2\nARCH=x86_64 allnoconfig tiny\nsource " + src.version + "\n" + fragment);
+  std::string cached = dir + "/" + key + ".config";
+  if (auto buf = llvm::MemoryBuffer::getFile(cached)) {
+    config.resolved = (*buf)->getBuffer().str();
+    return llvm::Error::success();
+  }
+
+  FileLock lock(dir + "/work.lock");
+  std::string work = dir + "/work", log = work + "/kconfig.log";
+  if (std::error_code ec = llvm::sys::fs::create_directories(work)) return err(work + ": " + ec.message());
+  llvm::sys::fs::remove(log);
+  // tinyconfig's own fragments, then ours (a later assignment wins), as allnoconfig's forced values:
+  // every symbol they do not set is n, including those our options make visible (olddefconfig would
+  // give those their defaults: INET alone would bring IPV6 and more).
+  std::string allconfig;
+  for (const char *f : {"kernel/configs/tiny-base.config", "kernel/configs/tiny.config", "arch/x86/configs/tiny.config"}) {
+    auto buf = llvm::MemoryBuffer::getFile(src.dir + "/" + f);
+    if (!buf) return err(src.dir + "/" + f + ": " + buf.getError().message());
+    allconfig += "# " + std::string(f) + "\n" + (*buf)->getBuffer().str() + "\n";
+  }
+  allconfig += "# bespoke: image fragment\n" + fragment;
+  std::string allconfigPath = work + "/bespoke.allconfig";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(allconfigPath, ec);
+    if (ec) return err(allconfigPath + ": " + ec.message());
+    os << allconfig;
+  }
+  auto r = runProcess({"make", "-C", src.dir, "O=" + work, "ARCH=x86_64", "KCONFIG_ALLCONFIG=" + allconfigPath,
+                       "allnoconfig"},
+                      log);
+  if (!r) return r.takeError();
+  if (r->exitCode != 0)
+    return err("make allnoconfig failed in " + work + " (exit " + llvm::Twine(r->exitCode) + "; see " + log + ")");
+  auto buf = llvm::MemoryBuffer::getFile(work + "/.config");
+  if (!buf) return err(work + "/.config: " + buf.getError().message());
+  config.resolved = (*buf)->getBuffer().str();
+  std::string tmp = cached + ".tmp." + std::to_string(getpid());
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(tmp, ec);
+    if (ec) return err(tmp + ": " + ec.message());
+    os << config.resolved;
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, cached)) return err(cached + ": " + ec.message());
+  return llvm::Error::success();
+}
+
+} // namespace bespoke

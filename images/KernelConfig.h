@@ -1,0 +1,68 @@
+// KernelConfig: the options an image's kernel must have (each with why), composed from the documented
+// base fragments (images/base.config, images/net.config) and the app's kernel requirements, and resolved
+// into a full .config by the kernel's own Kconfig tool (allnoconfig with tinyconfig's fragments and ours).
+#pragma once
+
+#include "images/KernelSource.h"
+#include "specializer/KernelRequirements.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace bespoke {
+
+// A Kconfig fragment: option (no CONFIG_ prefix) -> value ("y", "n" for "is not set", a number, a
+// quoted string) and the comment paragraph above it (its reason).
+struct ConfigFragment {
+  struct Entry {
+    std::string value, reason;
+  };
+  std::map<std::string, Entry> options;
+};
+
+// Parses "CONFIG_X=V" and "# CONFIG_X is not set" lines; other comment lines become the reason of the
+// options that follow, until a blank line.
+llvm::Expected<ConfigFragment> parseFragment(llvm::StringRef text, llvm::StringRef name);
+
+// The embedded images/base.config and images/net.config.
+llvm::StringRef baseFragmentText();
+llvm::StringRef netFragmentText();
+
+struct KernelConfig {
+  struct Requirement {
+    std::string value = "y";
+    std::vector<std::string> reasons; // "base: ...", "net: ...", "app: syscall socket"
+  };
+  std::map<std::string, Requirement> required; // option (no CONFIG_ prefix) -> value and why
+  bool network = false;                         // the image configures lo and eth0
+  bool procfs = false, sysfs = false;           // bespoke-init mounts /proc, /sys
+  std::string resolved;                         // the full .config, once resolved
+
+  // The lines appended to tinyconfig's .config ("CONFIG_X=y"), sorted by option.
+  std::string fragment() const;
+};
+
+// Base + (net when the app needs NET) + every app requirement. Mounts follow the options: PROC_FS ->
+// /proc, SYSFS -> /sys.
+KernelConfig composeConfig(const ConfigFragment &base, const ConfigFragment &net, const KernelRequirements &app);
+
+// A .config's assignments: option -> value ("n" for "# CONFIG_X is not set").
+std::map<std::string, std::string> parseDotConfig(llvm::StringRef text);
+
+// One line per required option the resolved .config does not give its value:
+// "option X required by <reasons> is not set after Kconfig (unmet dependency?)".
+std::vector<std::string> unmetRequirements(const KernelConfig &config, llvm::StringRef resolved);
+
+// Runs the kernel's Kconfig out of tree (make allnoconfig with KCONFIG_ALLCONFIG = tinyconfig's fragments
+// + fragment(), so every option nobody asked for is off) and stores the .config in `config.resolved`. Cached in CACHEDIR/kconfig/<sha256>.config, keyed
+// by the fragment and the source version; the work tree is CACHEDIR/kconfig/work (kconfig.log there).
+llvm::Error resolveConfig(const KernelSource &src, KernelConfig &config, const std::string &cacheDir);
+
+// Hex SHA-256 of a string (cache keys).
+std::string sha256Hex(llvm::StringRef text);
+
+} // namespace bespoke

@@ -1,0 +1,232 @@
+// Unit tests of images/: the newc cpio writer (read back, deterministic bytes), gzip framing, config
+// fragment parsing and composition, .config reading, unmet-requirement reports, init.conf, QEMU command.
+#include "images/Boot.h"
+#include "images/Image.h"
+#include "images/Initramfs.h"
+#include "images/KernelConfig.h"
+
+#include "llvm/Support/CRC.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <sys/stat.h>
+
+using namespace bespoke;
+
+namespace {
+
+Initramfs sample() {
+  Initramfs fs;
+  fs.addFile("/app/echo", std::string("\x7f" "ELF\0\1\2", 7), 0755);
+  fs.addFile("bespoke/init.conf", "arg /app/echo\n");
+  fs.addCharDevice("dev/console", 5, 1);
+  fs.addDirectory("tmp");
+  fs.addSymlink("bin/sh", "/app/echo");
+  return fs;
+}
+
+std::string run(const std::string &cmd, const std::string &input) {
+  std::string path = testing::TempDir() + "/images_test_input";
+  FILE *f = fopen(path.c_str(), "wb");
+  fwrite(input.data(), 1, input.size(), f);
+  fclose(f);
+  FILE *p = popen((cmd + " < " + path).c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+} // namespace
+
+TEST(Cpio, ReadsBackWhatItWrote) {
+  Initramfs fs = sample();
+  std::string bytes = writeCpio(fs);
+  EXPECT_EQ(bytes.size() % 4, 0u);
+  auto back = readCpio(bytes, "sample");
+  ASSERT_TRUE(bool(back)) << llvm::toString(back.takeError());
+  ASSERT_EQ(back->entries.size(), fs.entries.size());
+  for (const auto &[path, e] : fs.entries) {
+    ASSERT_TRUE(back->entries.count(path)) << path;
+    const InitramfsEntry &b = back->entries.at(path);
+    EXPECT_EQ(b.kind, e.kind) << path;
+    EXPECT_EQ(b.mode, e.mode) << path;
+    EXPECT_EQ(b.data, e.data) << path;
+    EXPECT_EQ(b.devMajor, e.devMajor) << path;
+    EXPECT_EQ(b.devMinor, e.devMinor) << path;
+  }
+  // Parents were added: app, bespoke, dev, bin.
+  for (const char *dir : {"app", "bespoke", "dev", "bin"})
+    EXPECT_EQ(back->entries.at(dir).kind, InitramfsEntry::Directory) << dir;
+}
+
+TEST(Cpio, DeterministicAndOrdered) {
+  Initramfs a = sample(), b;
+  // Same content added in another order gives the same bytes.
+  b.addSymlink("bin/sh", "/app/echo");
+  b.addDirectory("tmp");
+  b.addCharDevice("dev/console", 5, 1);
+  b.addFile("bespoke/init.conf", "arg /app/echo\n");
+  b.addFile("app/echo", std::string("\x7f" "ELF\0\1\2", 7), 0755);
+  EXPECT_EQ(writeCpio(a), writeCpio(b));
+  std::string bytes = writeCpio(a);
+  // The first entry is "app" (a directory), the trailer is last, mtimes are zero.
+  EXPECT_EQ(bytes.substr(0, 6), "070701");
+  EXPECT_EQ(bytes.substr(110, 4), std::string("app\0", 4));
+  EXPECT_EQ(bytes.substr(6 + 8 * 5, 8), "00000000"); // mtime
+  EXPECT_NE(bytes.find("TRAILER!!!"), std::string::npos);
+}
+
+TEST(Cpio, CpioToolAgrees) {
+  // GNU cpio (installed by scripts/bootstrap for kernel builds) lists the same entries.
+  if (system("command -v cpio >/dev/null 2>&1") != 0) GTEST_SKIP() << "cpio not installed";
+  std::string list = run("cpio -it --quiet 2>&1", writeCpio(sample()));
+  EXPECT_EQ(list, "app\napp/echo\nbespoke\nbespoke/init.conf\nbin\nbin/sh\ndev\ndev/console\ntmp\n");
+}
+
+TEST(Cpio, RejectsGarbage) {
+  EXPECT_FALSE(bool(readCpio("hello", "x")));
+  std::string bytes = writeCpio(sample());
+  EXPECT_FALSE(bool(readCpio(bytes.substr(0, 200), "truncated")));
+  bytes[0] = 'X';
+  auto r = readCpio(bytes, "bad");
+  ASSERT_FALSE(bool(r));
+  EXPECT_NE(llvm::toString(r.takeError()).find("bad: not a newc cpio header"), std::string::npos);
+}
+
+TEST(Gzip, StandardFormatRoundTrip) {
+  std::string data;
+  for (int i = 0; i < 10000; ++i) data += "line " + std::to_string(i % 97) + "\n";
+  auto gz = gzipCompress(data);
+  ASSERT_TRUE(bool(gz)) << llvm::toString(gz.takeError());
+  EXPECT_EQ((*gz)[0], '\x1f');
+  EXPECT_EQ((*gz)[1], '\x8b');
+  EXPECT_LT(gz->size(), data.size() / 4);
+  EXPECT_EQ(*gzipCompress(data), *gz); // deterministic
+  if (system("command -v gzip >/dev/null 2>&1") != 0) GTEST_SKIP() << "gzip not installed";
+  EXPECT_EQ(run("gzip -dc", *gz), data);
+  EXPECT_EQ(run("gzip -dc", *gzipCompress("")), "");
+}
+
+TEST(KernelConfig, ParsesFragmentsWithReasons) {
+  auto f = parseFragment("# header paragraph\n# about the file\n\n# Serial console\n# for output.\nCONFIG_TTY=y\n"
+                         "CONFIG_SERIAL_8250=y\n# CONFIG_SWAP is not set\n\nCONFIG_LOG_BUF_SHIFT=14\n"
+                         "CONFIG_CMDLINE=\"a b\"\n",
+                         "test.config");
+  ASSERT_TRUE(bool(f)) << llvm::toString(f.takeError());
+  EXPECT_EQ(f->options.at("TTY").value, "y");
+  EXPECT_EQ(f->options.at("TTY").reason, "Serial console for output.");
+  EXPECT_EQ(f->options.at("SERIAL_8250").reason, "Serial console for output.");
+  EXPECT_EQ(f->options.at("SWAP").value, "n");
+  EXPECT_EQ(f->options.at("LOG_BUF_SHIFT").value, "14");
+  EXPECT_EQ(f->options.at("LOG_BUF_SHIFT").reason, "");
+  EXPECT_EQ(f->options.at("CMDLINE").value, "\"a b\"");
+  EXPECT_EQ(f->options.count("header"), 0u);
+
+  auto bad = parseFragment("CONFIG_TTY\n", "bad.config");
+  ASSERT_FALSE(bool(bad));
+  EXPECT_NE(llvm::toString(bad.takeError()).find("bad.config:1:"), std::string::npos);
+}
+
+TEST(KernelConfig, EmbeddedBaseFragments) {
+  auto base = parseFragment(baseFragmentText(), "images/base.config");
+  ASSERT_TRUE(bool(base)) << llvm::toString(base.takeError());
+  for (const char *o : {"64BIT", "PRINTK", "TTY", "SERIAL_8250", "SERIAL_8250_CONSOLE", "BLK_DEV_INITRD", "RD_GZIP",
+                        "BINFMT_ELF", "DEVTMPFS"}) {
+    ASSERT_TRUE(base->options.count(o)) << o;
+    EXPECT_FALSE(base->options.at(o).reason.empty()) << o;
+  }
+  auto net = parseFragment(netFragmentText(), "images/net.config");
+  ASSERT_TRUE(bool(net)) << llvm::toString(net.takeError());
+  for (const char *o : {"NET", "INET", "PCI", "VIRTIO_PCI", "VIRTIO_NET"}) EXPECT_TRUE(net->options.count(o)) << o;
+  EXPECT_GT(initBinary().size(), 1000u);
+  EXPECT_EQ(initBinary().substr(0, 4), "\x7f" "ELF");
+}
+
+TEST(KernelConfig, ComposesBaseNetAndApp) {
+  auto base = parseFragment("# Console.\nCONFIG_TTY=y\n", "base");
+  auto net = parseFragment("# Sockets.\nCONFIG_NET=y\nCONFIG_VIRTIO_NET=y\n", "net");
+  ASSERT_TRUE(base && net);
+  KernelRequirements none;
+  KernelConfig c = composeConfig(*base, *net, none);
+  EXPECT_FALSE(c.network);
+  EXPECT_EQ(c.fragment(), "CONFIG_TTY=y\n");
+
+  KernelRequirements app;
+  app.options["NET"] = {"syscall socket"};
+  app.options["EPOLL"] = {"syscall epoll_create1", "syscall epoll_wait"};
+  app.options["PROC_FS"] = {"path /proc/self/maps"};
+  c = composeConfig(*base, *net, app);
+  EXPECT_TRUE(c.network);
+  EXPECT_TRUE(c.procfs);
+  EXPECT_FALSE(c.sysfs);
+  EXPECT_EQ(c.fragment(), "CONFIG_EPOLL=y\nCONFIG_NET=y\nCONFIG_PROC_FS=y\nCONFIG_TTY=y\nCONFIG_VIRTIO_NET=y\n");
+  EXPECT_EQ(c.required.at("NET").reasons, (std::vector<std::string>{"net: Sockets.", "app: syscall socket"}));
+  EXPECT_EQ(c.required.at("EPOLL").reasons.size(), 2u);
+
+  std::string conf = renderInitConf(c, "/app/echo", {"7", "1"});
+  EXPECT_NE(conf.find("mount devtmpfs /dev\n"), std::string::npos);
+  EXPECT_NE(conf.find("mount proc /proc\n"), std::string::npos);
+  EXPECT_EQ(conf.find("mount sysfs"), std::string::npos);
+  EXPECT_NE(conf.find("ifup lo\nifup eth0 10.0.2.15 255.255.255.0 10.0.2.2\n"), std::string::npos);
+  EXPECT_NE(conf.find("arg /app/echo\narg 7\narg 1\n"), std::string::npos);
+}
+
+TEST(KernelConfig, ReportsUnmetRequirements) {
+  KernelConfig c;
+  c.required["TTY"] = {"y", {"base: console"}};
+  c.required["VIRTIO_NET"] = {"y", {"net: virtio", "app: socket"}};
+  c.required["SWAP"] = {"n", {"base: no swap"}};
+  std::string resolved = "CONFIG_TTY=y\n# CONFIG_VIRTIO_NET is not set\nCONFIG_SWAP=y\nCONFIG_X=\"s\"\n";
+  auto parsed = parseDotConfig(resolved);
+  EXPECT_EQ(parsed.at("VIRTIO_NET"), "n");
+  EXPECT_EQ(parsed.at("X"), "\"s\"");
+  std::vector<std::string> unmet = unmetRequirements(c, resolved);
+  ASSERT_EQ(unmet.size(), 2u);
+  EXPECT_EQ(unmet[0], "option SWAP=n required by base: no swap is =y after Kconfig (unmet dependency?)");
+  EXPECT_EQ(unmet[1], "option VIRTIO_NET required by net: virtio; app: socket is not set after Kconfig (unmet "
+                      "dependency?)");
+  EXPECT_TRUE(unmetRequirements(c, "CONFIG_TTY=y\nCONFIG_VIRTIO_NET=y\n").empty());
+}
+
+TEST(Boot, ForwardsAndQemuCommand) {
+  auto f = parseForward("8080:80");
+  ASSERT_TRUE(bool(f));
+  EXPECT_EQ(f->hostAddr, "127.0.0.1");
+  EXPECT_EQ(f->hostPort, 8080);
+  EXPECT_EQ(f->guestPort, 80);
+  f = parseForward("0.0.0.0:7000:7");
+  ASSERT_TRUE(bool(f));
+  EXPECT_EQ(f->hostAddr, "0.0.0.0");
+  EXPECT_FALSE(bool(parseForward("7000")));
+  llvm::consumeError(parseForward("7000").takeError());
+  auto bad = parseForward("1:70000");
+  ASSERT_FALSE(bool(bad));
+  llvm::consumeError(bad.takeError());
+
+  BootRequest req;
+  req.dir = "img";
+  req.forwards = {*parseForward("7000:7")};
+  std::vector<std::string> cmd = qemuCommand(req, true, false);
+  std::string all;
+  for (const std::string &a : cmd) all += a + " ";
+  EXPECT_NE(all.find("-M pc "), std::string::npos);
+  EXPECT_NE(all.find("-kernel img/bzImage -initrd img/initramfs.cpio.gz"), std::string::npos);
+  EXPECT_NE(all.find("hostfwd=tcp:127.0.0.1:7000-:61000"), std::string::npos);
+  EXPECT_EQ(cmd.back(), "console=ttyS0 quiet panic=-1 -- relay=61000:7");
+  EXPECT_EQ(all.find("kvm"), std::string::npos);
+  req.direct = true;
+  cmd = qemuCommand(req, true, true);
+  all.clear();
+  for (const std::string &a : cmd) all += a + " ";
+  EXPECT_NE(all.find("hostfwd=tcp:127.0.0.1:7000-:7 "), std::string::npos) << all;
+  EXPECT_NE(all.find("-accel kvm"), std::string::npos);
+  EXPECT_EQ(cmd.back(), "console=ttyS0 quiet panic=-1");
+  cmd = qemuCommand(req, false, false);
+  all.clear();
+  for (const std::string &a : cmd) all += a + " ";
+  EXPECT_EQ(all.find("-netdev"), std::string::npos);
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# images_test.sh BESPOKE MUSL_ECHO MUSL_GCC WORKDIR
+# The rewrite -> boot loop on the bundled musl echo server: analyze, rewrite (a cold kernel build the first
+# time, into WORKDIR/cache under the build tree; a cache hit afterwards), boot with a forwarded port and
+# check the echo from the host; an app exiting 3 makes boot exit 3; bad input exits 2 with one line.
+set -u
+BESPOKE=$1 ECHO=$2 MUSL_GCC=$3 W=$4
+CACHE=$W/cache
+mkdir -p "$W"
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+
+# The unpacked source is shared with scripts/gen-kconfig-map; reuse it when it is there (unpacking is
+# not what this test is about), else rewrite unpacks into the test cache.
+SRC=${BESPOKE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bespoke}/linux-source-6.1
+KS=()
+[ -f "$SRC/.bespoke-unpacked" ] && KS=(--kernel-source "$SRC")
+
+# One-line error with exit 2: expect_error NAME PATTERN CMD...
+expect_error() {
+  local name=$1 pattern=$2; shift 2
+  "$@" > "$W/err.out" 2> "$W/err.txt"
+  local rc=$? lines
+  lines=$(wc -l < "$W/err.txt")
+  if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -q -- "$pattern" "$W/err.txt"; then pass "$name: exit 2, $(cat "$W/err.txt")"
+  else fail "$name: exit $rc, $lines lines: $(cat "$W/err.txt")"; fi
+}
+
+"$BESPOKE" analyze "$ECHO" -o "$W/echo.yaml" -q || { echo "FAIL: analyze"; exit 1; }
+
+# --- rewrite: cold (or warm when the cache survived), then warm.
+start=$(date +%s.%N)
+if "$BESPOKE" rewrite "$W/echo.yaml" --binary "$ECHO" -o "$W/echo-img" --cache-dir "$CACHE" "${KS[@]}" -- 7 1; then
+  pass "rewrite in $(echo "$(date +%s.%N) - $start" | bc) s"
+else
+  echo "FAIL: rewrite"; exit 1
+fi
+for f in bzImage initramfs.cpio.gz kernel.config image.json; do
+  [ -s "$W/echo-img/$f" ] || fail "rewrite: $f missing"
+done
+grep -q '^CONFIG_VIRTIO_NET=y' "$W/echo-img/kernel.config" || fail "kernel.config lacks VIRTIO_NET"
+start=$(date +%s.%N)
+"$BESPOKE" rewrite "$W/echo.yaml" --binary "$ECHO" -o "$W/echo-img" --cache-dir "$CACHE" "${KS[@]}" -q -- 7 1 \
+  || fail "warm rewrite"
+warm=$(echo "$(date +%s.%N) - $start" | bc)
+grep -q '"cache_hit": true' "$W/echo-img/image.json" && pass "warm rewrite: cache hit in $warm s" \
+  || fail "warm rewrite: no cache hit"
+
+# --- boot: a host client through the forwarded port gets its line echoed; the server exits 0 after it.
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$BESPOKE" boot "$W/echo-img" --forward "127.0.0.1:$PORT:7" --timeout 300 > "$W/boot.out" 2> "$W/boot.err" &
+BOOT=$!
+python3 - "$PORT" "$BOOT" <<'PY'
+import os, socket, sys, time
+port, boot = int(sys.argv[1]), int(sys.argv[2])
+msg = b"hello from the host, bespoke\n"
+deadline = time.time() + 240
+while time.time() < deadline:
+    try:
+        os.kill(boot, 0)
+    except OSError:
+        sys.exit("boot ended before the echo")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.settimeout(40)
+            s.sendall(msg)
+            got = b""
+            while not got.endswith(b"\n"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+            if got == msg:
+                print("echo: " + got.decode().strip())
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.5)
+sys.exit("no echo within 240 s")
+PY
+client=$?
+wait $BOOT
+rc=$?
+[ $client -eq 0 ] && pass "host client got its echo through --forward" || fail "host client (exit $client)"
+[ $rc -eq 0 ] && pass "boot exit 0" || fail "boot exit $rc"
+grep -q "bespoke-init: exit 0" "$W/boot.out" || fail "no exit marker on the console"
+[ -s "$W/echo-img/boot.json" ] || fail "no boot.json"
+echo "--- console"; cat "$W/boot.out"; echo "--- boot stderr"; cat "$W/boot.err"
+
+# --- a program that exits 3 (the echo server's manifest: the same kernel, no second cold build).
+printf 'int main(void) { return 3; }\n' > "$W/exit3.c"
+"$MUSL_GCC" -static -O2 -o "$W/exit3" "$W/exit3.c" || fail "musl-gcc exit3"
+"$BESPOKE" rewrite "$W/echo.yaml" --binary "$W/exit3" -o "$W/exit3-img" --cache-dir "$CACHE" "${KS[@]}" -q \
+  || fail "rewrite exit3"
+"$BESPOKE" boot "$W/exit3-img" --timeout 300 > "$W/exit3.out" 2> "$W/exit3.err"
+rc=$?
+[ $rc -eq 3 ] && pass "boot of a program exiting 3 exits 3" || { fail "exit3: boot exit $rc"; cat "$W/exit3.out" "$W/exit3.err"; }
+
+# --- bad input: each one line on stderr, exit 2, nothing written.
+expect_error "missing binary" "no-such-binary" \
+  "$BESPOKE" rewrite "$W/echo.yaml" --binary "$W/no-such-binary" -o "$W/bad-img" --cache-dir "$CACHE"
+expect_error "missing manifest" "no-such.yaml" \
+  "$BESPOKE" rewrite "$W/no-such.yaml" --binary "$ECHO" -o "$W/bad-img" --cache-dir "$CACHE"
+expect_error "dynamic program" "dynamic program" \
+  "$BESPOKE" rewrite "$W/echo.yaml" --binary /bin/true -o "$W/bad-img" --cache-dir "$CACHE"
+expect_error "missing kernel source" "Debian package linux-source-6.1" \
+  "$BESPOKE" rewrite "$W/echo.yaml" --binary "$ECHO" -o "$W/bad-img" --cache-dir "$W/empty-cache" \
+  --kernel-tarball "$W/no-such-linux-source-6.1.tar.xz"
+# A syscall no Linux 6.1 x86-64 kernel implements (nfsservctl has no entry point).
+python3 - "$W/echo.yaml" "$W/nfs.yaml" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+entry = "  - name: nfsservctl\n    nr: 180\n    args: {}\n    evidence:\n      - root: entry\n        chain:\n          - \"musl-echo!main@0x40134b\"\n"
+i = text.index("  - name: pipe") if "  - name: pipe" in text else text.index("  - name: poll")
+open(sys.argv[2], "w").write(text[:i] + entry + text[i:])
+PY
+expect_error "syscall no config provides" "nfsservctl" \
+  "$BESPOKE" rewrite "$W/nfs.yaml" --binary "$ECHO" -o "$W/bad-img" --cache-dir "$CACHE" "${KS[@]}"
+[ -e "$W/bad-img" ] && fail "a failed rewrite left $W/bad-img"
+# A fake kernel tree (instant): its "Kconfig" keeps the fragment as is, or drops VIRTIO_NET like an unmet
+# dependency would; the "build" fails like a compile error.
+for kind in buildfail unmet; do
+  T=$W/fake-$kind
+  mkdir -p "$T/arch/x86/configs" "$T/kernel/configs" && : > "$T/arch/x86/Kconfig"
+  touch "$T/kernel/configs/tiny-base.config" "$T/kernel/configs/tiny.config" "$T/arch/x86/configs/tiny.config"
+  drop=true; [ $kind = unmet ] && drop="sed -i /CONFIG_VIRTIO_NET=/d \$(O)/.config"
+  printf 'allnoconfig:\n\tmkdir -p $(O) && cp $(KCONFIG_ALLCONFIG) $(O)/.config && %s\nbzImage:\n\t@echo "  CC      init/main.o"; echo "init/main.c:1: error: simulated" >&2; exit 1\n' \
+    "$drop" > "$T/Makefile"
+done
+expect_error "failed kernel build" "kernel build failed (make exit 2); see .*build.log" \
+  "$BESPOKE" rewrite "$W/echo.yaml" --binary "$ECHO" -o "$W/bad-img" --cache-dir "$W/fake-cache" -q \
+  --kernel-source "$W/fake-buildfail"
+expect_error "option dropped by Kconfig" "option VIRTIO_NET required by net: .* is not set after Kconfig" \
+  "$BESPOKE" rewrite "$W/echo.yaml" --binary "$ECHO" -o "$W/bad-img" --cache-dir "$W/fake-cache" -q \
+  --kernel-source "$W/fake-unmet"
+rm -rf "$W/fake-cache"
+[ -e "$W/bad-img" ] && fail "a failed rewrite left $W/bad-img"
+expect_error "boot: not an image" "not an image directory" "$BESPOKE" boot "$W"
+NOQEMU=$(mktemp -d)
+expect_error "boot: QEMU missing" "qemu-system-x86" env PATH="$NOQEMU" "$BESPOKE" boot "$W/echo-img"
+rmdir "$NOQEMU"
+
+if [ $failures -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
+echo "all image tests passed"
