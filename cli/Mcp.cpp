@@ -55,6 +55,7 @@ const char *const McpUsage =
     "  verify   prove that a seccomp filter implements a manifest's policy\n"
     "  diff     compare two manifests\n"
     "  check    CI gate: did an application's footprint grow beyond a baseline manifest?\n"
+    "  rewrite  trimmed unikernel image (kernel + initramfs) for a static program, written to a directory\n"
     "\n"
     "A result's first text item is the command's standard output, the next its standard error (summary\n"
     "lines). structuredContent always holds exitCode and the command run: 0 success; 1 a negative verdict\n"
@@ -97,7 +98,7 @@ Value text(llvm::StringRef s) { return llvm::json::isUTF8(s) ? Value(s.str()) : 
 // ---------------------------------------------------------------------------------------------------
 // Tools: one table gives both the advertised JSON Schema and the validation of arguments.
 
-enum class ParamType { String, Integer };
+enum class ParamType { String, Integer, StringArray };
 
 struct Param {
   const char *name;
@@ -194,6 +195,17 @@ llvm::Expected<std::vector<std::string>> checkCommand(const Object &a) {
   return argv;
 }
 
+llvm::Expected<std::vector<std::string>> rewriteCommand(const Object &a) {
+  std::vector<std::string> argv{"rewrite", *pathArg(a, "manifest"), "--binary", *pathArg(a, "binary"), "-o",
+                                *pathArg(a, "output")};
+  if (std::optional<std::string> cache = pathArg(a, "cache_dir")) argv.insert(argv.end(), {"--cache-dir", *cache});
+  if (const Array *args = a.getArray("args")) {
+    argv.push_back("--"); // everything after it is the app's, never bespoke's options
+    for (const Value &v : *args) argv.push_back(v.getAsString()->str());
+  }
+  return argv;
+}
+
 Param timeoutParam() {
   return {"timeout_seconds", ParamType::Integer,
           "Kill the command and report an error after this many seconds (default 600).", false, {}, nullptr, 1, 86400};
@@ -270,12 +282,28 @@ std::vector<Tool> makeTools() {
         {"format", P::String, "Report format (default text).", false, {"text", "markdown", "sarif"}, nullptr}},
        false, checkCommand, "within-baseline", "grew",
        "GREW: the application's footprint grew beyond the baseline (exit status 1)."},
+      {"rewrite", "Build a trimmed unikernel image for an application",
+       "Builds a Linux 6.1 kernel with only the options the manifest needs (from the syscall -> Kconfig table) "
+       "and an initramfs running binary (a static x86-64 program) as the only application, and writes output: "
+       "bzImage, initramfs.cpio.gz, kernel.config, image.json. A cold kernel build takes minutes (progress "
+       "notifications are sent when requested; raise timeout_seconds); builds are cached by config hash. Boot "
+       "the result with 'bespoke boot'. Runs 'bespoke rewrite'.",
+       {{"manifest", P::String, "Path of the application's manifest.", true, {}, nullptr},
+        {"binary", P::String, "Path of the application (a static x86-64 ELF).", true, {}, nullptr},
+        {"output", P::String, "Directory to write the image to (replaced only if it holds an earlier image).", true,
+         {}, nullptr},
+        {"args", P::StringArray, "The application's arguments inside the image.", false, {}, nullptr},
+        {"cache_dir", P::String, "Where kernel sources, configs and builds are cached (default: bespoke's cache).",
+         false, {}, nullptr}},
+       true, rewriteCommand},
   };
   for (Tool &t : tools) t.params.push_back(timeoutParam());
   return tools;
 }
 
 Value paramSchema(const Param &p) {
+  if (p.type == ParamType::StringArray)
+    return Object{{"type", "array"}, {"items", Object{{"type", "string"}}}, {"description", p.description}};
   Object s{{"type", p.type == ParamType::String ? "string" : "integer"}, {"description", p.description}};
   if (p.type == ParamType::String) s["minLength"] = 1;
   if (!p.choices.empty()) {
@@ -327,6 +355,12 @@ std::vector<std::string> schemaProblems(const Tool &t, const Object &args) {
       continue;
     }
     std::string name = "'" + k + "'";
+    if (p->type == ParamType::StringArray) {
+      const Array *items = v.getAsArray();
+      if (!items || std::any_of(items->begin(), items->end(), [](const Value &x) { return !x.getAsString(); }))
+        problems.push_back(name + " must be an array of strings");
+      continue;
+    }
     if (p->type == ParamType::Integer) {
       std::optional<int64_t> n = v.getAsInteger();
       if (!n) problems.push_back(name + " must be an integer");

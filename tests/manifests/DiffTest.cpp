@@ -62,6 +62,14 @@ Unresolved unresolved(const std::string &kind, const std::string &module, const 
   return u;
 }
 
+DiffLabels labels(const std::string &before, const std::string &after, const std::string &root = "") {
+  DiffLabels l;
+  l.before = before;
+  l.after = after;
+  l.sourceRoot = root;
+  return l;
+}
+
 Footprint base() {
   Footprint fp;
   fp.app.name = "app";
@@ -75,7 +83,7 @@ TEST(ManifestDiff, IdenticalIsEmptyAndDidNotGrow) {
   ManifestDiff d = diffManifests(base(), base());
   EXPECT_TRUE(d.empty());
   EXPECT_FALSE(d.grew());
-  EXPECT_NE(renderDiffText(d, {"a.yaml", "b.yaml"}).find("no differences"), std::string::npos);
+  EXPECT_NE(renderDiffText(d, labels("a.yaml", "b.yaml")).find("no differences"), std::string::npos);
 }
 
 TEST(ManifestDiff, AddedSyscallGrowsAndKeepsItsEvidence) {
@@ -87,7 +95,7 @@ TEST(ManifestDiff, AddedSyscallGrowsAndKeepsItsEvidence) {
   EXPECT_EQ(d.addedSyscalls[0].evidence[0].chain[0].line, 10u);
   EXPECT_TRUE(d.removedSyscalls.empty());
   EXPECT_TRUE(d.grew());
-  std::string text = renderDiffText(d, {"a.yaml", "b.yaml"});
+  std::string text = renderDiffText(d, labels("a.yaml", "b.yaml"));
   EXPECT_NE(text.find("+ syscall socket (41)"), std::string::npos) << text;
   EXPECT_NE(text.find("main@/src/app/main.c:10"), std::string::npos) << text;
 }
@@ -100,7 +108,7 @@ TEST(ManifestDiff, RemovedSyscallShrinksWithoutGrowing) {
   EXPECT_EQ(d.removedSyscalls[0].name, "write");
   EXPECT_FALSE(d.empty());
   EXPECT_FALSE(d.grew());
-  EXPECT_NE(renderDiffMarkdown(d, {"a.yaml", "b.yaml"}, "app").find("shrank"), std::string::npos);
+  EXPECT_NE(renderDiffMarkdown(d, labels("a.yaml", "b.yaml"), "app").find("shrank"), std::string::npos);
 }
 
 TEST(ManifestDiff, ArgumentValuesAddedGrowRemovedDoNot) {
@@ -168,7 +176,7 @@ TEST(ManifestDiff, JsonIsDeterministicAndComplete) {
   Footprint after = base();
   after.syscalls.insert(after.syscalls.begin() + 1, use("socket", 41));
   ManifestDiff d = diffManifests(base(), after);
-  std::string a = renderDiffJson(d, {"a.yaml", "b.yaml"}), b = renderDiffJson(diffManifests(base(), after), {"a.yaml", "b.yaml"});
+  std::string a = renderDiffJson(d, labels("a.yaml", "b.yaml")), b = renderDiffJson(diffManifests(base(), after), labels("a.yaml", "b.yaml"));
   EXPECT_EQ(a, b);
   auto v = llvm::json::parse(a);
   ASSERT_TRUE(bool(v)) << llvm::toString(v.takeError());
@@ -182,7 +190,7 @@ TEST(ManifestDiff, SarifPutsANewSyscallAtItsSourceLine) {
   Footprint after = base();
   after.syscalls.insert(after.syscalls.begin() + 1, use("socket", 41));
   ManifestDiff d = diffManifests(base(), after);
-  auto v = llvm::json::parse(renderDiffSarif(d, {"base.yaml", "app", "/src"}, after));
+  auto v = llvm::json::parse(renderDiffSarif(d, labels("base.yaml", "app", "/src"), after));
   ASSERT_TRUE(bool(v)) << llvm::toString(v.takeError());
   const llvm::json::Object *log = v->getAsObject();
   EXPECT_EQ(log->getString("version"), "2.1.0");
@@ -198,7 +206,7 @@ TEST(ManifestDiff, SarifPutsANewSyscallAtItsSourceLine) {
   EXPECT_TRUE(r->getArray("codeFlows") && !r->getArray("codeFlows")->empty());
   // A shrink produces no results.
   ManifestDiff back = diffManifests(after, base());
-  auto w = llvm::json::parse(renderDiffSarif(back, {"base.yaml", "app", "/src"}, base()));
+  auto w = llvm::json::parse(renderDiffSarif(back, labels("base.yaml", "app", "/src"), base()));
   ASSERT_TRUE(bool(w));
   EXPECT_TRUE((*w->getAsObject()->getArray("runs"))[0].getAsObject()->getArray("results")->empty());
 }

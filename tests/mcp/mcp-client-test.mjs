@@ -70,7 +70,7 @@ async function alive(desc) {
   try {
     await client.ping();
     const { tools } = await client.listTools();
-    check(`${desc}: the server still answers ping and tools/list`, tools.length === 6);
+    check(`${desc}: the server still answers ping and tools/list`, tools.length === 7);
   } catch (e) {
     check(`${desc}: the server still answers ping and tools/list`, false, e.message);
   }
@@ -92,7 +92,7 @@ try {
   // --- tools/list ------------------------------------------------------------------------------------
   const { tools } = await client.listTools();
   const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
-  for (const name of ['analyze', 'decide', 'extend', 'verify', 'diff', 'check']) {
+  for (const name of ['analyze', 'decide', 'extend', 'verify', 'diff', 'check', 'rewrite']) {
     const t = byName[name];
     check(`tools/list has ${name} with an object inputSchema, a description and additionalProperties false`,
       t && t.inputSchema?.type === 'object' && typeof t.description === 'string' && t.description.length > 20 &&
@@ -195,6 +195,11 @@ try {
     !r.thrown && r.isError === true && sc(r).exitCode === 2 && textOf(r).includes('/nonexistent/program'), r);
   r = await call('verify', { manifest: catBpf, filter: catBpf });
   check('verify with a filter as the manifest: isError, exitCode 2', r.isError === true && sc(r).exitCode === 2, r);
+  await expectToolError('rewrite with args not an array of strings', 'rewrite', { manifest: catYaml, binary: CAT, output: join(TMP, 'img'), args: [1] }, "'args' must be an array of strings");
+  r = await call('rewrite', { manifest: catYaml, binary: CAT, output: join(TMP, 'img'), args: ['-n', 'x'] });
+  check('rewrite a dynamic program (cat): isError, exitCode 2, said why, no image written',
+    r.isError === true && sc(r).exitCode === 2 && textOf(r).includes('dynamic') && !existsSync(join(TMP, 'img')) &&
+    JSON.stringify(sc(r).command).includes('"--","-n","x"'), r);
   r = await call('analyze', { binary: '-q' });
   check("analyze binary '-q': an operand, not an option (isError naming ./-q)", r.isError === true && textOf(r).includes('./-q'), r);
 
