@@ -1,4 +1,5 @@
-// ModelCache: module models on disk, keyed by the file's SHA-256, so each library is analysed once.
+// ModelCache: module models on disk, keyed by the file's SHA-256 and the analyzer build (the executable's
+// GNU build ID), so each library is analysed once per build.
 #pragma once
 
 #include "analyzer/ModuleModel.h"

@@ -8,6 +8,10 @@
 #include "analyzer/ModuleModel.h"
 #include "analyzer/SyscallTable.h"
 
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Object/ELF.h"
+#include "llvm/Support/MemoryBuffer.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -950,6 +954,51 @@ TEST(ModelCache, CorruptEntryIsRebuilt) {
     EXPECT_EQ(serializeModel(*m), fresh);
     EXPECT_EQ(readFile(entry), good) << "the corrupt entry was not replaced";
   }
+}
+
+// The GNU build ID of a file, read with LLVM's ELF reader (independently of ModelCache's in-memory read).
+std::string buildIdOf(const std::string &path) {
+  auto buf = llvm::MemoryBuffer::getFile(path, false, false);
+  if (!buf) return "";
+  auto elf = llvm::object::ELF64LEFile::create((*buf)->getBuffer());
+  if (!elf) { llvm::consumeError(elf.takeError()); return ""; }
+  auto phdrs = elf->program_headers();
+  if (!phdrs) { llvm::consumeError(phdrs.takeError()); return ""; }
+  for (const auto &ph : *phdrs) {
+    if (ph.p_type != llvm::ELF::PT_NOTE) continue;
+    llvm::Error err = llvm::Error::success();
+    for (const auto &note : elf->notes(ph, err))
+      if (note.getType() == llvm::ELF::NT_GNU_BUILD_ID && note.getName() == "GNU")
+        return llvm::toHex(note.getDesc(ph.p_align), /*LowerCase=*/true);
+    llvm::consumeError(std::move(err));
+  }
+  return "";
+}
+
+// The key of the analyzer build is the linker's build ID (read from memory, not by hashing the 50 MB
+// executable on every run), so a rebuilt analyzer never reads models written by another build.
+TEST(ModelCache, KeyedByTheExecutablesBuildId) {
+  std::string id = buildIdOf("/proc/self/exe");
+  ASSERT_FALSE(id.empty()) << "analyzer/CMakeLists.txt links with --build-id";
+  TempDir tmp;
+  std::string dir = tmp / "cache";
+  auto elf = ElfModule::open("/bin/true");
+  ASSERT_TRUE(bool(elf));
+  bool hit = true;
+  ASSERT_TRUE(bool(ModelCache(dir).get(**elf, hit)));
+  auto files = cacheFiles(dir);
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0], (*elf)->sha256() + ".b" + id + ".model");
+
+  // The same entry under another build's key is not this build's: a miss, rebuilt under our key.
+  std::string other = (*elf)->sha256() + ".b" + std::string(id.size(), '0') + ".model";
+  fs::rename(dir + "/models/" + files[0], dir + "/models/" + other);
+  auto m = ModelCache(dir).get(**elf, hit);
+  ASSERT_TRUE(bool(m)) << llvm::toString(m.takeError());
+  EXPECT_FALSE(hit) << "a model written by another build was used";
+  std::vector<std::string> both{other, files[0]};
+  std::sort(both.begin(), both.end());
+  EXPECT_EQ(cacheFiles(dir), both);
 }
 
 TEST(ModelCache, EmptyDirectoryDisablesIt) {
