@@ -3,6 +3,7 @@
 
 #include "manifests/Manifest.h"
 
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
@@ -305,12 +306,16 @@ struct SarifWriter {
       loc["physicalLocation"] =
           llvm::json::Object{{"artifactLocation", artifact(f.file)}, {"region", llvm::json::Object{{"startLine", int64_t(f.line)}}}};
     } else {
-      std::string path = f.module;
+      std::string path;
       for (const ModuleInfo &m : after.modules)
         if (m.name == f.module) path = m.path;
       llvm::json::Object physical{{"address", llvm::json::Object{{"absoluteAddress", int64_t(f.address)},
                                                                  {"name", f.symbol}}}};
-      if (llvm::sys::path::is_absolute(path)) physical["artifactLocation"] = artifact(path);
+      if (!path.empty()) {
+        llvm::SmallString<256> abs(path);
+        llvm::sys::fs::make_absolute(abs);
+        physical["artifactLocation"] = artifact(std::string(abs));
+      }
       loc["physicalLocation"] = std::move(physical);
     }
     loc["logicalLocations"] = llvm::json::Array{llvm::json::Object{
@@ -318,11 +323,18 @@ struct SarifWriter {
     return loc;
   }
 
-  // Where a result is shown: the deepest source frame, else the application binary.
+  // Where a result is shown: the deepest source frame, else the program's last frame before the
+  // library (the call a reviewer can act on), else the application binary.
   llvm::json::Array primaryLocations(const std::vector<Evidence> &evidence) const {
     if (const Frame *f = deepestSourceFrame(evidence)) return llvm::json::Array{frameLocation(*f)};
-    if (!evidence.empty() && !evidence.front().chain.empty())
-      return llvm::json::Array{frameLocation(evidence.front().chain.front())};
+    if (!evidence.empty() && !evidence.front().chain.empty()) {
+      const std::vector<Frame> &chain = evidence.front().chain;
+      const Frame *own = &chain.front();
+      for (const Frame &f : chain)
+        if (f.module == chain.front().module && f.symbol.find("@plt") == std::string::npos) own = &f;
+        else if (f.module != chain.front().module) break;
+      return llvm::json::Array{frameLocation(*own)};
+    }
     if (llvm::sys::path::is_absolute(after.app.path))
       return llvm::json::Array{llvm::json::Object{
           {"physicalLocation", llvm::json::Object{{"artifactLocation", artifact(after.app.path)}}}}};

@@ -205,6 +205,10 @@ check "check --format markdown: a pull-request comment saying it grew" \
   eval 'rc_is 1 && grep -q "footprint of .app.: grew" "$TMP/stdout" && grep -q "| .socket. | 41 |" "$TMP/stdout"'
 run check --baseline "$TMP/app-bin-base.yaml" "$P/app" -q
 check "check (binary mode): the rebuilt binary grew, exit 1" eval 'rc_is 1 && grep -q "^+ syscall socket" "$TMP/stdout"'
+run check --baseline "$TMP/app-bin-base.yaml" "$P/app" -q --format sarif --source-root "$P" -o "$TMP/bin.sarif"
+check "check (binary mode) --format sarif: valid against the SARIF 2.1.0 schema" validate "$SARIF_SCHEMA" "$TMP/bin.sarif"
+check "check (binary mode) --format sarif: socket is shown in the program's main, in the binary" \
+  eval 'jq -e "[.runs[0].results[] | select(.ruleId==\"BSPK001\") | .locations[0] | select(.physicalLocation.artifactLocation.uri==\"app\" and .logicalLocations[0].name==\"main\")] | length == 1" "$TMP/bin.sarif" >/dev/null'
 
 # The socket version becomes the baseline; going back shrinks the footprint, which passes.
 run analyze --compile-commands "$P/compile_commands.json" --binary "$P/app" -o "$TMP/app-sock.yaml" -q
