@@ -41,7 +41,6 @@ struct Command {
   const char *name;
   const char *summary;
   const char *usage;
-  int issue; // 0 when implemented
 };
 
 const Command Commands[] = {
@@ -73,7 +72,7 @@ const Command Commands[] = {
      "  -h, --help          show this help\n"
      "\n"
      "exit status: 0 manifest written, 2 bad input (not an x86-64 ELF, missing library, bad flags)\n",
-     0},
+    },
     {"extend", "compile a manifest into a verified seccomp filter",
      "usage: bespoke extend MANIFEST --format FORMAT -o OUT [options]\n"
      "\n"
@@ -94,7 +93,7 @@ const Command Commands[] = {
      "  -h, --help               show this help\n"
      "\n"
      "exit status: 0 written, 1 the compiled filter was not proven (nothing written), 2 bad input\n",
-     0},
+    },
     {"verify", "prove a filter equivalent to a manifest's policy",
      "usage: bespoke verify --manifest MANIFEST --filter FILTER.bpf [options]\n"
      "\n"
@@ -112,7 +111,7 @@ const Command Commands[] = {
      "  -h, --help               show this help\n"
      "\n"
      "exit status: 0 proven, 1 not equivalent or unsafe, 2 bad input\n",
-     0},
+    },
     {"run", "run a command under a manifest's verified filter",
      "usage: bespoke run --manifest MANIFEST [options] -- CMD [ARGS...]\n"
      "\n"
@@ -127,20 +126,20 @@ const Command Commands[] = {
      "  -h, --help               show this help\n"
      "\n"
      "exit status: CMD's own; 1 the filter was not proven, 2 bad input, 127 CMD cannot be executed\n",
-     0},
-    {"decide", "recommend extend or rewrite for an application, with blockers and gains", DecideUsage, 0},
-    {"rewrite", "build a trimmed unikernel image for an application", RewriteUsage, 0},
-    {"boot", "boot a rewritten image under QEMU", BootUsage, 0},
-    {"diff", "compare two manifests: added and removed syscalls, argument facts, kernel paths", DiffUsage, 0},
-    {"check", "CI gate: fail when an application's footprint grew beyond a baseline manifest", CheckUsage, 0},
-    {"mcp", "serve bespoke to agents over the Model Context Protocol (stdio)", McpUsage, 0},
+    },
+    {"decide", "recommend extend or rewrite for an application, with blockers and gains", DecideUsage},
+    {"rewrite", "build a trimmed unikernel image for an application", RewriteUsage},
+    {"boot", "boot a rewritten image under QEMU", BootUsage},
+    {"diff", "compare two manifests: added and removed syscalls, argument facts, kernel paths", DiffUsage},
+    {"check", "CI gate: fail when an application's footprint grew beyond a baseline manifest", CheckUsage},
+    {"mcp", "serve bespoke to agents over the Model Context Protocol (stdio)", McpUsage},
 };
 
 void printTopHelp(FILE *out) {
   fprintf(out, "usage: bespoke COMMAND [ARGS...]\n\n"
                "bespoke specializes Linux applications for the kernel they run on.\n\ncommands:\n");
   for (const Command &c : Commands)
-    fprintf(out, "  %-9s %s%s\n", c.name, c.summary, c.issue ? " (not yet available)" : "");
+    fprintf(out, "  %-9s %s\n", c.name, c.summary);
   fprintf(out, "\nRun 'bespoke COMMAND --help' for a command's options.\n"
                "exit status: 0 success, 1 negative verdict, 2 usage or input error\n");
 }
@@ -511,13 +510,6 @@ int main(int argc, char **argv) {
     if (cmd == "diff") return runDiff(args);
     if (cmd == "check") return runCheck(args);
     if (cmd == "mcp") return runMcp(args);
-    for (const std::string &a : args)
-      if (a == "-h" || a == "--help") {
-        printf("%s\n%s.\nNot yet available in this build (see issue %d).\n", c.usage, c.summary, c.issue);
-        return ExitOk;
-      }
-    fprintf(stderr, "bespoke %s: not yet available in this build (see issue %d)\n", c.name, c.issue);
-    return ExitUsage;
   }
   fprintf(stderr, "bespoke: unknown command '%s'\n", cmd.c_str());
   printTopHelp(stderr);
