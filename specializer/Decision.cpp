@@ -102,8 +102,8 @@ void findBlockers(const Footprint &fp, std::vector<Finding> &blockers, std::vect
     for (const char *name : rule.syscalls) {
       const SyscallUse *use = findSyscall(fp, name);
       if (!use) continue;
-      // ld.so's own execve (for `ld.so --preload` style re-execution) runs only when ld.so is started
-      // as a command. Fewer than three chains means the analyzer saw no other caller (it keeps three).
+      // An execve reached only from the dynamic loader's entry is ld.so's own, not the program running
+      // others. Fewer than three chains means the analyzer saw no other caller (it keeps three).
       if (rule.kind == std::string("executes-programs") && use->evidence.size() < 3 &&
           std::all_of(use->evidence.begin(), use->evidence.end(), rootedInInterpreter))
         continue;
