@@ -20,6 +20,9 @@ int usageError(const char *cmd, const std::string &msg);
 // "bespoke: error: MSG" (the message names the input); returns ExitUsage.
 int inputError(llvm::Error e);
 
+// Takes the value of the flag at args[i] into `slot` (advancing i); false when it is missing or empty.
+bool takeValue(const std::vector<std::string> &args, size_t &i, std::optional<std::string> &slot);
+
 // Writes OUT through a temporary file renamed into place; '-' is standard output; an existing
 // non-regular file (/dev/null, a FIFO) is written in place, never replaced.
 llvm::Error writeOutput(const std::string &path, const std::string &text);

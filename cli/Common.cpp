@@ -32,6 +32,12 @@ int inputError(llvm::Error e) {
   return ExitUsage;
 }
 
+bool takeValue(const std::vector<std::string> &args, size_t &i, std::optional<std::string> &slot) {
+  if (i + 1 >= args.size() || args[i + 1].empty()) return false;
+  slot = args[++i];
+  return true;
+}
+
 llvm::Error writeOutput(const std::string &path, const std::string &text) {
   llvm::sys::fs::file_status st;
   if (path != "-" && !llvm::sys::fs::status(path, st) && llvm::sys::fs::exists(st) &&
@@ -64,27 +70,22 @@ int parseAnalysisFlag(const char *cmd, const std::vector<std::string> &args, siz
                       bool &consumed) {
   const std::string &a = args[i];
   consumed = true;
-  auto value = [&](std::optional<std::string> &slot, const char *what) -> bool {
-    if (i + 1 >= args.size() || args[i + 1].empty()) return false;
-    slot = args[++i];
-    return true;
-  };
   if (a == "--compile-commands") {
-    if (!value(in.compileCommands, "file")) return usageError(cmd, "--compile-commands needs a file name");
+    if (!takeValue(args, i, in.compileCommands)) return usageError(cmd, "--compile-commands needs a file name");
   } else if (a == "--binary") {
-    if (!value(in.builtBinary, "file")) return usageError(cmd, "--binary needs a file name");
+    if (!takeValue(args, i, in.builtBinary)) return usageError(cmd, "--binary needs a file name");
   } else if (a == "--library") {
-    if (!value(in.library, "file")) return usageError(cmd, "--library needs a file name");
+    if (!takeValue(args, i, in.library)) return usageError(cmd, "--library needs a file name");
   } else if (a == "--cache-dir") {
     std::optional<std::string> dir;
-    if (!value(dir, "directory")) return usageError(cmd, "--cache-dir needs a directory");
+    if (!takeValue(args, i, dir)) return usageError(cmd, "--cache-dir needs a directory");
     in.cacheDir = *dir;
   } else if (a == "--no-cache") {
     in.cacheDir.clear();
   } else if (a == "-j" || a == "--jobs") {
     std::optional<std::string> v;
     char *end = nullptr;
-    long n = value(v, "number") ? strtol(v->c_str(), &end, 10) : 0;
+    long n = takeValue(args, i, v) ? strtol(v->c_str(), &end, 10) : 0;
     if (!v || *end || n < 1 || n > 256) return usageError(cmd, "--jobs needs a number from 1 to 256");
     in.jobs = unsigned(n);
   } else {

@@ -64,12 +64,6 @@ const char *const BootUsage =
 
 namespace {
 
-bool takeArg(const std::vector<std::string> &args, size_t &i, std::optional<std::string> &slot) {
-  if (i + 1 >= args.size() || args[i + 1].empty()) return false;
-  slot = args[++i];
-  return true;
-}
-
 llvm::Error inputErr(const std::string &msg) { return llvm::createStringError(llvm::inconvertibleErrorCode(), msg); }
 
 } // namespace
@@ -82,12 +76,12 @@ int runRewrite(const std::vector<std::string> &args) {
     const std::string &a = args[i];
     if (a == "--") { appArgs.assign(args.begin() + i + 1, args.end()); break; }
     if (a == "-h" || a == "--help") { fputs(RewriteUsage, stdout); return ExitOk; }
-    else if (a == "--binary") { if (!takeArg(args, i, binary)) return usageError("rewrite", "--binary needs a file name"); }
-    else if (a == "-o" || a == "--output") { if (!takeArg(args, i, output)) return usageError("rewrite", a + " needs a directory"); }
-    else if (a == "--cache-dir") { if (!takeArg(args, i, cacheDir)) return usageError("rewrite", "--cache-dir needs a directory"); }
-    else if (a == "--kernel-source") { if (!takeArg(args, i, kernelSource)) return usageError("rewrite", "--kernel-source needs a directory"); }
-    else if (a == "--kernel-tarball") { if (!takeArg(args, i, tarball)) return usageError("rewrite", "--kernel-tarball needs a file name"); }
-    else if (a == "-j" || a == "--jobs") { if (!takeArg(args, i, jobs)) return usageError("rewrite", a + " needs a number"); }
+    else if (a == "--binary") { if (!takeValue(args, i, binary)) return usageError("rewrite", "--binary needs a file name"); }
+    else if (a == "-o" || a == "--output") { if (!takeValue(args, i, output)) return usageError("rewrite", a + " needs a directory"); }
+    else if (a == "--cache-dir") { if (!takeValue(args, i, cacheDir)) return usageError("rewrite", "--cache-dir needs a directory"); }
+    else if (a == "--kernel-source") { if (!takeValue(args, i, kernelSource)) return usageError("rewrite", "--kernel-source needs a directory"); }
+    else if (a == "--kernel-tarball") { if (!takeValue(args, i, tarball)) return usageError("rewrite", "--kernel-tarball needs a file name"); }
+    else if (a == "-j" || a == "--jobs") { if (!takeValue(args, i, jobs)) return usageError("rewrite", a + " needs a number"); }
     else if (a == "-q" || a == "--quiet") quiet = true;
     else if (a.size() > 1 && a[0] == '-') return usageError("rewrite", "unknown option '" + a + "'");
     else if (manifest) return usageError("rewrite", "more than one MANIFEST given ('" + *manifest + "' and '" + a + "')");
@@ -133,10 +127,10 @@ int runBoot(const std::vector<std::string> &args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "-h" || a == "--help") { fputs(BootUsage, stdout); return ExitOk; }
-    else if (a == "-m" || a == "--mem") { if (!takeArg(args, i, mem)) return usageError("boot", a + " needs a size"); }
-    else if (a == "--timeout") { if (!takeArg(args, i, timeout)) return usageError("boot", "--timeout needs seconds"); }
+    else if (a == "-m" || a == "--mem") { if (!takeValue(args, i, mem)) return usageError("boot", a + " needs a size"); }
+    else if (a == "--timeout") { if (!takeValue(args, i, timeout)) return usageError("boot", "--timeout needs seconds"); }
     else if (a == "--forward") {
-      if (!takeArg(args, i, forward)) return usageError("boot", "--forward needs [HOSTADDR:]HOSTPORT:GUESTPORT");
+      if (!takeValue(args, i, forward)) return usageError("boot", "--forward needs [HOSTADDR:]HOSTPORT:GUESTPORT");
       auto f = parseForward(*forward);
       if (!f) return usageError("boot", llvm::toString(f.takeError()));
       req.forwards.push_back(*f);

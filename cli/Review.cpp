@@ -84,12 +84,6 @@ int emit(const char *cmd, const std::optional<std::string> &output, const std::s
   return ExitOk;
 }
 
-bool takeValue(const std::vector<std::string> &args, size_t &i, std::optional<std::string> &slot) {
-  if (i + 1 >= args.size() || args[i + 1].empty()) return false;
-  slot = args[++i];
-  return true;
-}
-
 std::string absoluteDirectory(const std::string &dir) {
   llvm::SmallString<256> abs(dir);
   llvm::sys::fs::make_absolute(abs);
