@@ -327,14 +327,8 @@ struct SarifWriter {
   // library (the call a reviewer can act on), else the application binary.
   llvm::json::Array primaryLocations(const std::vector<Evidence> &evidence) const {
     if (const Frame *f = deepestSourceFrame(evidence)) return llvm::json::Array{frameLocation(*f)};
-    if (!evidence.empty() && !evidence.front().chain.empty()) {
-      const std::vector<Frame> &chain = evidence.front().chain;
-      const Frame *own = &chain.front();
-      for (const Frame &f : chain)
-        if (f.module == chain.front().module && f.symbol.find("@plt") == std::string::npos) own = &f;
-        else if (f.module != chain.front().module) break;
-      return llvm::json::Array{frameLocation(*own)};
-    }
+    if (!evidence.empty() && !evidence.front().chain.empty())
+      return llvm::json::Array{frameLocation(evidence.front().chain[lastProgramFrame(evidence.front())])};
     if (llvm::sys::path::is_absolute(after.app.path))
       return llvm::json::Array{llvm::json::Object{
           {"physicalLocation", llvm::json::Object{{"artifactLocation", artifact(after.app.path)}}}}};

@@ -783,6 +783,13 @@ Error saveManifest(const Manifest &m, const std::string &path) {
   }
 }
 
+size_t lastProgramFrame(const Evidence &e) {
+  size_t last = 0;
+  for (size_t i = 0; i < e.chain.size() && e.chain[i].module == e.chain.front().module; ++i)
+    if (e.chain[i].symbol.find("@plt") == std::string::npos) last = i;
+  return last;
+}
+
 std::string frameString(const Frame &f) {
   if (f.isSource()) return f.symbol + "@" + f.file + ":" + std::to_string(f.line);
   char addr[24];

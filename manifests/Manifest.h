@@ -20,6 +20,10 @@ struct Manifest {
 // One frame in the manifest's notation: "module!symbol@0xADDR" or "symbol@FILE:LINE".
 std::string frameString(const Frame &f);
 
+// Where a chain leaves the program: the index of its last frame in the first frame's module (or source),
+// PLT stubs excluded, before the chain first enters another module. 0 for an empty chain.
+size_t lastProgramFrame(const Evidence &e);
+
 // Renders the manifest as YAML text (sorted, stable formatting).
 std::string renderManifest(const Manifest &m);
 

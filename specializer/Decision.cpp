@@ -43,13 +43,10 @@ bool isNamed(const Frame &f) { return f.symbol.rfind("sub_", 0) != 0 && !isPlt(f
 std::string chainTail(const Evidence &e) {
   const auto &c = e.chain;
   if (c.empty()) return "";
-  auto own = [&](const Frame &f) { return f.isSource() || f.module == c.front().module; };
-  size_t k = 0; // the last frame in the program's own code (PLT stubs belong to the library call)
-  for (size_t i = 0; i < c.size() && own(c[i]); ++i)
-    if (!isPlt(c[i])) k = i;
+  size_t k = lastProgramFrame(e); // frames 0..k are the program's own
   size_t j = k;
   for (size_t i = k + 1; i-- > 0;)
-    if (own(c[i]) && isNamed(c[i])) { j = i; break; }
+    if (isNamed(c[i])) { j = i; break; }
   std::vector<size_t> shown = {j};
   if (k != j) shown.push_back(k);
   size_t entry = k + 1;
