@@ -264,10 +264,10 @@ llvm::Expected<ConfigProof> proveConfig(const KconfigModel &model, const std::ma
   for (const auto &[opt, v] : dot)
     if (!model.symbol(opt)) proof.unknownSymbols.push_back(opt);
 
-  z3::solver solver(ctx);
+  z3::expr_vector fixedValues(ctx);
   for (const auto &[name, s] : model.symbols)
     if (s.isBoolean()) {
-      solver.add(enc.fixed(name));
+      fixedValues.push_back(enc.fixed(name));
       ++proof.symbols;
     }
   for (const auto &[opt, value] : required) {
@@ -277,17 +277,29 @@ llvm::Expected<ConfigProof> proveConfig(const KconfigModel &model, const std::ma
     else if (r && model.symbol(opt) && model.symbol(opt)->isBoolean() && isOn(value) != isOn(valueOf(dot, opt)))
       proof.missing.push_back(opt + ": required " + value + ", .config has " + valueOf(dot, opt));
   }
-  // Each constraint behind a tracking literal: the unsat cores name the broken ones.
+  // The values are fixed, so most constraints simplify to true: only those left over (false, or with a
+  // toolchain macro) go to the solver, each behind a tracking literal whose unsat cores name the broken ones.
+  z3::model values(ctx);
+  for (unsigned i = 0; i < fixedValues.size(); ++i) {
+    z3::expr lit = fixedValues[i];
+    bool on = !lit.is_not();
+    z3::func_decl d = (on ? lit : lit.arg(0)).decl();
+    z3::expr v = ctx.bool_val(on);
+    values.add_const_interp(d, v);
+  }
+  z3::solver solver(ctx);
   z3::expr_vector track(ctx);
   std::map<unsigned, size_t> byId;
   for (size_t i = 0; i < enc.Exprs.size(); ++i) {
+    z3::expr e = values.eval(enc.Exprs[i], /*model_completion=*/false);
+    if (e.is_true()) continue;
     z3::expr p = ctx.bool_const(("c" + std::to_string(i)).c_str());
-    solver.add(z3::implies(p, enc.Exprs[i]));
+    solver.add(z3::implies(p, e));
     track.push_back(p);
     byId[p.id()] = i;
   }
   std::set<size_t> broken;
-  for (int round = 0; round < 64; ++round) {
+  for (int round = 0; round < 256; ++round) {
     z3::check_result r = solver.check(track);
     if (r == z3::unknown) return err("Z3 gave up on the config proof: " + solver.reason_unknown());
     if (r == z3::sat) break;
@@ -375,6 +387,7 @@ llvm::Expected<std::vector<RemovableOption>> findRemovable(const KconfigModel &m
     for (const std::string &p : released)
       if (bool on = mm.eval(enc.var(p), true).is_true(); on != isOn(valueOf(dot, p)))
         r.alsoChanged.push_back(p + (on ? "=y" : "=n"));
+    llvm::sort(r.alsoChanged);
     out.push_back(std::move(r));
   }
   return out;
