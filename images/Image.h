@@ -33,11 +33,12 @@ struct Image {
   std::vector<std::string> args;
   bool manifestMatchesBinary = true; // the manifest's app.sha256 is the binary's
   KernelConfig config;
+  ConfigProofSummary configProof; // the Z3 proof of config.resolved (it held, or there is no Image)
   KernelBuild kernel;
   std::string initConf;           // /bespoke/init.conf
   std::string initramfsGz;        // initramfs.cpio.gz
   size_t initramfsBytes = 0;      // uncompressed cpio size
-  double configSeconds = 0, totalSeconds = 0;
+  double configSeconds = 0, proofSeconds = 0, totalSeconds = 0;
 };
 
 // bespoke-init's configuration for this config and app (see images/init/bespoke-init.c).

@@ -2,6 +2,7 @@
 #include "images/KernelConfig.h"
 
 #include "images/Process.h"
+#include "verify/ConfigProof.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -9,6 +10,7 @@
 #include "llvm/Support/SHA256.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <chrono>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -192,6 +194,72 @@ llvm::Error resolveConfig(const KernelSource &src, KernelConfig &config, const s
   }
   if (std::error_code ec = llvm::sys::fs::rename(tmp, cached)) return err(cached + ": " + ec.message());
   return llvm::Error::success();
+}
+
+llvm::Expected<ConfigProofSummary> proveResolvedConfig(const KernelSource &src, const KernelConfig &config,
+                                                       const std::string &cacheDir) {
+  auto start = std::chrono::steady_clock::now();
+  std::string dir = cacheDir + "/kconfig";
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir)) return err(dir + ": " + ec.message());
+  std::string key = sha256Hex("bespoke config proof v1\nARCH=x86_64\nsource " + src.version + "\n" + config.fragment() +
+                              "--\n" + config.resolved);
+  std::string cached = dir + "/" + key + ".proof";
+  ConfigProofSummary summary;
+  if (auto buf = llvm::MemoryBuffer::getFile(cached)) {
+    // "files N", "symbols N", "constraints N", "seconds S", then "removable TEXT" lines.
+    llvm::SmallVector<llvm::StringRef> lines;
+    (*buf)->getBuffer().split(lines, '\n', -1, false);
+    for (llvm::StringRef line : lines) {
+      auto [k, v] = line.split(' ');
+      if (k == "files") v.getAsInteger(10, summary.files);
+      else if (k == "symbols") v.getAsInteger(10, summary.symbols);
+      else if (k == "constraints") v.getAsInteger(10, summary.constraints);
+      else if (k == "seconds") v.getAsDouble(summary.seconds);
+      else if (k == "removable") summary.removable.push_back(v.str());
+    }
+    summary.cacheHit = true;
+    return summary;
+  }
+
+  auto model = parseKconfig(src.dir);
+  if (!model) return model.takeError();
+  std::map<std::string, std::string> dot = parseDotConfig(config.resolved), required;
+  std::set<std::string> keep;
+  for (const auto &[option, r] : config.required) {
+    required[option] = r.value;
+    keep.insert(option);
+  }
+  auto proof = proveConfig(*model, dot, required);
+  if (!proof) return proof.takeError();
+  if (!proof->holds) {
+    std::vector<std::string> problems;
+    for (const ConfigViolation &v : proof->violations) problems.push_back(v.str());
+    for (const std::string &m : proof->missing) problems.push_back("required option " + m);
+    return err("the resolved kernel config breaks Kconfig: " + problems.front() +
+               (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : std::string()));
+  }
+  auto removable = findRemovable(*model, dot, required, keep);
+  if (!removable) return removable.takeError();
+  summary.files = model->files.size();
+  summary.symbols = proof->symbols;
+  summary.constraints = proof->constraints;
+  for (const RemovableOption &r : *removable)
+    summary.removable.push_back(r.symbol + (r.alsoChanged.empty() ? "" : " (with " + llvm::join(r.alsoChanged, ", ") + ")"));
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  std::string text = "files " + std::to_string(summary.files) + "\nsymbols " + std::to_string(summary.symbols) +
+                     "\nconstraints " + std::to_string(summary.constraints) + "\nseconds " +
+                     std::to_string(summary.seconds) + "\n";
+  for (const std::string &r : summary.removable) text += "removable " + r + "\n";
+  std::string tmp = cached + ".tmp." + std::to_string(getpid());
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(tmp, ec);
+    if (ec) return err(tmp + ": " + ec.message());
+    os << text;
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, cached)) return err(cached + ": " + ec.message());
+  return summary;
 }
 
 } // namespace bespoke

@@ -62,6 +62,22 @@ std::vector<std::string> unmetRequirements(const KernelConfig &config, llvm::Str
 // by the fragment and the source version; the work tree is CACHEDIR/kconfig/work (kconfig.log there).
 llvm::Error resolveConfig(const KernelSource &src, KernelConfig &config, const std::string &cacheDir);
 
+// The Z3 proof (verify/ConfigProof.h) of a resolved .config against the source tree's own Kconfig files
+// (ARCH=x86_64): every constraint holds and every required option has its value; then the minimality
+// search over the enabled options nobody required. Cached in CACHEDIR/kconfig/<sha256>.proof, keyed by
+// the source version, the fragment and the resolved .config (only holding proofs are cached).
+struct ConfigProofSummary {
+  size_t files = 0, symbols = 0, constraints = 0; // Kconfig files parsed, bool/tristate symbols, constraints
+  std::vector<std::string> removable;             // "X" or "X (with Y=n, Z=y)": could be turned off
+  double seconds = 0;                             // parse + proof + minimality (when computed)
+  bool cacheHit = false;
+};
+
+// Errors are one line: a Kconfig syntax error (file:line), or "the resolved kernel config breaks
+// Kconfig: FILE:LINE: SYMBOL: CONSTRAINT [values] (and N more)" / "required option X: ...".
+llvm::Expected<ConfigProofSummary> proveResolvedConfig(const KernelSource &src, const KernelConfig &config,
+                                                       const std::string &cacheDir);
+
 // Hex SHA-256 of a string (cache keys).
 std::string sha256Hex(llvm::StringRef text);
 

@@ -6,6 +6,8 @@
 #include "images/KernelConfig.h"
 
 #include "llvm/Support/CRC.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <gtest/gtest.h>
 
@@ -190,6 +192,54 @@ TEST(KernelConfig, ReportsUnmetRequirements) {
   EXPECT_EQ(unmet[1], "option VIRTIO_NET required by net: virtio; app: socket is not set after Kconfig (unmet "
                       "dependency?)");
   EXPECT_TRUE(unmetRequirements(c, "CONFIG_TTY=y\nCONFIG_VIRTIO_NET=y\n").empty());
+}
+
+// proveResolvedConfig on a tiny tree: a holding proof is cached with its minimality candidates; a
+// broken .config is one line naming the constraint; a Kconfig syntax error names file:line.
+TEST(KernelConfig, ProvesResolvedConfigAndCachesIt) {
+  llvm::SmallString<128> d;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("images-proof", d));
+  std::string dir = d.str().str();
+  auto write = [&](const std::string &rel, const std::string &text) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(dir + "/" + rel, ec);
+    os << text;
+  };
+  write("Kconfig", "config NET\n\tbool \"net\"\n\tselect NLATTR\nconfig NLATTR\n\tbool\n"
+                   "config EXTRA\n\tbool \"extra\"\n");
+  llvm::sys::fs::create_directories(dir + "/cache");
+  KernelSource src{dir, "test"};
+  KernelConfig c;
+  c.required["NET"].value = "y";
+  c.resolved = "CONFIG_NET=y\nCONFIG_NLATTR=y\nCONFIG_EXTRA=y\n";
+  auto p = proveResolvedConfig(src, c, dir + "/cache");
+  ASSERT_TRUE(!!p) << llvm::toString(p.takeError());
+  EXPECT_FALSE(p->cacheHit);
+  EXPECT_EQ(p->symbols, 3u);
+  EXPECT_EQ(p->removable, std::vector<std::string>{"EXTRA"});
+  p = proveResolvedConfig(src, c, dir + "/cache");
+  ASSERT_TRUE(!!p);
+  EXPECT_TRUE(p->cacheHit);
+  EXPECT_EQ(p->removable, std::vector<std::string>{"EXTRA"});
+
+  c.resolved = "CONFIG_NET=y\n# CONFIG_NLATTR is not set\n";
+  p = proveResolvedConfig(src, c, dir + "/cache");
+  ASSERT_FALSE(!!p);
+  std::string e = llvm::toString(p.takeError());
+  EXPECT_EQ(e, "the resolved kernel config breaks Kconfig: Kconfig:3: NLATTR: selected by NET, so it must be y "
+               "[NET=y NLATTR=n]");
+  c.resolved = "CONFIG_NLATTR=y\n";
+  p = proveResolvedConfig(src, c, dir + "/cache");
+  ASSERT_FALSE(!!p);
+  e = llvm::toString(p.takeError());
+  EXPECT_NE(e.find("(and 1 more)"), std::string::npos) << e; // NLATTR without a reason, NET not set
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+
+  write("Kconfig", "config NET\n\tbool \"net\"\n\tselekt NLATTR\n");
+  p = proveResolvedConfig(src, c, dir + "/cache");
+  ASSERT_FALSE(!!p);
+  EXPECT_EQ(llvm::toString(p.takeError()), "Kconfig:3: unknown keyword 'selekt'");
+  llvm::sys::fs::remove_directories(dir);
 }
 
 TEST(Boot, ForwardsAndQemuCommand) {
