@@ -75,6 +75,14 @@ public:
     switch (e->kind) {
     case KExpr::Word:
     case KExpr::String:
+      // Kconfig rewrites a bare `m` to `m && MODULES`; with m counted as on that is MODULES.
+      if (e->kind == KExpr::Word && e->text == "m") {
+        if (const KSymbol *mod = M.symbol("MODULES"); mod && mod->isBoolean()) {
+          involved.insert("MODULES");
+          return var("MODULES");
+        }
+        return Ctx.bool_val(false);
+      }
       if (auto t = triOperand(e, involved)) return *t;
       return Ctx.bool_val(false); // undefined symbols, numbers, strings are n
     case KExpr::External: return external(e->text);

@@ -1,8 +1,9 @@
 // ConfigProof: proves with Z3 that a resolved .config satisfies the Kconfig model's constraints and the
 // options an image requires, and finds enabled options that could be turned off (minimality).
 //
-// Encoding (bool semantics: one Z3 bool per bool/tristate symbol, y or m = true; the constant `m` is n, as
-// Kconfig makes it when MODULES is off — the images' case): for a symbol S with visibility
+// Encoding (bool semantics: one Z3 bool per bool/tristate symbol, y or m = true; a bare `m` is MODULES,
+// as Kconfig rewrites it to `m && MODULES`; `X = m` is false — exact when MODULES is off, the images'
+// case): for a symbol S with visibility
 // vis = OR(prompt conditions), default def = the first `default V if C` whose C holds, and
 // rev = OR(T && C for every `select S if C` in T); `imply S if C` in T adds (T && C) && deps(S) to def:
 //   (select)    T && C            -> S     select overrides S's own dependencies, as in Kconfig
