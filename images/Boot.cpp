@@ -223,9 +223,9 @@ llvm::Expected<BootResult> bootImage(const BootRequest &req, llvm::raw_ostream &
     if (!line.empty()) lastLine = line;
     auto marker = parseInitMarker(line);
     if (!marker) {
-      // The app may print anything; a malformed line only matters to the probe's report.
+      // Before exec only init speaks (the probe's report included); the app may print anything.
       std::string why = llvm::toString(marker.takeError());
-      if (malformed.empty()) malformed = why;
+      if (malformed.empty() && !execSeen) malformed = why;
       return;
     }
     if (!*marker) {
