@@ -62,6 +62,9 @@ const char *const BootUsage =
     "usable, else TCG), streams the guest's serial console to standard output and exits with the app's\n"
     "exit status (128+N when signal N ended it). Boot times (guest uptime at init, host wall time to init\n"
     "and to the app's first output line) go to standard error and DIR/boot.json.\n"
+    "With --probe-syscalls, bespoke-init first calls every syscall number 0..511 (all-zero arguments, each in\n"
+    "a throwaway child) and reports the ones that return ENOSYS; boot.json's syscall_probe lists them and the\n"
+    "names of the implemented ones (the app starts a few seconds later under TCG).\n"
     "\n"
     "options:\n"
     "  -m, --mem SIZE        guest memory (QEMU -m; default 64M)\n"
@@ -69,11 +72,13 @@ const char *const BootUsage =
     "                        GUESTPORT, through bespoke-init's relay to 127.0.0.1:GUESTPORT in the guest\n"
     "                        (so servers bound to loopback are reachable); repeatable\n"
     "  --direct              forward to the guest's address 10.0.2.15:GUESTPORT instead (no relay)\n"
+    "  --probe-syscalls      probe which syscalls the booted kernel implements before the app starts\n"
     "  --timeout S           kill QEMU and fail after S seconds (default 600; 0: none)\n"
     "  -q, --quiet           no boot-time summary on standard error\n"
     "  -h, --help            show this help\n"
     "\n"
-    "exit status: the app's; 2 bad input (not an image, QEMU missing, timeout, no exit reported)\n";
+    "exit status: the app's; 2 bad input (not an image, QEMU missing, timeout, no exit reported, no or a\n"
+    "malformed probe report with --probe-syscalls)\n";
 
 namespace {
 
@@ -181,6 +186,7 @@ int runBoot(const std::vector<std::string> &args) {
       req.forwards.push_back(*f);
     }
     else if (a == "--direct") req.direct = true;
+    else if (a == "--probe-syscalls") req.probeSyscalls = true;
     else if (a == "-q" || a == "--quiet") quiet = true;
     else if (a.size() > 1 && a[0] == '-') return usageError("boot", "unknown option '" + a + "'");
     else if (dir) return usageError("boot", "more than one DIR given ('" + *dir + "' and '" + a + "')");
@@ -206,6 +212,9 @@ int runBoot(const std::vector<std::string> &args) {
     fprintf(stderr, "bespoke boot: exit %d (%s); init at %s guest uptime, %s host; first app output %s; total %s\n",
             r->exitCode, r->accel.c_str(), s(r->guestInitSeconds).c_str(), s(r->hostInitSeconds).c_str(),
             s(r->hostFirstOutputSeconds).c_str(), s(r->wallSeconds).c_str());
+    if (r->probe.probed)
+      fprintf(stderr, "bespoke boot: %d syscalls implemented of %d probed (%zu ENOSYS), probe %s in the guest\n",
+              r->probe.implemented, r->probe.total, r->probe.enosys.size(), s(r->probe.seconds).c_str());
   }
   return r->exitCode;
 }
