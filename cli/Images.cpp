@@ -160,12 +160,17 @@ int runRewrite(const std::vector<std::string> &args) {
   if (!quiet) {
     uint64_t kernelBytes = 0;
     llvm::sys::fs::file_size(img->kernel.bzImage, kernelBytes);
-    llvm::errs() << llvm::formatv("bespoke: {0}: {1} options required ({2}), bzImage {3} KiB ({4}), initramfs "
+    std::string extras;
+    if (!img->libraries.empty()) extras += llvm::formatv(", {0} libraries", img->libraries.size()).str();
+    if (!img->seccomp.bpf.empty())
+      extras += llvm::formatv(", seccomp filter {0} instructions (proven)", img->seccomp.bpf.size() / 8).str();
+    llvm::errs() << llvm::formatv("bespoke: {0}: {1} options required ({2}{9}), bzImage {3} KiB ({4}), initramfs "
                                   "{5} KiB gzip ({6} KiB cpio), {7:f1} s -> {8}\n",
                                   img->appName, img->config.required.size(),
                                   img->config.network ? "network" : "no network", kernelBytes / 1024,
                                   img->kernel.cacheHit ? "cached" : llvm::formatv("built in {0:f0} s", img->kernel.seconds).str(),
-                                  img->initramfsGz.size() / 1024, img->initramfsBytes / 1024, img->totalSeconds, *output);
+                                  img->initramfsGz.size() / 1024, img->initramfsBytes / 1024, img->totalSeconds, *output,
+                                  extras);
   }
   return ExitOk;
 }
