@@ -20,6 +20,7 @@ import json
 import lzma
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -277,26 +278,66 @@ def make_generic(img, out, kernel):
 
 # --- apps and their "serves" checks ------------------------------------------------------------------
 
-def serve_echo(port, alive, deadline):
-    """Time.monotonic() when a line sent to the forwarded port came back, or None."""
-    msg = b"hello from images-bench\n"
-    while time.monotonic() < deadline and alive():
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-                s.settimeout(60)
-                s.sendall(msg)
-                got = b""
-                while not got.endswith(b"\n"):
+def first_response(port, request, verdict, alive, deadline):
+    """(time.monotonic(), socket) of the first connection to 127.0.0.1:PORT whose reply to REQUEST is good,
+    or (None, None); verdict(reply) says True (good), False (bad: drop the probe) or None (incomplete).
+    A new probe starts every 0.1 s: QEMU's user network accepts the host side at once and retransmits its SYN
+    to a guest that is not up yet only after ~3 s, so one long-waiting probe would measure slirp's backoff,
+    not the guest. A probe is abandoned after 2 s only while nothing answered it (a server that answers does
+    so within milliseconds), so probing does not cost a one-connection app its connection."""
+    probes, last = {}, 0.0  # socket -> [started, reply, sent]
+    def drop(s):
+        del probes[s]
+        s.close()
+    try:
+        while time.monotonic() < deadline and alive():
+            now = time.monotonic()
+            if now - last >= 0.1 and len(probes) < 40:
+                s = socket.socket()
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", port))
+                probes[s], last = [now, b"", False], now
+            _, writable, _ = select.select([], [s for s in probes if not probes[s][2]], [], 0)
+            for s in writable:
+                try:
+                    if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+                        raise OSError("connect failed")
+                    s.send(request)  # a few bytes into an empty send buffer
+                    probes[s][2] = True
+                except OSError:
+                    drop(s)
+            readable, _, _ = select.select([s for s in probes if probes[s][2]], [], [], 0.02)
+            for s in readable:
+                try:
                     chunk = s.recv(4096)
-                    if not chunk:
-                        break
-                    got += chunk
-                if got == msg:
-                    return time.monotonic(), "echo ok"
-        except OSError:
-            pass
-        time.sleep(0.05)
-    return None, "no echo"
+                except OSError:
+                    chunk = b""
+                probes[s][1] += chunk
+                v = verdict(probes[s][1]) if chunk else False
+                if v:
+                    got = time.monotonic()
+                    del probes[s]
+                    s.setblocking(True)
+                    return got, s
+                if v is False:
+                    drop(s)
+            for s in [s for s in probes if not probes[s][1] and time.monotonic() - probes[s][0] > 2]:
+                drop(s)
+        return None, None
+    finally:
+        for s in probes:
+            s.close()
+
+
+def serve_echo(port, alive, deadline):
+    """A line sent to the forwarded port comes back: (time, what) or (None, what)."""
+    msg = b"hello from images-bench\n"
+    t, s = first_response(port, msg, lambda got: got == msg or (None if msg.startswith(got) else False),
+                          alive, deadline)
+    if s is None:
+        return None, "no echo"
+    s.close()  # musl-echo 7 1 exits 0 after this connection
+    return t, "echo ok"
 
 
 def resp(*words):
@@ -304,27 +345,25 @@ def resp(*words):
 
 
 def serve_redis(port, alive, deadline):
-    """PING until PONG (the serve time), then SET/GET; SHUTDOWN NOSAVE makes the server, and so the boot, end."""
-    while time.monotonic() < deadline and alive():
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-                s.settimeout(60)
-                f = s.makefile("rb")
-                s.sendall(resp(b"PING"))
-                if f.readline() != b"+PONG\r\n":
-                    raise OSError("no PONG")
-                served = time.monotonic()
-                s.sendall(resp(b"SET", b"bespoke-bench", b"trimmed-or-generic"))
-                ok = f.readline() == b"+OK\r\n"
-                s.sendall(resp(b"GET", b"bespoke-bench"))
-                ok = ok and f.readline() == b"$18\r\n" and f.readline() == b"trimmed-or-generic\r\n"
-                s.sendall(resp(b"SHUTDOWN", b"NOSAVE"))
-                f.read()
-                return (served, "PONG, SET/GET ok") if ok else (None, "PONG but SET/GET failed")
-        except OSError:
-            pass
-        time.sleep(0.05)
-    return None, "no PONG"
+    """PING until PONG (the serve time; -LOADING and the like are not), then SET/GET on that connection;
+    SHUTDOWN NOSAVE makes the server, and so the boot, end."""
+    t, s = first_response(port, resp(b"PING"), lambda got: got == b"+PONG\r\n" if got.endswith(b"\r\n") else None,
+                          alive, deadline)
+    if s is None:
+        return None, "no PONG"
+    try:
+        with s:
+            s.settimeout(60)
+            f = s.makefile("rb")
+            s.sendall(resp(b"SET", b"bespoke-bench", b"trimmed-or-generic"))
+            ok = f.readline() == b"+OK\r\n"
+            s.sendall(resp(b"GET", b"bespoke-bench"))
+            ok = ok and f.readline() == b"$18\r\n" and f.readline() == b"trimmed-or-generic\r\n"
+            s.sendall(resp(b"SHUTDOWN", b"NOSAVE"))
+            f.read()
+    except OSError as e:
+        return None, "PONG, then %s" % e
+    return (t, "PONG, SET/GET ok") if ok else (None, "PONG, but SET/GET failed")
 
 
 def apps(build):
@@ -355,12 +394,13 @@ def boot_once(bespoke, img, app, mem, timeout, log):
     with open(log, "w") as out:
         t0 = time.monotonic()
         p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        served, what = app["serve"](port, lambda: p.poll() is None, t0 + timeout)
         try:
+            served, what = app["serve"](port, lambda: p.poll() is None, t0 + timeout)
             rc = p.wait(timeout=max(1, t0 + timeout + 30 - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            rc = p.wait()
+        finally:
+            if p.poll() is None:  # timed out, or the script was interrupted: end this boot and its QEMU
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
         end = time.monotonic()
     r = {"mem": mem, "exit": rc, "serve": what, "serve_ms": None if served is None else (served - t0) * 1000,
          "script_wall_ms": (end - t0) * 1000}
