@@ -417,12 +417,18 @@ def boot_once(bespoke, img, app, mem, timeout, log):
 
 
 def smallest_mem(bespoke, img, app, lo, hi, timeout, log):
-    """Smallest even MiB in [lo, hi] that boots and serves (bisection; assumes more memory never hurts)."""
+    """Smallest even MiB in [lo, hi] that boots and serves (bisection; assumes more memory never hurts).
+    A size fails only when it fails twice in a row (one failed boot may be the shared machine's doing)."""
     tried = {}
     def ok(m):
-        tried[m] = boot_once(bespoke, img, app, m, timeout, log)["ok"]
-        note("  %s: --mem %dM %s" % (os.path.basename(img), m, "boots and serves" if tried[m] else "fails"))
-        return tried[m]
+        for attempt in (1, 2):
+            r = boot_once(bespoke, img, app, m, timeout, log)
+            why = None if r["ok"] else "exit %d, %s: %s" % (r["exit"], r["serve"], " | ".join(r.get("last_lines", [])))
+            tried.setdefault(m, []).append(why or "ok")
+            note("  %s --mem %dM: %s" % (os.path.basename(img), m, why or "boots and serves"))
+            if r["ok"]:
+                return True
+        return False
     if not ok(hi):
         return None, tried
     if ok(lo):
