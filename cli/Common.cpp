@@ -4,6 +4,7 @@
 #include "analyzer/ModelCache.h"
 #include "analyzer/source/ClangFrontend.h"
 #include "analyzer/source/SourceAnalyzer.h"
+#include "extension-gen/Compiler.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -190,6 +191,39 @@ llvm::Expected<Analysis> analyzeProgram(const AnalysisInputs &in) {
   a.summary = llvm::formatv("{0}: {1} syscalls, {2} unresolved sites, {3} modules ({4} cached), {5:F2} s", f.app.name,
                             f.syscalls.size(), f.unresolved.size(), report.modules, report.cacheHits, secondsSince(t0));
   return a;
+}
+
+std::string actionText(uint32_t value) {
+  char hex[16];
+  snprintf(hex, sizeof hex, "0x%08x", value);
+  std::optional<Action> a = Action::fromValue(value);
+  return a ? a->name() + " (" + hex + ")" : std::string(hex);
+}
+
+// The gate: compile, then prove. A program the proof does not accept is never returned.
+// Returns ExitOk with `out` filled, or the exit status after printing why.
+int compileProven(const char *cmd, const Policy &policy, ProvenFilter &out) {
+  auto prog = compilePolicy(policy);
+  if (!prog) {
+    fprintf(stderr, "bespoke %s: cannot compile the policy: %s\n", cmd, llvm::toString(prog.takeError()).c_str());
+    return ExitUsage;
+  }
+  auto verdict = proveEquivalent(*prog, policy);
+  if (!verdict) {
+    fprintf(stderr, "bespoke %s: the compiled filter was not proven: %s\n", cmd,
+            llvm::toString(verdict.takeError()).c_str());
+    return ExitNegative;
+  }
+  if (!verdict->equivalent) {
+    fprintf(stderr, "bespoke %s: the compiled filter is NOT equivalent to the policy: for %s it returns %s, "
+                    "the policy says %s; nothing written\n",
+            cmd, verdict->counterexample.c_str(), actionText(verdict->filterAction).c_str(),
+            actionText(verdict->policyAction).c_str());
+    return ExitNegative;
+  }
+  out.program = std::move(*prog);
+  out.verdict = std::move(*verdict);
+  return ExitOk;
 }
 
 } // namespace bespoke::cli

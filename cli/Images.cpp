@@ -3,14 +3,19 @@
 
 #include "cli/Cli.h"
 #include "analyzer/ModelCache.h"
+#include "analyzer/SyscallTable.h"
+#include "extension-gen/Compiler.h"
+#include "extension-gen/Render.h"
 #include "images/Boot.h"
 #include "images/Image.h"
 #include "manifests/Manifest.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 
@@ -19,7 +24,8 @@ namespace bespoke::cli {
 const char *const RewriteUsage =
     "usage: bespoke rewrite MANIFEST --binary APP -o DIR [options] [-- ARGS...]\n"
     "\n"
-    "Builds a trimmed Linux 6.1 unikernel image for APP (a static x86-64 program): a kernel config from\n"
+    "Builds a trimmed Linux 6.1 unikernel image for APP (an x86-64 program; a dynamic one brings its\n"
+    "shared-library closure and loader, found as ld.so finds them here): a kernel config from\n"
     "the documented base (images/base.config, images/net.config when the app uses sockets) and the\n"
     "Kconfig options MANIFEST's footprint needs, resolved by the kernel's own Kconfig (allnoconfig with\n"
     "tinyconfig's fragments; every required option must survive), a bzImage (cached by the config's SHA-256; a cold\n"
@@ -36,11 +42,17 @@ const char *const RewriteUsage =
     "  --kernel-source DIR   an unpacked linux-source-6.1 tree to use instead of CACHE/linux-source-6.1\n"
     "  --kernel-tarball FILE the source tarball to unpack (default /usr/src/linux-source-6.1.tar.xz, from the\n"
     "                        Debian package linux-source-6.1)\n"
+    "  --add FILE[:GUEST]    put FILE in the image at the absolute path GUEST (default /data/NAME);\n"
+    "                        repeatable (scripts, data, config files the app reads)\n"
+    "  --seccomp             install the app's seccomp filter (compiled from MANIFEST, default action\n"
+    "                        kill-process, plus execve for init's exec of the app, proven equivalent by\n"
+    "                        Z3) in the app's process right before its exec; adds SECCOMP, SECCOMP_FILTER\n"
+    "                        (and so NET) to the kernel\n"
     "  -j, --jobs N          kernel build jobs (default: one per core)\n"
     "  -q, --quiet           no summary on standard error\n"
     "  -h, --help            show this help\n"
     "\n"
-    "exit status: 0 image written, 2 bad input (missing binary or manifest, dynamic program, missing\n"
+    "exit status: 0 image written, 2 bad input (missing binary, manifest, library or --add file, missing\n"
     "kernel source, a syscall or option no config provides, failed kernel build: nothing written)\n";
 
 const char *const BootUsage =
@@ -50,6 +62,9 @@ const char *const BootUsage =
     "usable, else TCG), streams the guest's serial console to standard output and exits with the app's\n"
     "exit status (128+N when signal N ended it). Boot times (guest uptime at init, host wall time to init\n"
     "and to the app's first output line) go to standard error and DIR/boot.json.\n"
+    "With --probe-syscalls, bespoke-init first calls every syscall number 0..511 (all-zero arguments, each in\n"
+    "a throwaway child) and reports the ones that return ENOSYS; boot.json's syscall_probe lists them and the\n"
+    "names of the implemented ones (the app starts a few seconds later under TCG).\n"
     "\n"
     "options:\n"
     "  -m, --mem SIZE        guest memory (QEMU -m; default 64M)\n"
@@ -57,11 +72,13 @@ const char *const BootUsage =
     "                        GUESTPORT, through bespoke-init's relay to 127.0.0.1:GUESTPORT in the guest\n"
     "                        (so servers bound to loopback are reachable); repeatable\n"
     "  --direct              forward to the guest's address 10.0.2.15:GUESTPORT instead (no relay)\n"
+    "  --probe-syscalls      probe which syscalls the booted kernel implements before the app starts\n"
     "  --timeout S           kill QEMU and fail after S seconds (default 600; 0: none)\n"
     "  -q, --quiet           no boot-time summary on standard error\n"
     "  -h, --help            show this help\n"
     "\n"
-    "exit status: the app's; 2 bad input (not an image, QEMU missing, timeout, no exit reported)\n";
+    "exit status: the app's; 2 bad input (not an image, QEMU missing, timeout, no exit reported, no or a\n"
+    "malformed probe report with --probe-syscalls)\n";
 
 namespace {
 
@@ -72,11 +89,22 @@ llvm::Error inputErr(const std::string &msg) { return llvm::createStringError(ll
 int runRewrite(const std::vector<std::string> &args) {
   std::optional<std::string> manifest, binary, output, cacheDir, kernelSource, tarball, jobs;
   std::vector<std::string> appArgs;
-  bool quiet = false;
+  std::vector<std::pair<std::string, std::string>> files;
+  bool quiet = false, seccomp = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "--") { appArgs.assign(args.begin() + i + 1, args.end()); break; }
     if (a == "-h" || a == "--help") { fputs(RewriteUsage, stdout); return ExitOk; }
+    else if (a == "--add") {
+      std::optional<std::string> spec;
+      if (!takeValue(args, i, spec)) return usageError("rewrite", "--add needs FILE[:GUEST]");
+      size_t colon = spec->find(':');
+      std::string host = spec->substr(0, colon);
+      std::string guest = colon == std::string::npos ? "/data/" + llvm::sys::path::filename(host).str() : spec->substr(colon + 1);
+      if (host.empty()) return usageError("rewrite", "--add needs FILE[:GUEST], not '" + *spec + "'");
+      files.push_back({host, guest});
+    }
+    else if (a == "--seccomp") seccomp = true;
     else if (a == "--binary") { if (!takeValue(args, i, binary)) return usageError("rewrite", "--binary needs a file name"); }
     else if (a == "-o" || a == "--output") { if (!takeValue(args, i, output)) return usageError("rewrite", a + " needs a directory"); }
     else if (a == "--cache-dir") { if (!takeValue(args, i, cacheDir)) return usageError("rewrite", "--cache-dir needs a directory"); }
@@ -98,7 +126,28 @@ int runRewrite(const std::vector<std::string> &args) {
   auto m = loadManifest(*manifest);
   if (!m) return inputError(m.takeError());
   req.manifestPath = *manifest;
+  if (seccomp) {
+    // The manifest's policy plus the one call the app's process makes before the app runs: init's execve.
+    auto policy = policyFromManifest(*m, Action{Action::KillProcess, 0});
+    if (!policy) return inputError(inputErr(*manifest + ": " + llvm::toString(policy.takeError())));
+    int execveNr = *syscallNumber("execve");
+    auto at = std::lower_bound(policy->allowed.begin(), policy->allowed.end(), execveNr,
+                               [](const SyscallRule &r, int nr) { return r.nr < nr; });
+    if (at == policy->allowed.end() || at->nr != execveNr) {
+      policy->allowed.insert(at, SyscallRule{execveNr, "execve", {}});
+      req.seccomp.added.push_back("execve: bespoke-init's exec of the app runs under the filter");
+    } else if (!at->alternatives.empty()) {
+      at->alternatives.clear();
+      req.seccomp.added.push_back("execve (any arguments): bespoke-init's exec of the app runs under the filter");
+    }
+    ProvenFilter pf;
+    if (int rc = compileProven("rewrite", *policy, pf); rc != ExitOk) return rc;
+    req.seccomp.bpf = renderBpf(pf.program);
+    req.seccomp.allowedSyscalls = policy->allowed.size();
+    req.seccomp.proofSeconds = pf.verdict.seconds;
+  }
   req.footprint = std::move(m->footprint);
+  req.files = std::move(files);
   req.binary = *binary;
   req.args = appArgs;
   req.cacheDir = cacheDir.value_or(ModelCache::defaultDirectory());
@@ -137,6 +186,7 @@ int runBoot(const std::vector<std::string> &args) {
       req.forwards.push_back(*f);
     }
     else if (a == "--direct") req.direct = true;
+    else if (a == "--probe-syscalls") req.probeSyscalls = true;
     else if (a == "-q" || a == "--quiet") quiet = true;
     else if (a.size() > 1 && a[0] == '-') return usageError("boot", "unknown option '" + a + "'");
     else if (dir) return usageError("boot", "more than one DIR given ('" + *dir + "' and '" + a + "')");
@@ -162,6 +212,9 @@ int runBoot(const std::vector<std::string> &args) {
     fprintf(stderr, "bespoke boot: exit %d (%s); init at %s guest uptime, %s host; first app output %s; total %s\n",
             r->exitCode, r->accel.c_str(), s(r->guestInitSeconds).c_str(), s(r->hostInitSeconds).c_str(),
             s(r->hostFirstOutputSeconds).c_str(), s(r->wallSeconds).c_str());
+    if (r->probe.probed)
+      fprintf(stderr, "bespoke boot: %d syscalls implemented of %d probed (%zu ENOSYS), probe %s in the guest\n",
+              r->probe.implemented, r->probe.total, r->probe.enosys.size(), s(r->probe.seconds).c_str());
   }
   return r->exitCode;
 }

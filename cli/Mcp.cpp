@@ -55,7 +55,7 @@ const char *const McpUsage =
     "  verify   prove that a seccomp filter implements a manifest's policy\n"
     "  diff     compare two manifests\n"
     "  check    CI gate: did an application's footprint grow beyond a baseline manifest?\n"
-    "  rewrite  trimmed unikernel image (kernel + initramfs) for a static program, written to a directory\n"
+    "  rewrite  trimmed unikernel image (kernel + initramfs) for a program, written to a directory\n"
     "\n"
     "A result's first text item is the command's standard output, the next its standard error (summary\n"
     "lines). structuredContent always holds exitCode and the command run: 0 success; 1 a negative verdict\n"
@@ -98,7 +98,7 @@ Value text(llvm::StringRef s) { return llvm::json::isUTF8(s) ? Value(s.str()) : 
 // ---------------------------------------------------------------------------------------------------
 // Tools: one table gives both the advertised JSON Schema and the validation of arguments.
 
-enum class ParamType { String, Integer, StringArray };
+enum class ParamType { String, Integer, Boolean, StringArray };
 
 struct Param {
   const char *name;
@@ -199,6 +199,9 @@ llvm::Expected<std::vector<std::string>> rewriteCommand(const Object &a) {
   std::vector<std::string> argv{"rewrite", *pathArg(a, "manifest"), "--binary", *pathArg(a, "binary"), "-o",
                                 *pathArg(a, "output")};
   if (std::optional<std::string> cache = pathArg(a, "cache_dir")) argv.insert(argv.end(), {"--cache-dir", *cache});
+  if (a.getBoolean("seccomp").value_or(false)) argv.push_back("--seccomp");
+  if (const Array *files = a.getArray("add"))
+    for (const Value &v : *files) argv.insert(argv.end(), {"--add", v.getAsString()->str()});
   if (const Array *args = a.getArray("args")) {
     argv.push_back("--"); // everything after it is the app's, never bespoke's options
     for (const Value &v : *args) argv.push_back(v.getAsString()->str());
@@ -284,15 +287,21 @@ std::vector<Tool> makeTools() {
        "GREW: the application's footprint grew beyond the baseline (exit status 1)."},
       {"rewrite", "Build a trimmed unikernel image for an application",
        "Builds a Linux 6.1 kernel with only the options the manifest needs (from the syscall -> Kconfig table) "
-       "and an initramfs running binary (a static x86-64 program) as the only application, and writes output: "
+       "and an initramfs running binary (an x86-64 program; a dynamic one with its shared-library closure and "
+       "loader) as the only application, and writes output: "
        "bzImage, initramfs.cpio.gz, kernel.config, image.json. A cold kernel build takes minutes (progress "
        "notifications are sent when requested; raise timeout_seconds); builds are cached by config hash. Boot "
        "the result with 'bespoke boot'. Runs 'bespoke rewrite'.",
        {{"manifest", P::String, "Path of the application's manifest.", true, {}, nullptr},
-        {"binary", P::String, "Path of the application (a static x86-64 ELF).", true, {}, nullptr},
+        {"binary", P::String, "Path of the application (an x86-64 ELF, static or dynamic).", true, {}, nullptr},
         {"output", P::String, "Directory to write the image to (replaced only if it holds an earlier image).", true,
          {}, nullptr},
         {"args", P::StringArray, "The application's arguments inside the image.", false, {}, nullptr},
+        {"seccomp", P::Boolean,
+         "Install the application's seccomp filter (from the manifest, proven by Z3) right before it starts.",
+         false, {}, nullptr},
+        {"add", P::StringArray, "Extra files for the image, each FILE or FILE:GUEST_PATH (default /data/NAME).",
+         false, {}, nullptr},
         {"cache_dir", P::String, "Where kernel sources, configs and builds are cached (default: bespoke's cache).",
          false, {}, nullptr}},
        true, rewriteCommand},
@@ -304,6 +313,7 @@ std::vector<Tool> makeTools() {
 Value paramSchema(const Param &p) {
   if (p.type == ParamType::StringArray)
     return Object{{"type", "array"}, {"items", Object{{"type", "string"}}}, {"description", p.description}};
+  if (p.type == ParamType::Boolean) return Object{{"type", "boolean"}, {"description", p.description}};
   Object s{{"type", p.type == ParamType::String ? "string" : "integer"}, {"description", p.description}};
   if (p.type == ParamType::String) s["minLength"] = 1;
   if (!p.choices.empty()) {
@@ -359,6 +369,10 @@ std::vector<std::string> schemaProblems(const Tool &t, const Object &args) {
       const Array *items = v.getAsArray();
       if (!items || std::any_of(items->begin(), items->end(), [](const Value &x) { return !x.getAsString(); }))
         problems.push_back(name + " must be an array of strings");
+      continue;
+    }
+    if (p->type == ParamType::Boolean) {
+      if (!v.getAsBoolean()) problems.push_back(name + " must be a boolean");
       continue;
     }
     if (p->type == ParamType::Integer) {

@@ -197,13 +197,6 @@ std::optional<Action> parseDefaultAction(const std::string &text) {
   return a;
 }
 
-std::string actionText(uint32_t value) {
-  char hex[16];
-  snprintf(hex, sizeof hex, "0x%08x", value);
-  std::optional<Action> a = Action::fromValue(value);
-  return a ? a->name() + " (" + hex + ")" : std::string(hex);
-}
-
 std::string syscallText(uint32_t nr) {
   std::optional<std::string_view> name = syscallName(static_cast<int32_t>(nr));
   char num[24];
@@ -230,37 +223,6 @@ void noteUnresolved(const char *cmd, const std::string &manifestPath, const Mani
     fprintf(stderr, "bespoke %s: note: %s lists %zu unresolved site%s (see its unresolved: section); system calls "
                     "made only there are not in the filter\n",
             cmd, manifestPath.c_str(), n, n == 1 ? "" : "s");
-}
-
-struct ProvenFilter {
-  std::vector<sock_filter> program;
-  Verdict verdict;
-};
-
-// The gate: compile, then prove. A program the proof does not accept is never returned.
-// Returns ExitOk with `out` filled, or the exit status after printing why.
-int compileProven(const char *cmd, const Policy &policy, ProvenFilter &out) {
-  auto prog = compilePolicy(policy);
-  if (!prog) {
-    fprintf(stderr, "bespoke %s: cannot compile the policy: %s\n", cmd, llvm::toString(prog.takeError()).c_str());
-    return ExitUsage;
-  }
-  auto verdict = proveEquivalent(*prog, policy);
-  if (!verdict) {
-    fprintf(stderr, "bespoke %s: the compiled filter was not proven: %s\n", cmd,
-            llvm::toString(verdict.takeError()).c_str());
-    return ExitNegative;
-  }
-  if (!verdict->equivalent) {
-    fprintf(stderr, "bespoke %s: the compiled filter is NOT equivalent to the policy: for %s it returns %s, "
-                    "the policy says %s; nothing written\n",
-            cmd, verdict->counterexample.c_str(), actionText(verdict->filterAction).c_str(),
-            actionText(verdict->policyAction).c_str());
-    return ExitNegative;
-  }
-  out.program = std::move(*prog);
-  out.verdict = std::move(*verdict);
-  return ExitOk;
 }
 
 // Shared flag parsing of the three commands. Returns ExitOk, or an exit status to return now.

@@ -1,6 +1,7 @@
 // Booting an image in QEMU: spawn, stream the serial console, read bespoke-init's markers.
 #include "images/Boot.h"
 
+#include "analyzer/SyscallTable.h"
 #include "images/Process.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -43,7 +44,87 @@ std::optional<int> parsePort(llvm::StringRef s) {
   return int(v);
 }
 
+// `enosys 0-3,7,9-11`: ascending ranges (an empty list is allowed: nothing returned ENOSYS).
+llvm::Error parseRanges(llvm::StringRef list, std::vector<int> &out) {
+  if (list.empty()) return llvm::Error::success();
+  llvm::SmallVector<llvm::StringRef> items;
+  list.split(items, ',');
+  for (llvm::StringRef item : items) {
+    auto [lo, hi] = item.split('-');
+    unsigned a, b;
+    bool bad = lo.getAsInteger(10, a);
+    if (!bad) {
+      b = a;
+      if (item.contains('-')) bad = hi.getAsInteger(10, b);
+    }
+    if (bad) return err("'" + item + "' is not N or N-M");
+    if (a > b || b >= 4096) return err("'" + item + "' is not an ascending range below 4096");
+    if (!out.empty() && int(a) <= out.back()) return err("'" + item + "' is not above the previous number");
+    for (unsigned n = a; n <= b; ++n) out.push_back(int(n));
+  }
+  return llvm::Error::success();
+}
+
+// `done N implemented of T [in MS ms]`
+llvm::Error parseProbeDone(llvm::StringRef rest, InitMarker &m) {
+  llvm::SmallVector<llvm::StringRef> w;
+  rest.split(w, ' ', -1, false);
+  m.seconds = -1;
+  double ms;
+  bool shape = (w.size() == 5 || (w.size() == 8 && w[5] == "in" && w[7] == "ms" && !w[6].getAsDouble(ms))) &&
+               w[0] == "done" && w[2] == "implemented" && w[3] == "of";
+  if (!shape || w[1].getAsInteger(10, m.value) || w[4].getAsInteger(10, m.total) || m.value < 0 ||
+      m.value > m.total)
+    return err("expected 'probe done N implemented of T [in MS ms]'");
+  if (w.size() == 8) m.seconds = ms / 1000;
+  return llvm::Error::success();
+}
+
 } // namespace
+
+llvm::Expected<std::optional<InitMarker>> parseInitMarker(llvm::StringRef line) {
+  size_t at = line.find(Marker);
+  if (at == llvm::StringRef::npos) return std::nullopt;
+  llvm::StringRef rest = line.substr(at + strlen(Marker)).trim();
+  auto [word, value] = rest.split(' ');
+  value = value.trim();
+  InitMarker m;
+  auto expect = [](bool ok, const char *shape) { return ok ? llvm::Error::success() : err("expected " + llvm::Twine(shape)); };
+  auto parse = [&]() -> llvm::Error {
+    if (word == "start") {
+      m.kind = InitMarker::Start;
+      return expect(!value.getAsDouble(m.seconds), "'start SECONDS'");
+    }
+    if (word == "exec") {
+      m.kind = InitMarker::Exec;
+      m.text = value.str();
+      return expect(!value.empty(), "'exec PROGRAM'");
+    }
+    if (word == "exit" || word == "signal") {
+      m.kind = word == "exit" ? InitMarker::Exit : InitMarker::Signal;
+      return expect(!value.getAsInteger(10, m.value), word == "exit" ? "'exit N'" : "'signal N'");
+    }
+    if (word == "seccomp") {
+      m.kind = InitMarker::Seccomp;
+      auto [n, unit] = value.split(' ');
+      return expect(!n.getAsInteger(10, m.value) && unit == "instructions", "'seccomp N instructions'");
+    }
+    if (word == "enosys") {
+      m.kind = InitMarker::Enosys;
+      return parseRanges(value, m.numbers);
+    }
+    if (word == "probe") {
+      m.kind = InitMarker::ProbeDone;
+      return parseProbeDone(value, m);
+    }
+    if (word == "error:") m.kind = InitMarker::Error;
+    m.text = m.kind == InitMarker::Error ? value.str() : rest.str();
+    return llvm::Error::success();
+  };
+  if (llvm::Error e = parse())
+    return err("malformed bespoke-init line '" + rest + "': " + llvm::toString(std::move(e)));
+  return m;
+}
 
 llvm::Expected<PortForward> parseForward(llvm::StringRef text) {
   llvm::SmallVector<llvm::StringRef> parts;
@@ -69,18 +150,19 @@ std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool 
   }
   // panic=-1: a crashing init reboots at once, and -no-reboot turns that into QEMU's exit.
   std::string append = "console=ttyS0 quiet panic=-1";
+  std::string initArgs;
   if (network) {
     std::string netdev = "user,id=n0";
-    std::string relays;
     for (size_t i = 0; i < req.forwards.size(); ++i) {
       const PortForward &f = req.forwards[i];
       int guest = req.direct ? f.guestPort : RelayPortBase + int(i);
       netdev += llvm::formatv(",hostfwd=tcp:{0}:{1}-:{2}", f.hostAddr, f.hostPort, guest).str();
-      if (!req.direct) relays += llvm::formatv(" relay={0}:{1}", guest, f.guestPort).str();
+      if (!req.direct) initArgs += llvm::formatv(" relay={0}:{1}", guest, f.guestPort).str();
     }
     cmd.insert(cmd.end(), {"-netdev", netdev, "-device", "virtio-net-pci,netdev=n0,romfile="});
-    if (!relays.empty()) append += " --" + relays; // words after -- are init's arguments
   }
+  if (req.probeSyscalls) initArgs += " probe=syscalls";
+  if (!initArgs.empty()) append += " --" + initArgs; // words after -- are init's arguments
   cmd.insert(cmd.end(), {"-append", append});
   return cmd;
 }
@@ -131,7 +213,7 @@ llvm::Expected<BootResult> bootImage(const BootRequest &req, llvm::raw_ostream &
   }
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
 
-  std::string outBuf, errText, lastLine;
+  std::string outBuf, errText, lastLine, malformed;
   bool execSeen = false, finished = false, timedOut = false;
   double finishedAt = 0;
   auto onLine = [&](std::string line) {
@@ -139,25 +221,47 @@ llvm::Expected<BootResult> bootImage(const BootRequest &req, llvm::raw_ostream &
     console << line << "\n";
     console.flush();
     if (!line.empty()) lastLine = line;
-    size_t m = line.find(Marker);
-    if (m == std::string::npos) {
+    auto marker = parseInitMarker(line);
+    if (!marker) {
+      // Before exec only init speaks (the probe's report included); the app may print anything.
+      std::string why = llvm::toString(marker.takeError());
+      if (malformed.empty() && !execSeen) malformed = why;
+      return;
+    }
+    if (!*marker) {
       if (execSeen && !finished && r.hostFirstOutputSeconds < 0 && !llvm::StringRef(line).trim().empty())
         r.hostFirstOutputSeconds = elapsed();
       return;
     }
-    llvm::StringRef rest = llvm::StringRef(line).substr(m + strlen(Marker)).trim();
-    auto [word, value] = rest.split(' ');
-    int n;
-    if (word == "start") {
-      double t;
-      if (!value.getAsDouble(t)) r.guestInitSeconds = t;
+    const InitMarker &m = **marker;
+    switch (m.kind) {
+    case InitMarker::Start:
+      r.guestInitSeconds = m.seconds;
       r.hostInitSeconds = elapsed();
-    } else if (word == "exec") {
+      break;
+    case InitMarker::Exec:
       execSeen = true;
-    } else if ((word == "exit" || word == "signal") && !value.getAsInteger(10, n)) {
-      r.exitCode = word == "exit" ? n : 128 + n;
+      break;
+    case InitMarker::Exit:
+    case InitMarker::Signal:
+      r.exitCode = m.kind == InitMarker::Exit ? m.value : 128 + m.value;
       finished = true;
       finishedAt = elapsed();
+      break;
+    case InitMarker::Enosys:
+      if (!m.numbers.empty() && !r.probe.enosys.empty() && m.numbers.front() <= r.probe.enosys.back() &&
+          malformed.empty())
+        malformed = "enosys lines out of order at '" + line + "'";
+      r.probe.enosys.insert(r.probe.enosys.end(), m.numbers.begin(), m.numbers.end());
+      break;
+    case InitMarker::ProbeDone:
+      r.probe.probed = true;
+      r.probe.implemented = m.value;
+      r.probe.total = m.total;
+      r.probe.seconds = m.seconds;
+      break;
+    default:
+      break;
     }
   };
 
@@ -212,6 +316,15 @@ llvm::Expected<BootResult> bootImage(const BootRequest &req, llvm::raw_ostream &
                (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status)) : std::string("killed")) +
                ") before bespoke-init reported the app's exit" + qemuSaid +
                (lastLine.empty() ? "" : "; last console line: " + lastLine));
+  if (req.probeSyscalls) {
+    if (!malformed.empty()) return err(req.dir + ": syscall probe: " + malformed);
+    if (!r.probe.probed)
+      return err(req.dir + ": syscall probe: bespoke-init reported no 'probe done' line (an image from an older bespoke?)");
+    const SyscallProbe &p = r.probe;
+    if (p.implemented + int(p.enosys.size()) != p.total || (!p.enosys.empty() && p.enosys.back() >= p.total))
+      return err(req.dir + llvm::formatv(": syscall probe: {0} implemented and {1} ENOSYS do not make the {2} probed",
+                                         p.implemented, p.enosys.size(), p.total).str());
+  }
   return r;
 }
 
@@ -232,6 +345,24 @@ std::string bootJson(const BootRequest &req, const BootResult &r) {
       {"wall_ms", ms(r.wallSeconds)},
       {"qemu_command", std::move(cmd)},
   };
+  if (r.probe.probed) {
+    llvm::json::Array enosys, names;
+    size_t next = 0; // r.probe.enosys is ascending
+    for (int nr = 0; nr < r.probe.total; ++nr) {
+      if (next < r.probe.enosys.size() && r.probe.enosys[next] == nr) {
+        enosys.push_back(nr);
+        ++next;
+      } else if (auto name = syscallName(nr)) {
+        names.push_back(std::string(*name));
+      } else {
+        names.push_back("syscall_" + std::to_string(nr)); // implemented but not in the table
+      }
+    }
+    o["syscall_probe"] = llvm::json::Object{
+        {"probed", r.probe.total},      {"implemented", r.probe.implemented}, {"enosys", std::move(enosys)},
+        {"implemented_names", std::move(names)}, {"probe_ms", ms(r.probe.seconds)},
+    };
+  }
   std::string out;
   llvm::raw_string_ostream os(out);
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(o))) << "\n";

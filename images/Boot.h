@@ -26,8 +26,19 @@ struct BootRequest {
   // Forwards go to bespoke-init's relay, which connects to 127.0.0.1:GUESTPORT (servers that bind
   // loopback are reached too); `direct` forwards straight to the guest address instead.
   bool direct = false;
+  // Adds `probe=syscalls` to init's arguments: init reports which of syscalls 0..511 return ENOSYS.
+  bool probeSyscalls = false;
   double timeoutSeconds = 600;
   std::string qemu = "qemu-system-x86_64";
+};
+
+// What bespoke-init's syscall probe found in the booted kernel.
+struct SyscallProbe {
+  bool probed = false;     // init reported `probe done`
+  int total = 0;           // numbers probed: 0..total-1
+  int implemented = 0;     // total minus the ENOSYS ones
+  std::vector<int> enosys; // ascending
+  double seconds = -1;     // the probe's duration in the guest
 };
 
 struct BootResult {
@@ -38,16 +49,33 @@ struct BootResult {
   double hostFirstOutputSeconds = -1; // host wall time to the app's first console line (-1: none)
   double wallSeconds = 0;             // QEMU's whole run
   std::vector<std::string> command;   // the QEMU command line
+  SyscallProbe probe;                 // filled when the request asked for it
 };
+
+// One line of bespoke-init's console protocol (images/README.md): `bespoke-init: WORD VALUE`.
+struct InitMarker {
+  enum Kind { Start, Exec, Exit, Signal, Seccomp, Enosys, ProbeDone, Error, Other } kind = Other;
+  double seconds = 0;      // Start: guest uptime; ProbeDone: the probe's duration (-1: not given)
+  int value = 0;           // Exit, Signal: N; Seccomp: instructions; ProbeDone: implemented
+  int total = 0;           // ProbeDone: numbers probed
+  std::vector<int> numbers; // Enosys: the listed ranges expanded, ascending
+  std::string text;        // Exec: the program; Error: the message; Other: the whole rest
+};
+
+// nullopt when the line holds no marker; an error when it is a known marker with a malformed value
+// (`enosys 9-3`, `exit x`, ...). Enosys numbers must be ascending and below 4096.
+llvm::Expected<std::optional<InitMarker>> parseInitMarker(llvm::StringRef line);
 
 // The QEMU command for the image (exposed for tests and --dry-run style inspection).
 std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool kvm);
 
 // Boots and waits. Console lines go to `console` as they arrive (carriage returns removed). Errors:
-// QEMU missing, image incomplete, timeout (QEMU killed), QEMU ending without init's exit marker.
+// QEMU missing, image incomplete, timeout (QEMU killed), QEMU ending without init's exit marker, and
+// with probeSyscalls a missing, malformed or inconsistent probe report.
 llvm::Expected<BootResult> bootImage(const BootRequest &req, llvm::raw_ostream &console);
 
-// boot.json for the result.
+// boot.json for the result (keys sorted; `syscall_probe` when the probe ran, with the implemented
+// numbers' names from the x86-64 syscall table).
 std::string bootJson(const BootRequest &req, const BootResult &r);
 
 } // namespace bespoke

@@ -2,6 +2,7 @@
 #include "images/Image.h"
 
 #include "analyzer/ElfModule.h"
+#include "analyzer/Loader.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -12,6 +13,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <set>
 #include <unistd.h>
 
 namespace bespoke {
@@ -49,6 +51,26 @@ std::string imageJson(const Image &img) {
   for (const std::string &a : img.args) args.push_back(a);
   llvm::json::Array removable;
   for (const std::string &r : img.configProof.removable) removable.push_back(r);
+  auto fileList = [](const std::vector<std::pair<std::string, std::string>> &files) {
+    llvm::json::Array out;
+    for (const auto &[guest, host] : files) {
+      uint64_t bytes = 0;
+      llvm::sys::fs::file_size(host, bytes);
+      out.push_back(llvm::json::Object{{"path", guest}, {"from", host}, {"bytes", (int64_t)bytes}});
+    }
+    return out;
+  };
+  llvm::json::Value seccomp = nullptr;
+  if (!img.seccomp.bpf.empty()) {
+    llvm::json::Array added;
+    for (const std::string &a : img.seccomp.added) added.push_back(a);
+    seccomp = llvm::json::Object{{"path", "/bespoke/seccomp.bpf"},
+                                 {"instructions", (int64_t)(img.seccomp.bpf.size() / 8)},
+                                 {"allowed_syscalls", (int64_t)img.seccomp.allowedSyscalls},
+                                 {"added_to_policy", std::move(added)},
+                                 {"proven_equivalent", true},
+                                 {"prove_ms", int64_t(img.seccomp.proofSeconds * 1000 + 0.5)}};
+  }
   uint64_t kernelBytes = 0;
   llvm::sys::fs::file_size(img.kernel.bzImage, kernelBytes);
   llvm::json::Object o{
@@ -57,6 +79,10 @@ std::string imageJson(const Image &img) {
       {"app_path", "/app/" + img.appName},
       {"args", std::move(args)},
       {"manifest_matches_binary", img.manifestMatchesBinary},
+      {"interpreter", img.interpreter.empty() ? llvm::json::Value(nullptr) : llvm::json::Value(img.interpreter)},
+      {"libraries", fileList(img.libraries)},
+      {"files", fileList(img.files)},
+      {"seccomp", std::move(seccomp)},
       {"network", img.config.network},
       {"mounts", llvm::json::Object{{"proc", img.config.procfs}, {"sys", img.config.sysfs}}},
       {"required_options", std::move(options)},
@@ -75,6 +101,11 @@ std::string imageJson(const Image &img) {
                           {"symbols", (int64_t)img.configProof.symbols},
                           {"constraints", (int64_t)img.configProof.constraints},
                           {"removable", std::move(removable)},
+                          {"minimality_applied", [&] {
+                             llvm::json::Array a;
+                             for (const std::string &m : img.minimality) a.push_back(m);
+                             return a;
+                           }()},
                           {"cache_hit", img.configProof.cacheHit},
                           {"prove_ms", int64_t(img.configProof.seconds * 1000 + 0.5)},
                           {"semantics", "bool (MODULES off: m is n); see verify/ConfigProof.h"}}},
@@ -88,12 +119,30 @@ std::string imageJson(const Image &img) {
 
 } // namespace
 
-std::string renderInitConf(const KernelConfig &config, const std::string &appPath, const std::vector<std::string> &args) {
+llvm::Expected<LibraryLayout> libraryLayout(const std::string &binary) {
+  auto mods = loadClosure(binary, LoaderOptions{});
+  if (!mods) return mods.takeError();
+  LibraryLayout out;
+  out.interpreter = (*mods)[0].elf->interpreter();
+  for (size_t i = 1; i < mods->size(); ++i) { // [0] is the app
+    const ElfModule &lib = *(*mods)[i].elf;
+    std::string guest = "/lib/x86_64-linux-gnu/" + llvm::sys::path::filename(lib.path()).str();
+    out.libraries.push_back({guest, lib.path()});
+    if ((*mods)[i].interpreter && out.interpreterTarget.empty()) out.interpreterTarget = guest;
+  }
+  if (!out.interpreter.empty() && out.interpreterTarget.empty())
+    return err(binary + ": its interpreter " + out.interpreter + " was not found");
+  return out;
+}
+
+std::string renderInitConf(const KernelConfig &config, const std::string &appPath, const std::vector<std::string> &args,
+                           const std::string &seccompPath) {
   std::string out = "# bespoke-init configuration, written by bespoke rewrite (see images/README.md)\n";
   out += "mount devtmpfs /dev\nmount tmpfs /tmp\n";
   if (config.procfs) out += "mount proc /proc\n";
   if (config.sysfs) out += "mount sysfs /sys\n";
   if (config.network) out += "ifup lo\nifup eth0 10.0.2.15 255.255.255.0 10.0.2.2\n";
+  if (!seccompPath.empty()) out += "seccomp " + seccompPath + "\n";
   out += "arg " + appPath + "\n";
   for (const std::string &a : args) out += "arg " + a + "\n";
   return out;
@@ -109,10 +158,24 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
   // The app first: a bad binary should not cost a kernel build.
   auto elf = ElfModule::open(req.binary);
   if (!elf) return elf.takeError();
-  if (!(*elf)->interpreter().empty() || !(*elf)->needed().empty())
-    return err(req.binary + ": a dynamic program (interpreter " + (*elf)->interpreter() +
-               "); only static programs can be rewritten so far (issue 5: closure and loader)");
   img.appName = llvm::sys::path::filename(req.binary).str();
+  auto layout = libraryLayout(req.binary);
+  if (!layout) return layout.takeError();
+  img.interpreter = layout->interpreter;
+  img.libraries = layout->libraries;
+  // Extra files: every guest path once, none over what the image itself holds.
+  std::set<std::string> taken{"/init", "/app/" + img.appName, "/bespoke/init.conf", "/bespoke/seccomp.bpf",
+                              "/dev/console", img.interpreter};
+  for (const auto &[guest, host] : img.libraries) taken.insert(guest);
+  for (const auto &[host, guest] : req.files) {
+    if (!llvm::sys::fs::is_regular_file(host)) return err(host + ": no such file (--add)");
+    if (guest.empty() || guest[0] != '/' || guest.back() == '/' || guest.find("/../") != std::string::npos ||
+        llvm::StringRef(guest).ends_with("/.."))
+      return err(host + ": guest path '" + guest + "' is not an absolute file path (--add HOST[:GUEST])");
+    if (!taken.insert(guest).second) return err(host + ": guest path " + guest + " is already in the image (--add)");
+    img.files.push_back({guest, host});
+  }
+  img.seccomp = req.seccomp;
   img.manifestMatchesBinary = req.footprint.app.sha256.empty() || req.footprint.app.sha256 == (*elf)->sha256();
   if (!img.manifestMatchesBinary)
     progress << "bespoke: note: " << req.manifestPath << " describes " << req.footprint.app.name
@@ -135,6 +198,12 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
   auto net = parseFragment(netFragmentText(), "images/net.config");
   if (!net) return net.takeError();
   img.config = composeConfig(*base, *net, reqs);
+  if (!img.seccomp.bpf.empty()) {
+    // SECCOMP_FILTER is def_bool y on HAVE_ARCH_SECCOMP_FILTER && SECCOMP && NET (arch/Kconfig): the
+    // classic-BPF filter code lives in net/core/filter.c. NET alone adds no NIC and no ifup.
+    const char *why = "seccomp: bespoke-init installs the app's proven filter (--seccomp)";
+    for (const char *option : {"SECCOMP", "SECCOMP_FILTER", "NET"}) img.config.required[option].reasons.push_back(why);
+  }
 
   // Absolute: make runs with -C in the source tree, where a relative O= would land.
   llvm::SmallString<256> cacheDir(req.cacheDir);
@@ -149,6 +218,11 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
   if (!unmet.empty())
     return err(req.manifestPath + ": " + unmet.front() +
                (unmet.size() > 1 ? " (and " + std::to_string(unmet.size() - 1) + " more)" : std::string()));
+  // Minimality: options the proof finds could be off are turned off, re-resolved and re-proven while
+  // that makes the config smaller.
+  auto minimal = minimizeConfig(*src, img.config, cacheDir.str().str(), progress);
+  if (!minimal) return err(req.manifestPath + ": " + llvm::toString(minimal.takeError()));
+  img.minimality = std::move(*minimal);
   // The config proof (issue 5, point 4), before anything is built: the resolved .config against the
   // tree's Kconfig constraints, every requirement on, and the options that could still be turned off.
   auto proofStart = std::chrono::steady_clock::now();
@@ -164,11 +238,28 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
   // The initramfs.
   auto app = llvm::MemoryBuffer::getFile(req.binary, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!app) return err(req.binary + ": " + app.getError().message());
-  img.initConf = renderInitConf(img.config, "/app/" + img.appName, req.args);
+  img.initConf = renderInitConf(img.config, "/app/" + img.appName, req.args,
+                                 img.seccomp.bpf.empty() ? "" : "/bespoke/seccomp.bpf");
   Initramfs fs;
   fs.addFile("init", initBinary().str(), 0755);
   fs.addFile("app/" + img.appName, (*app)->getBuffer().str(), 0755);
   fs.addFile("bespoke/init.conf", img.initConf, 0644);
+  if (!img.seccomp.bpf.empty()) fs.addFile("bespoke/seccomp.bpf", img.seccomp.bpf, 0644);
+  auto addHostFile = [&](const std::string &guest, const std::string &host, uint32_t mode) -> llvm::Error {
+    auto data = llvm::MemoryBuffer::getFile(host, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+    if (!data) return err(host + ": " + data.getError().message());
+    fs.addFile(guest.substr(1), (*data)->getBuffer().str(), mode);
+    return llvm::Error::success();
+  };
+  for (const auto &[guest, host] : img.libraries)
+    if (llvm::Error e = addHostFile(guest, host, 0755)) return e;
+  if (!img.interpreter.empty() && img.interpreter != layout->interpreterTarget)
+    fs.addSymlink(img.interpreter.substr(1), layout->interpreterTarget);
+  for (const auto &[guest, host] : img.files) {
+    llvm::sys::fs::file_status st;
+    uint32_t mode = !llvm::sys::fs::status(host, st) && (st.permissions() & llvm::sys::fs::owner_exe) ? 0755 : 0644;
+    if (llvm::Error e = addHostFile(guest, host, mode)) return e;
+  }
   fs.addCharDevice("dev/console", 5, 1, 0600); // the kernel opens it for init before /dev is mounted
   for (const char *dir : {"proc", "sys", "tmp"}) fs.addDirectory(dir);
   std::string cpio = writeCpio(fs);

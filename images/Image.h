@@ -20,8 +20,18 @@ namespace bespoke {
 struct ImageRequest {
   std::string manifestPath;       // labels only
   Footprint footprint;            // what the kernel must provide
-  std::string binary;             // the app (static x86-64 ELF)
+  std::string binary;             // the app (x86-64 ELF; a dynamic one brings its library closure and loader)
   std::vector<std::string> args;  // the app's arguments (after its name)
+  // Extra files for the image (--add HOST[:GUEST]): host path -> absolute guest path.
+  std::vector<std::pair<std::string, std::string>> files;
+  // --seccomp: the app's filter, compiled and proven by the caller (extension-gen + verify), as raw
+  // sock_filter bytes; bespoke-init installs it in the app's process right before its execve.
+  struct Seccomp {
+    std::string bpf;                 // empty: no filter
+    size_t allowedSyscalls = 0;
+    std::vector<std::string> added;  // syscalls the image adds to the manifest's policy, with why
+    double proofSeconds = 0;
+  } seccomp;
   std::string cacheDir;           // CACHE: linux-source-6.1/, kconfig/, kernels/
   std::string kernelSource;       // an unpacked tree to use instead of CACHE/linux-source-6.1
   std::string tarball = DefaultKernelTarball;
@@ -31,6 +41,12 @@ struct ImageRequest {
 struct Image {
   std::string appName;            // the binary's file name; it runs as /app/NAME
   std::vector<std::string> args;
+  std::string interpreter;        // PT_INTERP of a dynamic app (empty: static)
+  // The dynamic app's libraries: guest path -> host file (the loader's search result on this machine).
+  std::vector<std::pair<std::string, std::string>> libraries;
+  std::vector<std::pair<std::string, std::string>> files; // --add: guest path -> host file
+  ImageRequest::Seccomp seccomp;
+  std::vector<std::string> minimality; // groups of options the minimality loop turned off
   bool manifestMatchesBinary = true; // the manifest's app.sha256 is the binary's
   KernelConfig config;
   ConfigProofSummary configProof; // the Z3 proof of config.resolved (it held, or there is no Image)
@@ -42,7 +58,19 @@ struct Image {
 };
 
 // bespoke-init's configuration for this config and app (see images/init/bespoke-init.c).
-std::string renderInitConf(const KernelConfig &config, const std::string &appPath, const std::vector<std::string> &args);
+// `seccompPath`: the filter's file in the image, or empty.
+std::string renderInitConf(const KernelConfig &config, const std::string &appPath, const std::vector<std::string> &args,
+                           const std::string &seccompPath = "");
+
+// Where a dynamic app's closure goes in the image: every library (found the way ld.so finds it on this
+// machine, analyzer/Loader.h) under /lib/x86_64-linux-gnu (a directory glibc's ld.so searches without
+// /etc/ld.so.cache) by the name it was found under, and the interpreter's PT_INTERP path a symlink to
+// its copy there. A static binary has an empty layout. Errors name the missing library.
+struct LibraryLayout {
+  std::vector<std::pair<std::string, std::string>> libraries; // guest path -> host file, load order
+  std::string interpreter, interpreterTarget;                 // PT_INTERP -> its guest copy
+};
+llvm::Expected<LibraryLayout> libraryLayout(const std::string &binary);
 
 // The embedded static init program (images/init/bespoke-init.c, built with musl-gcc).
 llvm::StringRef initBinary();

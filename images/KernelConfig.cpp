@@ -11,6 +11,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <map>
+#include <set>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -260,6 +262,76 @@ llvm::Expected<ConfigProofSummary> proveResolvedConfig(const KernelSource &src, 
   }
   if (std::error_code ec = llvm::sys::fs::rename(tmp, cached)) return err(cached + ": " + ec.message());
   return summary;
+}
+
+size_t enabledOptions(llvm::StringRef dotConfig) {
+  size_t n = 0;
+  for (const auto &[option, value] : parseDotConfig(dotConfig)) n += value == "y" || value == "m";
+  return n;
+}
+
+llvm::Expected<std::vector<std::string>> minimizeConfig(const KernelSource &src, KernelConfig &config,
+                                                        const std::string &cacheDir, llvm::raw_ostream &progress) {
+  std::vector<std::string> applied;
+  std::set<std::string> rejected; // groups (by their companion changes) that did not make it smaller
+  for (int round = 0; round < 16; ++round) {
+    auto proof = proveResolvedConfig(src, config, cacheDir);
+    if (!proof) return proof.takeError();
+    // "X" or "X (with A=v, B=w)" -> companions "A=v, B=w" -> the candidates sharing them.
+    std::map<std::string, std::vector<std::string>> groups;
+    for (llvm::StringRef r : proof->removable) {
+      auto [symbol, rest] = r.split(" (with ");
+      groups[rest.str()].push_back(symbol.str());
+    }
+    std::map<std::string, std::string> dot = parseDotConfig(config.resolved);
+    auto on = [&](const std::string &option) {
+      auto it = dot.find(option);
+      return it != dot.end() && (it->second == "y" || it->second == "m");
+    };
+    size_t before = enabledOptions(config.resolved);
+    bool changed = false;
+    for (const auto &[with, symbols] : groups) {
+      std::string key = with + " | " + llvm::join(symbols, " ");
+      if (rejected.count(key)) continue;
+      std::vector<std::pair<std::string, std::string>> companions;
+      llvm::StringRef list = llvm::StringRef(with).rtrim(')');
+      long delta = -(long)symbols.size();
+      while (!list.empty()) {
+        auto [item, tail] = list.split(", ");
+        list = tail;
+        auto [option, value] = item.split('=');
+        companions.push_back({option.str(), value.str()});
+        bool turnsOn = value != "n";
+        if (turnsOn != on(option.str())) delta += turnsOn ? 1 : -1;
+      }
+      if (delta >= 0) { rejected.insert(key); continue; } // more options on than off: not smaller
+      KernelConfig trial = config;
+      std::string what = llvm::join(symbols, ", ");
+      std::string also = with.empty() ? "" : " (with " + llvm::StringRef(with).rtrim(')').str() + ")";
+      for (const std::string &s : symbols)
+        trial.required[s] = {"n", {"minimality: Z3 finds every Kconfig constraint and requirement holds with " +
+                                       s + " off" + also}};
+      for (const auto &[option, value] : companions) {
+        trial.required[option].value = value;
+        trial.required[option].reasons.push_back("minimality: lets " + what + " be turned off");
+      }
+      if (llvm::Error e = resolveConfig(src, trial, cacheDir)) return e;
+      size_t after = enabledOptions(trial.resolved);
+      if (!unmetRequirements(trial, trial.resolved).empty() || after >= before) {
+        rejected.insert(key);
+        continue;
+      }
+      progress << "bespoke: minimality: off " << what << also << ": " << before << " -> " << after
+               << " enabled options\n";
+      applied.push_back("off " + what + also + ": " + std::to_string(before) + " -> " + std::to_string(after) +
+                        " enabled options");
+      config = std::move(trial);
+      changed = true;
+      break; // re-prove and recompute candidates from the new config
+    }
+    if (!changed) break;
+  }
+  return applied;
 }
 
 } // namespace bespoke

@@ -78,6 +78,20 @@ struct ConfigProofSummary {
 llvm::Expected<ConfigProofSummary> proveResolvedConfig(const KernelSource &src, const KernelConfig &config,
                                                        const std::string &cacheDir);
 
+// The minimality loop: takes the proof's removable options (turn them off, re-run Kconfig, re-prove)
+// while that makes the config smaller. Candidates that need the same other changes ("with
+// PROCESSOR_SELECT=y") are taken together; a group is applied only when the resolved .config then has
+// fewer enabled (=y/=m) options than before, and every requirement still holds after Kconfig. Applied
+// changes become requirements (value "n", or the companion's value) with a "minimality: ..." reason,
+// so image.json shows them and the final proof covers them; `config.resolved` is the last resolution.
+// Returns one line per applied group. Every step is cached (resolutions and proofs), so a warm run
+// replays it in well under a second.
+llvm::Expected<std::vector<std::string>> minimizeConfig(const KernelSource &src, KernelConfig &config,
+                                                        const std::string &cacheDir, llvm::raw_ostream &progress);
+
+// Enabled (=y or =m) options of a .config.
+size_t enabledOptions(llvm::StringRef dotConfig);
+
 // Hex SHA-256 of a string (cache keys).
 std::string sha256Hex(llvm::StringRef text);
 

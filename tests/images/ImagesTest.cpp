@@ -1,5 +1,6 @@
 // Unit tests of images/: the newc cpio writer (read back, deterministic bytes), gzip framing, config
-// fragment parsing and composition, .config reading, unmet-requirement reports, init.conf, QEMU command.
+// fragment parsing and composition, .config reading, unmet-requirement reports, init.conf, QEMU command,
+// bespoke-init's marker lines, boot.json's syscall probe.
 #include "images/Boot.h"
 #include "images/Image.h"
 #include "images/Initramfs.h"
@@ -7,6 +8,7 @@
 
 #include "llvm/Support/CRC.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <gtest/gtest.h>
@@ -279,4 +281,120 @@ TEST(Boot, ForwardsAndQemuCommand) {
   all.clear();
   for (const std::string &a : cmd) all += a + " ";
   EXPECT_EQ(all.find("-netdev"), std::string::npos);
+}
+
+TEST(Boot, ProbeArgumentFollowsRelays) {
+  BootRequest req;
+  req.dir = "img";
+  req.probeSyscalls = true;
+  EXPECT_EQ(qemuCommand(req, false, false).back(), "console=ttyS0 quiet panic=-1 -- probe=syscalls");
+  req.forwards = {*parseForward("7000:7")};
+  EXPECT_EQ(qemuCommand(req, true, false).back(), "console=ttyS0 quiet panic=-1 -- relay=61000:7 probe=syscalls");
+}
+
+TEST(Boot, ParsesInitMarkers) {
+  auto parse = [](llvm::StringRef line) {
+    auto m = parseInitMarker(line);
+    EXPECT_TRUE(bool(m)) << line.str() << ": " << llvm::toString(m.takeError());
+    return m ? *m : std::nullopt;
+  };
+  EXPECT_FALSE(parse("musl-echo: connection closed after 29 bytes"));
+  EXPECT_FALSE(parse(""));
+  auto m = parse("bespoke-init: start 0.572013");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->kind, InitMarker::Start);
+  EXPECT_DOUBLE_EQ(m->seconds, 0.572013);
+  m = parse("[    1.2] noise bespoke-init: exit 3\r"); // a kernel message may share the line
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->kind, InitMarker::Exit);
+  EXPECT_EQ(m->value, 3);
+  m = parse("bespoke-init: signal 9");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->kind, InitMarker::Signal);
+  EXPECT_EQ(m->value, 9);
+  m = parse("bespoke-init: exec /app/musl-echo");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->kind, InitMarker::Exec);
+  EXPECT_EQ(m->text, "/app/musl-echo");
+  m = parse("bespoke-init: seccomp 42 instructions");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->kind, InitMarker::Seccomp);
+  EXPECT_EQ(m->value, 42);
+  m = parse("bespoke-init: error: seccomp: Function not implemented");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->kind, InitMarker::Error);
+  EXPECT_EQ(m->text, "seccomp: Function not implemented");
+  m = parse("bespoke-init: relay up");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->kind, InitMarker::Other);
+  EXPECT_EQ(m->text, "relay up");
+
+  m = parse("bespoke-init: enosys 134,156,174-177,335-423,451-511");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->kind, InitMarker::Enosys);
+  EXPECT_EQ(m->numbers.size(), 1u + 1 + 4 + 89 + 61);
+  EXPECT_EQ(m->numbers.front(), 134);
+  EXPECT_EQ(m->numbers[2], 174);
+  EXPECT_EQ(m->numbers.back(), 511);
+  m = parse("bespoke-init: enosys");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->kind, InitMarker::Enosys);
+  EXPECT_TRUE(m->numbers.empty());
+  m = parse("bespoke-init: probe done 232 implemented of 512 in 7644 ms");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->kind, InitMarker::ProbeDone);
+  EXPECT_EQ(m->value, 232);
+  EXPECT_EQ(m->total, 512);
+  EXPECT_DOUBLE_EQ(m->seconds, 7.644);
+  m = parse("bespoke-init: probe done 232 implemented of 512");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->seconds, -1);
+
+  for (const char *bad : {"bespoke-init: enosys 9-3", "bespoke-init: enosys 5,3", "bespoke-init: enosys 5,5",
+                          "bespoke-init: enosys 1,,2", "bespoke-init: enosys a", "bespoke-init: enosys 1-",
+                          "bespoke-init: enosys -4", "bespoke-init: enosys 5000", "bespoke-init: enosys 1-2-3",
+                          "bespoke-init: exit x", "bespoke-init: signal", "bespoke-init: start soon",
+                          "bespoke-init: exec", "bespoke-init: seccomp 3", "bespoke-init: seccomp x instructions",
+                          "bespoke-init: probe done x implemented of 512", "bespoke-init: probe done 600 implemented of 512",
+                          "bespoke-init: probe done 1 implemented of 512 in x ms", "bespoke-init: probe started",
+                          "bespoke-init: probe done 1 implemented of 512 in 5"}) {
+    auto r = parseInitMarker(bad);
+    ASSERT_FALSE(bool(r)) << bad;
+    EXPECT_NE(llvm::toString(r.takeError()).find("malformed bespoke-init line"), std::string::npos) << bad;
+  }
+}
+
+TEST(Boot, JsonHasTheSyscallProbe) {
+  BootRequest req;
+  req.dir = "img";
+  BootResult r;
+  r.accel = "tcg";
+  std::string plain = bootJson(req, r);
+  EXPECT_EQ(plain.find("syscall_probe"), std::string::npos);
+  r.probe.probed = true;
+  r.probe.total = 512;
+  r.probe.seconds = 1.5;
+  for (int nr = 300; nr < 512; ++nr) r.probe.enosys.push_back(nr);
+  r.probe.enosys.insert(r.probe.enosys.begin(), 134); // uselib
+  r.probe.implemented = 512 - int(r.probe.enosys.size());
+  std::string text = bootJson(req, r);
+  EXPECT_EQ(text, bootJson(req, r));
+  auto json = llvm::json::parse(text);
+  ASSERT_TRUE(bool(json)) << llvm::toString(json.takeError());
+  const llvm::json::Object *probe = json->getAsObject()->getObject("syscall_probe");
+  ASSERT_TRUE(probe);
+  EXPECT_EQ(probe->getInteger("probed"), 512);
+  EXPECT_EQ(probe->getInteger("implemented"), 299);
+  EXPECT_EQ(probe->getInteger("probe_ms"), 1500);
+  const llvm::json::Array *enosys = probe->getArray("enosys"), *names = probe->getArray("implemented_names");
+  ASSERT_TRUE(enosys && names);
+  EXPECT_EQ(enosys->size(), 213u);
+  EXPECT_EQ((*enosys)[0].getAsInteger(), 134);
+  ASSERT_EQ(names->size(), 299u);
+  EXPECT_EQ((*names)[0].getAsString(), "read");
+  EXPECT_EQ((*names)[1].getAsString(), "write");
+  for (const llvm::json::Value &n : *names) EXPECT_NE(n.getAsString(), "uselib");
+  // Keys in a fixed (sorted) order: the file diffs cleanly between boots.
+  EXPECT_LT(text.find("\"implemented\""), text.find("\"implemented_names\""));
+  EXPECT_LT(text.find("\"qemu_command\""), text.find("\"syscall_probe\""));
 }

@@ -196,10 +196,13 @@ try {
   r = await call('verify', { manifest: catBpf, filter: catBpf });
   check('verify with a filter as the manifest: isError, exitCode 2', r.isError === true && sc(r).exitCode === 2, r);
   await expectToolError('rewrite with args not an array of strings', 'rewrite', { manifest: catYaml, binary: CAT, output: join(TMP, 'img'), args: [1] }, "'args' must be an array of strings");
-  r = await call('rewrite', { manifest: catYaml, binary: CAT, output: join(TMP, 'img'), args: ['-n', 'x'] });
-  check('rewrite a dynamic program (cat): isError, exitCode 2, said why, no image written',
-    r.isError === true && sc(r).exitCode === 2 && textOf(r).includes('dynamic') && !existsSync(join(TMP, 'img')) &&
-    JSON.stringify(sc(r).command).includes('"--","-n","x"'), r);
+  await expectToolError('rewrite with seccomp not a boolean', 'rewrite', { manifest: catYaml, binary: CAT, output: join(TMP, 'img'), seccomp: 'yes' }, "'seccomp' must be a boolean");
+  r = await call('rewrite', { manifest: catYaml, binary: CAT, output: join(TMP, 'img'), seccomp: true,
+                              add: [join(TMP, 'no-such.sql') + ':/data/q.sql'], args: ['-n', 'x'] });
+  check('rewrite cat with a missing --add file: isError, exitCode 2, said why, no image written, flags passed',
+    r.isError === true && sc(r).exitCode === 2 && textOf(r).includes('no-such.sql: no such file (--add)') &&
+    !existsSync(join(TMP, 'img')) &&
+    JSON.stringify(sc(r).command).includes('"--seccomp","--add","' + join(TMP, 'no-such.sql') + ':/data/q.sql","--","-n","x"'), r);
   r = await call('analyze', { binary: '-q' });
   check("analyze binary '-q': an operand, not an option (isError naming ./-q)", r.isError === true && textOf(r).includes('./-q'), r);
 

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# images_dynamic_test.sh BESPOKE WORKDIR
+# Debian's own dynamic (glibc) programs as unikernels: redis-server with its 18-module closure under its
+# proven seccomp filter answers redis-cli on the host (PING, SET, GET) through a forwarded port; the
+# same image with `bind` taken out of the manifest is killed by its filter (SIGSYS) when redis binds;
+# sqlite3 runs a SQL script put in the image with --add and prints the right rows. Two cold kernel
+# builds (redis + SECCOMP, sqlite3) into WORKDIR/cache under the build tree the first time.
+set -u
+BESPOKE=$1 W=$2
+CACHE=$W/cache
+mkdir -p "$W"
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+
+SRC=${BESPOKE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bespoke}/linux-source-6.1
+KS=()
+[ -f "$SRC/.bespoke-unpacked" ] && KS=(--kernel-source "$SRC")
+
+json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$@"; }
+
+# --- redis-server: rewrite with --seccomp, boot, redis-cli from the host.
+"$BESPOKE" analyze /usr/bin/redis-server -o "$W/redis.yaml" -q || { echo "FAIL: analyze redis-server"; exit 1; }
+REDIS_ARGS=(--port 6379 --protected-mode no --save "" --appendonly no)
+start=$(date +%s.%N)
+if "$BESPOKE" rewrite "$W/redis.yaml" --binary /usr/bin/redis-server --seccomp -o "$W/redis-img" \
+     --cache-dir "$CACHE" "${KS[@]}" -- "${REDIS_ARGS[@]}"; then
+  pass "rewrite redis-server in $(echo "$(date +%s.%N) - $start" | bc) s"
+else
+  echo "FAIL: rewrite redis-server"; exit 1
+fi
+I=$W/redis-img/image.json
+[ "$(json "$I" 'd["interpreter"]')" = /lib64/ld-linux-x86-64.so.2 ] && pass "interpreter /lib64/ld-linux-x86-64.so.2" \
+  || fail "interpreter: $(json "$I" 'd["interpreter"]')"
+n=$(json "$I" 'len(d["libraries"])')
+[ "$n" -eq "$(ldd /usr/bin/redis-server | grep -c '=> /')" ] && pass "$n libraries in the image, as ldd lists" \
+  || fail "libraries: $n in the image, ldd: $(ldd /usr/bin/redis-server | grep -c '=> /')"
+json "$I" '[l["path"] for l in d["libraries"]]' | grep -q "'/lib/x86_64-linux-gnu/libc.so.6'" || fail "no libc.so.6"
+[ "$(json "$I" 'd["seccomp"]["proven_equivalent"]')" = True ] && pass "seccomp filter of $(json "$I" 'd["seccomp"]["instructions"]') instructions, proven" \
+  || fail "no proven seccomp filter in image.json"
+grep -q '^CONFIG_SECCOMP_FILTER=y' "$W/redis-img/kernel.config" || fail "kernel.config lacks SECCOMP_FILTER"
+[ "$(json "$I" 'd["config_proof"]["holds"]')" = True ] || fail "config proof does not hold"
+echo "kernel $(json "$I" 'd["kernel"]["bzimage_bytes"]') bytes, initramfs $(json "$I" 'd["initramfs"]["gzip_bytes"]') bytes gzip"
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$BESPOKE" boot "$W/redis-img" --forward "127.0.0.1:$PORT:6379" --timeout 400 > "$W/redis.out" 2> "$W/redis.err" &
+BOOT=$!
+pong=""
+for _ in $(seq 1 300); do
+  kill -0 $BOOT 2>/dev/null || break
+  pong=$(timeout 10 redis-cli -p "$PORT" PING 2>/dev/null) && [ "$pong" = PONG ] && break
+  sleep 1
+done
+[ "$pong" = PONG ] && pass "redis-cli PING -> PONG" || fail "no PONG (got '$pong')"
+r=$(timeout 20 redis-cli -p "$PORT" SET bespoke "specialized kernel" 2>&1)
+[ "$r" = OK ] && pass "SET -> OK" || fail "SET -> '$r'"
+r=$(timeout 20 redis-cli -p "$PORT" GET bespoke 2>&1)
+[ "$r" = "specialized kernel" ] && pass "GET -> '$r'" || fail "GET -> '$r'"
+timeout 20 redis-cli -p "$PORT" SHUTDOWN NOSAVE > /dev/null 2>&1
+wait $BOOT
+rc=$?
+[ $rc -eq 0 ] && pass "redis SHUTDOWN: boot exit 0" || fail "redis boot exit $rc"
+grep -q "bespoke-init: seccomp" "$W/redis.out" || fail "no seccomp marker on the console"
+echo "--- redis console (tail)"; tail -15 "$W/redis.out"; cat "$W/redis.err"
+
+# --- the filter enforces: the same manifest without bind (same kernel config: bind needs NET, as the
+# other socket calls do), so redis dies of SIGSYS when it binds its port.
+python3 - "$W/redis.yaml" "$W/redis-nobind.yaml" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+start = text.index("\n  - name: bind\n") + 1
+end = re.compile(r"^  - name: ", re.M).search(text, start + 1).start()
+open(sys.argv[2], "w").write(text[:start] + text[end:])
+PY
+"$BESPOKE" rewrite "$W/redis-nobind.yaml" --binary /usr/bin/redis-server --seccomp -o "$W/redis-nobind-img" \
+  --cache-dir "$CACHE" "${KS[@]}" -q -- "${REDIS_ARGS[@]}" || fail "rewrite without bind"
+[ "$(json "$W/redis-nobind-img/image.json" 'd["kernel"]["cache_hit"]')" = True ] || fail "no-bind image: no kernel cache hit"
+"$BESPOKE" boot "$W/redis-nobind-img" --timeout 400 > "$W/nobind.out" 2> "$W/nobind.err"
+rc=$?
+[ $rc -eq 159 ] && grep -q "bespoke-init: signal 31" "$W/nobind.out" && pass "without bind in the filter: SIGSYS, boot exit 159" \
+  || { fail "no-bind: boot exit $rc"; tail -5 "$W/nobind.out"; }
+
+# --- sqlite3: a SQL script added to the image; the rows on the console.
+"$BESPOKE" analyze /usr/bin/sqlite3 -o "$W/sqlite3.yaml" -q || fail "analyze sqlite3"
+cat > "$W/q.sql" <<'SQL'
+CREATE TABLE kernels(name TEXT, kib INTEGER);
+INSERT INTO kernels VALUES ('generic', 7936), ('bespoke', 1100), ('tiny', 512);
+SELECT name || '=' || kib FROM kernels WHERE kib > 600 ORDER BY kib;
+SELECT 'total=' || sum(kib) FROM kernels;
+SQL
+"$BESPOKE" rewrite "$W/sqlite3.yaml" --binary /usr/bin/sqlite3 --add "$W/q.sql:/data/q.sql" -o "$W/sqlite3-img" \
+  --cache-dir "$CACHE" "${KS[@]}" -- -batch -bail :memory: ".read /data/q.sql" || fail "rewrite sqlite3"
+"$BESPOKE" boot "$W/sqlite3-img" --timeout 400 > "$W/sqlite3.out" 2> "$W/sqlite3.err"
+rc=$?
+rows=$(grep -E '^(bespoke|generic|tiny)=|^total=' "$W/sqlite3.out" | tr -d '\r' | tr '\n' ' ')
+[ $rc -eq 0 ] && [ "$rows" = "bespoke=1100 generic=7936 total=9548 " ] && pass "sqlite3 in the image printed: $rows" \
+  || { fail "sqlite3: exit $rc, rows '$rows'"; tail -20 "$W/sqlite3.out"; }
+
+# --- bad input: a library the loader cannot find, --add of a missing file or to a relative path.
+printf 'int bespoke_missing(void) { return 0; }\n' > "$W/missing.c"
+printf 'int bespoke_missing(void);\nint main(void) { return bespoke_missing(); }\n' > "$W/usemissing.c"
+if cc -shared -fPIC -o "$W/libbespokemissing.so" "$W/missing.c" &&
+   cc -o "$W/usemissing" "$W/usemissing.c" -L"$W" -lbespokemissing; then
+  rm -f "$W/libbespokemissing.so"
+  expect_lines() { local name=$1 pattern=$2; shift 2; "$@" > /dev/null 2> "$W/err.txt"; local rc=$?
+    if [ $rc -eq 2 ] && [ "$(wc -l < "$W/err.txt")" -eq 1 ] && grep -q -- "$pattern" "$W/err.txt"; then pass "$name: $(cat "$W/err.txt")"
+    else fail "$name: exit $rc: $(cat "$W/err.txt")"; fi; }
+  expect_lines "missing library" "shared library libbespokemissing.so not found" \
+    "$BESPOKE" rewrite "$W/sqlite3.yaml" --binary "$W/usemissing" -o "$W/bad-img" --cache-dir "$CACHE"
+  expect_lines "--add missing file" "no-such.sql: no such file (--add)" \
+    "$BESPOKE" rewrite "$W/sqlite3.yaml" --binary /usr/bin/sqlite3 --add "$W/no-such.sql" -o "$W/bad-img" --cache-dir "$CACHE"
+  expect_lines "--add relative guest path" "is not an absolute file path" \
+    "$BESPOKE" rewrite "$W/sqlite3.yaml" --binary /usr/bin/sqlite3 --add "$W/q.sql:data/q.sql" -o "$W/bad-img" --cache-dir "$CACHE"
+  expect_lines "--add over a library" "already in the image" \
+    "$BESPOKE" rewrite "$W/sqlite3.yaml" --binary /usr/bin/sqlite3 --add "$W/q.sql:/lib/x86_64-linux-gnu/libc.so.6" -o "$W/bad-img" --cache-dir "$CACHE"
+  [ -e "$W/bad-img" ] && fail "a failed rewrite left $W/bad-img"
+else
+  fail "cc could not build the missing-library program"
+fi
+
+if [ $failures -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
+echo "all dynamic image tests passed"
