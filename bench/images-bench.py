@@ -1,0 +1,679 @@
+#!/usr/bin/env python3
+"""images-bench: bespoke's trimmed images against Debian's generic kernel booting the same initramfs.
+
+For each app (the bundled musl echo server; redis-server once `bespoke rewrite` accepts it) the script
+makes the image with `bespoke rewrite` (timing cold and warm runs), makes its generic twin (Debian's
+vmlinuz from linux-image-amd64's current package as bzImage; the same initramfs with a second gzip'd
+newc archive appended that holds the virtio-net modules and an init.conf with `insmod` lines), then boots
+both in the same QEMU, alternating, and measures: kernel and initramfs bytes, guest uptime at init, host
+time to init, to the app's first output line, to the first served request, wall time (boot.json and our
+own clock), and the smallest --mem (MiB, steps of 2) with which each kernel boots and serves.
+
+usage: bench/images-bench.py BESPOKE [--apps echo,redis] [--runs 5] [--cache-dir DIR] [--cold] ...
+Prints a plain-text table; --json FILE also writes every measurement. Exit 0 when all measurements were
+made (whether or not the goals hold), 1 when a boot or a serve check failed, 2 on missing inputs.
+Results and the command that produced them: bench/RESULTS.md.
+"""
+import argparse
+import gzip
+import json
+import lzma
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+# The QEMU virtio-net-pci NIC needs the PCI transport and the net driver; Debian builds both as modules.
+NIC_MODULES = ["virtio_pci", "virtio_net"]
+NIC_CONFIG = ["VIRTIO", "VIRTIO_PCI_LIB", "VIRTIO_PCI_LIB_LEGACY", "VIRTIO_PCI", "VIRTIO_NET", "NET_FAILOVER",
+              "FAILOVER", "PCI", "SERIAL_8250_CONSOLE", "BLK_DEV_INITRD", "RD_GZIP", "DEVTMPFS"]
+GOAL_KERNEL_BYTES = 1_500_000  # "redis kernel <= 1.5 MB" (decimal MB; 1.43 MiB)
+GOAL_BOOT_RATIO = 0.5
+GOAL_MEM_MIB = 24
+GOAL_WARM_REWRITE_S = 5.0
+
+
+def die(msg):
+    print("images-bench: " + msg, file=sys.stderr)
+    sys.exit(2)
+
+
+def note(msg):
+    print("images-bench: " + msg, file=sys.stderr, flush=True)
+
+
+def cache_root():
+    if os.environ.get("BESPOKE_CACHE_DIR"):
+        return os.environ["BESPOKE_CACHE_DIR"]
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "bespoke")
+
+
+# --- newc cpio (the format bespoke's Initramfs writes and the kernel unpacks) -------------------------
+
+def newc_entries(data):
+    """(name, mode, body) of every entry of one uncompressed newc archive, up to its trailer."""
+    pos, out = 0, []
+    while True:
+        if data[pos:pos + 6] != b"070701":
+            raise ValueError("not a newc cpio archive at offset %d" % pos)
+        fields = [int(data[pos + 6 + 8 * i:pos + 14 + 8 * i], 16) for i in range(13)]
+        mode, size, namesize = fields[1], fields[6], fields[11]
+        name = data[pos + 110:pos + 110 + namesize - 1].decode()
+        pos = (pos + 110 + namesize + 3) & ~3
+        body = data[pos:pos + size]
+        pos = (pos + size + 3) & ~3
+        if name == "TRAILER!!!":
+            return out
+        out.append((name, mode, body))
+
+
+def newc_archive(entries):
+    """One newc archive of (name, mode, body); inode numbers start high so nothing looks like a hard link."""
+    out = bytearray()
+    for i, (name, mode, body) in enumerate(entries + [("TRAILER!!!", 0, b"")]):
+        nb = name.encode() + b"\0"
+        nlink = 2 if mode & 0o170000 == 0o040000 else 1
+        fields = [0 if name == "TRAILER!!!" else 0x7b000 + i, mode, 0, 0, nlink, 0, len(body), 0, 0, 0, 0,
+                  len(nb), 0]
+        out += b"070701" + b"".join(b"%08X" % f for f in fields) + nb
+        out += b"\0" * (-len(out) % 4)
+        out += body
+        out += b"\0" * (-len(out) % 4)
+    return bytes(out)
+
+
+# --- Debian's generic kernel ---------------------------------------------------------------------------
+
+def elf_modinfo(data):
+    """The key=value strings of a kernel module's .modinfo section (ELF64 little-endian)."""
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        raise ValueError("not an ELF64 file")
+    shoff = struct.unpack_from("<Q", data, 0x28)[0]
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    def section(i):
+        name, _, _, _, off, size = struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+        return name, off, size
+    strtab = section(shstrndx)[1]
+    for i in range(shnum):
+        name, off, size = section(i)
+        if data[strtab + name:data.index(b"\0", strtab + name)] == b".modinfo":
+            info = {}
+            for kv in data[off:off + size].split(b"\0"):
+                k, sep, v = kv.decode(errors="replace").partition("=")
+                if sep:
+                    info.setdefault(k, v)
+            return info
+    return {}
+
+
+def read_module(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if path.endswith(".ko.xz"):
+        return lzma.decompress(data)
+    if path.endswith(".ko"):
+        return data
+    raise ValueError("%s: compressed in a format this script does not read (only .ko and .ko.xz)" % path)
+
+
+def resolve_debian_package(spec):
+    """(NAME, VERSION, None): as given, or linux-image-amd64's dependency and its candidate version (as
+    scripts/gen-kconfig-map does); (None, None, REASON) when apt cannot say."""
+    name, _, version = (spec or "").partition("=")
+    if not shutil.which("apt-cache"):
+        return None, None, "apt-cache not found"
+    if not name:
+        r = subprocess.run(["apt-cache", "depends", "linux-image-amd64"], capture_output=True, text=True)
+        m = re.search(r"Depends:\s*(linux-image-6\.1\.\S+-amd64)", r.stdout)
+        if not m:
+            return None, None, "cannot resolve linux-image-amd64's kernel package (apt-cache depends)"
+        name = m.group(1)
+    if not version:
+        r = subprocess.run(["apt-cache", "policy", name], capture_output=True, text=True)
+        m = re.search(r"Candidate:\s*(\S+)", r.stdout)
+        if not m or m.group(1) == "(none)":
+            return None, None, "no candidate version of %s (apt-cache policy)" % name
+        version = m.group(1)
+    return name, version, None
+
+
+def debian_kernel(spec):
+    """{package, version, vmlinuz, modules: [(name, path)] in load order, config: {option: value}}, from the
+    cache (CACHE/debian-kernel/NAME_VERSION/), downloading and extracting the package once."""
+    root = os.path.join(cache_root(), "debian-kernel")
+    name, version, why = resolve_debian_package(spec)
+    if not name:
+        cached = sorted(d for d in os.listdir(root) if os.path.isfile(os.path.join(root, d, "kernel.json"))) \
+            if os.path.isdir(root) and not spec else []
+        if not cached:
+            die("%s, and no Debian kernel cached in %s (run apt-get update)" % (why, root))
+        name, version = cached[-1].split("_", 1)
+        note("%s; using the cached %s %s" % (why, name, version))
+    out = os.path.join(root, "%s_%s" % (name, version))
+    meta = os.path.join(out, "kernel.json")
+    if not os.path.isfile(meta):
+        fetch_debian_kernel(name, version, root, out)
+    with open(meta) as f:
+        k = json.load(f)
+    k["vmlinuz"] = os.path.join(out, k["vmlinuz"])
+    k["modules"] = [(m, os.path.join(out, "modules", m + ".ko")) for m in k["modules"]]
+    return k
+
+
+def fetch_debian_kernel(name, version, root, out):
+    os.makedirs(root, exist_ok=True)
+    deb = os.path.join(root, "%s_%s_amd64.deb" % (name, version.replace(":", "%3a")))
+    if not os.path.isfile(deb):
+        note("downloading %s=%s (once, into %s)" % (name, version, root))
+        tmp = tempfile.mkdtemp(prefix="dl.", dir=root)
+        try:
+            r = subprocess.run(["apt-get", "download", "%s=%s" % (name, version)], cwd=tmp,
+                               capture_output=True, text=True)
+            debs = [f for f in os.listdir(tmp) if f.endswith(".deb")]
+            if r.returncode != 0 or not debs:
+                last = (r.stderr.strip().splitlines() or ["no .deb written"])[-1]
+                die("apt-get download %s=%s failed: %s" % (name, version, last))
+            os.replace(os.path.join(tmp, debs[0]), deb)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    tmp = tempfile.mkdtemp(prefix="x.", dir=root)
+    try:
+        r = subprocess.run(["dpkg-deb", "-x", deb, os.path.join(tmp, "x")], capture_output=True, text=True)
+        if r.returncode != 0:
+            die("dpkg-deb -x %s failed: %s" % (deb, r.stderr.strip()[-200:]))
+        boot = os.path.join(tmp, "x", "boot")
+        vmlinuz = [f for f in os.listdir(boot) if f.startswith("vmlinuz-")]
+        configs = [f for f in os.listdir(boot) if f.startswith("config-")]
+        if len(vmlinuz) != 1 or len(configs) != 1:
+            die("%s: expected one boot/vmlinuz-* and one boot/config-*" % deb)
+        config = {}
+        with open(os.path.join(boot, configs[0])) as f:
+            for line in f:
+                m = re.match(r"CONFIG_(\w+)=(.*)", line)
+                if m:
+                    config[m.group(1)] = m.group(2)
+        # Every module by name (modinfo name=, else the file name), then NIC_MODULES' dependency closure.
+        index = {}
+        for d, _, files in os.walk(os.path.join(tmp, "x", "lib", "modules")):
+            for f in files:
+                if re.search(r"\.ko(\.\w+)?$", f):
+                    index[re.sub(r"\.ko(\.\w+)?$", "", f).replace("-", "_")] = os.path.join(d, f)
+        order, seen = [], set()
+        def visit(mod, chain):
+            if mod in seen:
+                return
+            if mod not in index:
+                builtin = mod.upper() in config  # not a module: fine only if the kernel has it built in
+                if not builtin:
+                    die("%s: module %s (needed by %s) not in the package" % (deb, mod, " <- ".join(chain)))
+                return
+            seen.add(mod)
+            try:
+                data = read_module(index[mod])
+                info = elf_modinfo(data)
+            except (ValueError, lzma.LZMAError) as e:
+                die("%s: %s" % (index[mod], e))
+            for dep in filter(None, info.get("depends", "").split(",")):
+                visit(dep.replace("-", "_"), chain + [mod])
+            order.append(mod)
+            os.makedirs(os.path.join(tmp, "modules"), exist_ok=True)
+            with open(os.path.join(tmp, "modules", mod + ".ko"), "wb") as f:
+                f.write(data)  # decompressed: bespoke-init's insmod calls finit_module without flags
+        for mod in NIC_MODULES:
+            if config.get(mod.upper()) == "y":
+                continue
+            visit(mod, [])
+        shutil.copy(os.path.join(boot, vmlinuz[0]), os.path.join(tmp, "vmlinuz"))
+        with open(os.path.join(tmp, "kernel.json"), "w") as f:
+            json.dump({"package": name, "version": version, "vmlinuz": "vmlinuz", "modules": order,
+                       "module_sources": {m: os.path.relpath(index[m], os.path.join(tmp, "x")) for m in order},
+                       "config": {o: config.get(o, "n") for o in NIC_CONFIG}}, f, indent=1)
+        shutil.rmtree(os.path.join(tmp, "x"))
+        os.chmod(tmp, 0o755)
+        if os.path.isdir(out):
+            shutil.rmtree(out)
+        os.rename(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def make_generic(img, out, kernel):
+    """A copy of image directory IMG booting Debian's kernel: bzImage replaced, and the initramfs followed by a
+    second archive with the NIC modules and init.conf with insmod lines before the first ifup (network images)."""
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    shutil.copytree(img, out)
+    shutil.copyfile(kernel["vmlinuz"], os.path.join(out, "bzImage"))
+    with open(os.path.join(img, "initramfs.cpio.gz"), "rb") as f:
+        first = f.read()
+    entries = {name.lstrip("./").lstrip("/"): body for name, _, body in newc_entries(gzip.decompress(first))}
+    conf = entries.get("bespoke/init.conf")
+    if conf is None:
+        die("%s/initramfs.cpio.gz has no bespoke/init.conf" % img)
+    lines = conf.decode().splitlines(True)
+    ifup = next((i for i, l in enumerate(lines) if l.startswith("ifup ")), None)
+    extra = []
+    if ifup is not None:
+        insmods = ["insmod /lib/modules/%s.ko\n" % m for m, _ in kernel["modules"]]
+        lines[ifup:ifup] = insmods
+        extra = [("lib", 0o040755, b""), ("lib/modules", 0o040755, b"")]
+        for m, path in kernel["modules"]:
+            with open(path, "rb") as f:
+                extra.append(("lib/modules/%s.ko" % m, 0o100644, f.read()))
+    extra.append(("bespoke/init.conf", 0o100644, "".join(lines).encode()))
+    second = gzip.compress(newc_archive(extra), compresslevel=9, mtime=0)
+    with open(os.path.join(out, "initramfs.cpio.gz"), "wb") as f:
+        f.write(first + second)
+    return {"initramfs_bytes": len(first) + len(second), "appended_bytes": len(second),
+            "init_conf": "".join(lines)}
+
+
+# --- apps and their "serves" checks ------------------------------------------------------------------
+
+def first_response(port, request, verdict, alive, deadline):
+    """(time.monotonic(), socket) of the first connection to 127.0.0.1:PORT whose reply to REQUEST is good,
+    or (None, None); verdict(reply) says True (good), False (bad: drop the probe) or None (incomplete).
+    A new probe starts every 0.1 s: QEMU's user network accepts the host side at once and retransmits its SYN
+    to a guest that is not up yet only after ~3 s, so one long-waiting probe would measure slirp's backoff,
+    not the guest. A probe is abandoned after 2 s only while nothing answered it (a server that answers does
+    so within milliseconds), so probing does not cost a one-connection app its connection."""
+    probes, last = {}, 0.0  # socket -> [started, reply, sent]
+    def drop(s):
+        del probes[s]
+        s.close()
+    try:
+        while time.monotonic() < deadline and alive():
+            now = time.monotonic()
+            if now - last >= 0.1 and len(probes) < 40:
+                s = socket.socket()
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", port))
+                probes[s], last = [now, b"", False], now
+            _, writable, _ = select.select([], [s for s in probes if not probes[s][2]], [], 0)
+            for s in writable:
+                try:
+                    if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+                        raise OSError("connect failed")
+                    s.send(request)  # a few bytes into an empty send buffer
+                    probes[s][2] = True
+                except OSError:
+                    drop(s)
+            readable, _, _ = select.select([s for s in probes if probes[s][2]], [], [], 0.02)
+            for s in readable:
+                try:
+                    chunk = s.recv(4096)
+                except OSError:
+                    chunk = b""
+                probes[s][1] += chunk
+                v = verdict(probes[s][1]) if chunk else False
+                if v:
+                    got = time.monotonic()
+                    del probes[s]
+                    s.setblocking(True)
+                    return got, s
+                if v is False:
+                    drop(s)
+            for s in [s for s in probes if not probes[s][1] and time.monotonic() - probes[s][0] > 2]:
+                drop(s)
+        return None, None
+    finally:
+        for s in probes:
+            s.close()
+
+
+def serve_echo(port, alive, deadline):
+    """A line sent to the forwarded port comes back: (time, what) or (None, what)."""
+    msg = b"hello from images-bench\n"
+    t, s = first_response(port, msg, lambda got: got == msg or (None if msg.startswith(got) else False),
+                          alive, deadline)
+    if s is None:
+        return None, "no echo"
+    s.close()  # musl-echo 7 1 exits 0 after this connection
+    return t, "echo ok"
+
+
+def resp(*words):
+    return b"*%d\r\n" % len(words) + b"".join(b"$%d\r\n%s\r\n" % (len(w), w) for w in words)
+
+
+def serve_redis(port, alive, deadline):
+    """PING until PONG (the serve time; -LOADING and the like are not), then SET/GET on that connection;
+    SHUTDOWN NOSAVE makes the server, and so the boot, end."""
+    t, s = first_response(port, resp(b"PING"), lambda got: got == b"+PONG\r\n" if got.endswith(b"\r\n") else None,
+                          alive, deadline)
+    if s is None:
+        return None, "no PONG"
+    try:
+        with s:
+            s.settimeout(60)
+            f = s.makefile("rb")
+            s.sendall(resp(b"SET", b"bespoke-bench", b"trimmed-or-generic"))
+            ok = f.readline() == b"+OK\r\n"
+            s.sendall(resp(b"GET", b"bespoke-bench"))
+            ok = ok and f.readline() == b"$18\r\n" and f.readline() == b"trimmed-or-generic\r\n"
+            s.sendall(resp(b"SHUTDOWN", b"NOSAVE"))
+            f.read()
+    except OSError as e:
+        return None, "PONG, then %s" % e
+    return (t, "PONG, SET/GET ok") if ok else (None, "PONG, but SET/GET failed")
+
+
+def apps(build):
+    return {
+        "echo": {"binary": os.path.join(build, "examples", "musl-echo", "musl-echo"), "args": ["7", "1"],
+                 "guest_port": 7, "serve": serve_echo},
+        # As tests/images/images_dynamic_test.sh runs it: no snapshots, no AOF (the initramfs is all there is).
+        "redis": {"binary": "/usr/bin/redis-server",
+                  "args": ["--port", "6379", "--protected-mode", "no", "--save", "", "--appendonly", "no"],
+                  "guest_port": 6379, "serve": serve_redis},
+    }
+
+
+# --- measurements ---------------------------------------------------------------------------------------
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def boot_once(bespoke, img, app, mem, timeout, log):
+    """One boot with a forwarded port and the app's serve check. Returns a dict of measurements (ms)."""
+    bj = os.path.join(img, "boot.json")
+    if os.path.exists(bj):
+        os.remove(bj)
+    port = free_port()
+    cmd = [bespoke, "boot", img, "--mem", "%dM" % mem, "--timeout", str(timeout),
+           "--forward", "127.0.0.1:%d:%d" % (port, app["guest_port"])]
+    with open(log, "w") as out:
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            served, what = app["serve"](port, lambda: p.poll() is None, t0 + timeout)
+            rc = p.wait(timeout=max(1, t0 + timeout + 30 - time.monotonic()))
+        finally:
+            if p.poll() is None:  # timed out, or the script was interrupted: end this boot and its QEMU
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        end = time.monotonic()
+    r = {"mem": mem, "exit": rc, "serve": what, "serve_ms": None if served is None else (served - t0) * 1000,
+         "script_wall_ms": (end - t0) * 1000}
+    if os.path.isfile(bj):
+        with open(bj) as f:
+            b = json.load(f)
+        for k in ("guest_init_ms", "host_init_ms", "host_first_output_ms", "wall_ms", "accel"):
+            r[k] = b.get(k)
+    r["ok"] = rc == 0 and served is not None
+    if not r["ok"]:
+        with open(log) as f:
+            r["last_lines"] = f.read().strip().splitlines()[-3:]
+    return r
+
+
+def smallest_mem(bespoke, img, app, lo, hi, timeout, log):
+    """Smallest even MiB in [lo, hi] that boots and serves (bisection; assumes more memory never hurts).
+    A size fails only when it fails twice in a row (one failed boot may be the shared machine's doing)."""
+    tried = {}
+    def ok(m):
+        for attempt in (1, 2):
+            r = boot_once(bespoke, img, app, m, timeout, log)
+            why = None if r["ok"] else "exit %d, %s: %s" % (r["exit"], r["serve"], " | ".join(r.get("last_lines", [])))
+            tried.setdefault(m, []).append(why or "ok")
+            note("  %s --mem %dM: %s" % (os.path.basename(img), m, why or "boots and serves"))
+            if r["ok"]:
+                return True
+        return False
+    if not ok(hi):
+        return None, tried
+    if ok(lo):
+        return lo, tried
+    while hi - lo > 2:
+        mid = (lo + hi) // 2 // 2 * 2
+        if mid == lo:
+            mid += 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi, tried
+
+
+def rewrite(bespoke, manifest, app, out, cache, kernel_source):
+    cmd = [bespoke, "rewrite", manifest, "--binary", app["binary"], "-o", out, "--cache-dir", cache, "-q"]
+    if kernel_source:
+        cmd += ["--kernel-source", kernel_source]
+    cmd += ["--"] + app["args"]
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    s = time.monotonic() - t0
+    if r.returncode != 0:
+        return None, s, (r.stderr.strip().splitlines() or ["exit %d" % r.returncode])[-1]
+    with open(os.path.join(out, "image.json")) as f:
+        hit = json.load(f)["kernel"].get("cache_hit")
+    return hit, s, None
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def spread(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    return "%.0f (%.0f-%.0f)" % (statistics.median(values), min(values), max(values))
+
+
+# --- main -----------------------------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("bespoke", help="the bespoke executable (BUILD/cli/bespoke)")
+    ap.add_argument("--apps", default="echo,redis", help="comma-separated: echo, redis (default both)")
+    ap.add_argument("--runs", type=int, default=5, help="boots per kernel and app, alternating (default 5)")
+    ap.add_argument("--cache-dir", help="bespoke's cache for warm rewrites (default bespoke's own)")
+    ap.add_argument("--kernel-source", help="unpacked linux-source-6.1 (default CACHE/linux-source-6.1 if there)")
+    ap.add_argument("--cold", action="store_true", help="also time a cold rewrite (fresh cache: a kernel build)")
+    ap.add_argument("--warm-runs", type=int, default=3, help="warm rewrites to time (default 3)")
+    ap.add_argument("--mem-search", default="8:256", help="LO:HI MiB for the smallest --mem; 'no' to skip")
+    ap.add_argument("--mem", type=int, default=128, help="MiB for the timed boots (default 128)")
+    ap.add_argument("--timeout", type=int, default=120, help="seconds per boot (default 120)")
+    ap.add_argument("--debian-package", help="NAME=VERSION instead of linux-image-amd64's current kernel")
+    ap.add_argument("--work", help="work directory, kept (default a temporary one, removed)")
+    ap.add_argument("--json", help="also write every measurement to this file")
+    a = ap.parse_args()
+
+    bespoke = os.path.abspath(a.bespoke)
+    if not (os.path.isfile(bespoke) and os.access(bespoke, os.X_OK)):
+        die("%s: no bespoke executable (build it: cmake -S . -B build -G Ninja && ninja -C build)" % a.bespoke)
+    if not shutil.which("qemu-system-x86_64"):
+        die("qemu-system-x86_64 not found in PATH (install qemu-system-x86)")
+    build = os.path.dirname(os.path.dirname(bespoke))
+    table = apps(build)
+    names = [n for n in a.apps.split(",") if n]
+    for n in names:
+        if n not in table:
+            die("unknown app '%s' (echo, redis)" % n)
+        if not os.path.isfile(table[n]["binary"]):
+            die("%s: missing (app %s)" % (table[n]["binary"], n))
+    cache = os.path.abspath(a.cache_dir) if a.cache_dir else cache_root()
+    ksrc = a.kernel_source
+    if not ksrc and os.path.isfile(os.path.join(cache_root(), "linux-source-6.1", ".bespoke-unpacked")):
+        ksrc = os.path.join(cache_root(), "linux-source-6.1")
+    if a.mem_search != "no":
+        try:
+            mem_lo, mem_hi = (int(x) for x in a.mem_search.split(":"))
+        except ValueError:
+            die("--mem-search: expected LO:HI in MiB, or no")
+
+    kernel = debian_kernel(a.debian_package)
+    work = a.work or tempfile.mkdtemp(prefix="images-bench.")
+    os.makedirs(work, exist_ok=True)
+    results = {"debian": {k: kernel[k] for k in ("package", "version", "config")},
+               "modules": [m for m, _ in kernel["modules"]], "runs": a.runs, "apps": {}}
+    failed = False
+    try:
+        for name in names:
+            app = table[name]
+            res = results["apps"][name] = {"binary": app["binary"], "args": app["args"]}
+            manifest = os.path.join(work, name + ".yaml")
+            r = subprocess.run([bespoke, "analyze", app["binary"], "-o", manifest, "-q"], capture_output=True,
+                               text=True)
+            if r.returncode != 0:
+                die("bespoke analyze %s failed: %s" % (app["binary"], r.stderr.strip()[-200:]))
+            img = os.path.join(work, name + "-img")
+            # Rewrite: cold (fresh cache) when asked, then warm runs on the same cache.
+            # The first run fills whatever the cache lacks (cold: the kernel build; else perhaps the config
+            # proof); warm = the same command again, every later run, each a kernel cache hit.
+            rw = res["rewrite"] = {"first_s": None, "first_kernel_cache_hit": None, "warm_s": []}
+            rcache = os.path.join(work, "cold-cache") if a.cold else cache
+            if a.cold:
+                shutil.rmtree(rcache, ignore_errors=True)
+                note("%s: cold rewrite (fresh cache %s: a kernel build)" % (name, rcache))
+            for i in range(a.warm_runs + 1):
+                hit, secs, err = rewrite(bespoke, manifest, app, img, rcache, ksrc)
+                if err:
+                    res["skipped"] = "bespoke rewrite: " + err
+                    break
+                if i == 0:
+                    rw["first_s"], rw["first_kernel_cache_hit"] = secs, hit
+                    note("%s: first rewrite %.1f s (kernel cache %s)" % (name, secs, "hit" if hit else "miss"))
+                elif hit:
+                    rw["warm_s"].append(secs)
+                else:
+                    die("%s: rewrite %d missed the kernel cache" % (name, i + 1))
+            if a.cold:
+                shutil.rmtree(rcache, ignore_errors=True)
+            if "skipped" in res:
+                note("%s: skipped: %s" % (name, res["skipped"]))
+                continue
+            with open(os.path.join(img, "image.json")) as f:
+                meta = json.load(f)
+            gen = os.path.join(work, name + "-generic")
+            g = make_generic(img, gen, kernel)
+            res["sizes"] = {"trimmed": {"kernel": os.path.getsize(os.path.join(img, "bzImage")),
+                                        "initramfs": os.path.getsize(os.path.join(img, "initramfs.cpio.gz"))},
+                            "generic": {"kernel": os.path.getsize(os.path.join(gen, "bzImage")),
+                                        "initramfs": g["initramfs_bytes"]}}
+            res["generic_init_conf"] = g["init_conf"]
+            res["accel_network"] = meta.get("network")
+            # Timed boots, the two kernels alternating (order flipped every run).
+            boots = res["boots"] = {"trimmed": [], "generic": []}
+            for i in range(a.runs):
+                for kind in (("trimmed", "generic") if i % 2 == 0 else ("generic", "trimmed")):
+                    d = img if kind == "trimmed" else gen
+                    b = boot_once(bespoke, d, app, a.mem, a.timeout, os.path.join(work, "%s-%s.log" % (name, kind)))
+                    boots[kind].append(b)
+                    note("%s %s run %d: %s" % (name, kind, i + 1, "serves in %.0f ms, wall %s ms" % (
+                        b["serve_ms"], b.get("wall_ms")) if b["ok"] else "FAILED exit %d (%s): %s" % (
+                        b["exit"], b["serve"], " | ".join(b.get("last_lines", [])))))
+                    failed |= not b["ok"]
+            if a.mem_search != "no":
+                res["mem"] = {}
+                for kind, d in (("trimmed", img), ("generic", gen)):
+                    m, tried = smallest_mem(bespoke, d, app, mem_lo, mem_hi, a.timeout,
+                                            os.path.join(work, "%s-%s-mem.log" % (name, kind)))
+                    res["mem"][kind] = {"smallest_mib": m, "tried": tried}
+        report(results, a)
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump(results, f, indent=1)
+    finally:
+        if not a.work:
+            shutil.rmtree(work, ignore_errors=True)
+    return 1 if failed else 0
+
+
+def report(results, a):
+    d = results["debian"]
+    print("images bench: %d boots per kernel and app, alternating; QEMU -M pc, %s, %d cores; --mem %dM for timed boots"
+          % (a.runs, accel_of(results), os.cpu_count(), a.mem))
+    print("generic kernel: %s %s; NIC modules loaded by insmod: %s" % (
+        d["package"], d["version"], ", ".join(results["modules"]) or "none"))
+    print("  Debian config: " + " ".join("%s=%s" % kv for kv in d["config"].items()))
+    goals = []
+    for name, res in results["apps"].items():
+        print()
+        print("app %s: %s %s" % (name, res["binary"], " ".join(res["args"])))
+        if "skipped" in res:
+            print("  skipped: " + res["skipped"])
+            continue
+        s, boots = res["sizes"], res["boots"]
+        rows = [("kernel bzImage bytes", s["trimmed"]["kernel"], s["generic"]["kernel"]),
+                ("initramfs.cpio.gz bytes", s["trimmed"]["initramfs"], s["generic"]["initramfs"])]
+        fmt = "  %-34s %22s %22s %10s"
+        print(fmt % ("metric (ms: median (min-max))", "trimmed", "generic", "ratio"))
+        for label, t, g in rows:
+            print(fmt % (label, t, g, "%.3f" % (t / g)))
+        ratios = {}
+        for key, label in (("guest_init_ms", "guest uptime at init"), ("host_init_ms", "host time to init"),
+                           ("host_first_output_ms", "host time to first app output"),
+                           ("serve_ms", "host time to serves (script)"), ("wall_ms", "wall time (boot.json)"),
+                           ("script_wall_ms", "wall time (script)")):
+            t = [b.get(key) for b in boots["trimmed"] if b["ok"]]
+            g = [b.get(key) for b in boots["generic"] if b["ok"]]
+            mt, mg = med(t), med(g)
+            ratio = mt / mg if mt is not None and mg else None
+            ratios[key] = ratio
+            print(fmt % (label, spread(t), spread(g), "-" if ratio is None else "%.3f" % ratio))
+        ok_t = sum(b["ok"] for b in boots["trimmed"])
+        ok_g = sum(b["ok"] for b in boots["generic"])
+        print(fmt % ("boots that served", "%d/%d" % (ok_t, len(boots["trimmed"])),
+                     "%d/%d" % (ok_g, len(boots["generic"])), ""))
+        if "mem" in res:
+            mt, mg = res["mem"]["trimmed"]["smallest_mib"], res["mem"]["generic"]["smallest_mib"]
+            show = lambda m: "> %d MiB" % max(res["mem"]["trimmed"]["tried"]) if m is None else "%d MiB" % m
+            print(fmt % ("smallest --mem that boots+serves", show(mt), show(mg),
+                         "%.3f" % (mt / mg) if mt and mg else "-"))
+        rw = res["rewrite"]
+        first = "%.1f s (%s)" % (rw["first_s"], "kernel cache hit" if rw["first_kernel_cache_hit"] else
+                                  "cold: kernel built" + (" in a fresh cache" if a.cold else ""))
+        print("  rewrite: first %s; warm (the same command again) %s" % (
+            first, "median %.2f s (runs: %s)" % (med(rw["warm_s"]), " ".join("%.2f" % x for x in rw["warm_s"]))
+            if rw["warm_s"] else "-"))
+        # Goals, each only from a measured number.
+        if name == "redis":
+            k = s["trimmed"]["kernel"]
+            goals.append("redis kernel <= 1.5 MB: %d bytes (%.2f MB) -> %s" % (k, k / 1e6, yes(k <= GOAL_KERNEL_BYTES)))
+        for key, label in (("wall_ms", "wall time"), ("serve_ms", "time to serves")):
+            if ratios.get(key) is not None:
+                goals.append("%s: boot %s <= 0.5x generic: %.3f -> %s" % (name, label, ratios[key],
+                                                                       yes(ratios[key] <= GOAL_BOOT_RATIO)))
+        if "mem" in res and res["mem"]["trimmed"]["smallest_mib"] is not None:
+            m = res["mem"]["trimmed"]["smallest_mib"]
+            goals.append("%s: smallest memory <= %d MiB: %d MiB -> %s" % (name, GOAL_MEM_MIB, m, yes(m <= GOAL_MEM_MIB)))
+        if rw["warm_s"]:
+            w = med(rw["warm_s"])
+            goals.append("%s: warm rewrite < %.0f s: %.2f s -> %s" % (name, GOAL_WARM_REWRITE_S, w,
+                                                                    yes(w < GOAL_WARM_REWRITE_S)))
+    if "redis" not in results["apps"] or "skipped" in results["apps"].get("redis", {}):
+        goals.append("redis kernel <= 1.5 MB: not measured (no redis image)")
+    print()
+    print("goals:")
+    for g in goals:
+        print("  " + g)
+
+
+def accel_of(results):
+    for res in results["apps"].values():
+        for b in res.get("boots", {}).get("trimmed", []):
+            if b.get("accel"):
+                return b["accel"].upper()
+    return "accel unknown"
+
+
+def yes(b):
+    return "holds" if b else "MISSED"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
