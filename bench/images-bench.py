@@ -385,14 +385,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def boot_once(bespoke, img, app, mem, timeout, log):
-    """One boot with a forwarded port and the app's serve check. Returns a dict of measurements (ms)."""
+def boot_once(bespoke, img, app, mem, timeout, log, probe=False):
+    """One boot with a forwarded port and the app's serve check. Returns a dict of measurements (ms).
+    probe: boot with --probe-syscalls (init probes every syscall number for ENOSYS before the app starts)."""
     bj = os.path.join(img, "boot.json")
     if os.path.exists(bj):
         os.remove(bj)
     port = free_port()
     cmd = [bespoke, "boot", img, "--mem", "%dM" % mem, "--timeout", str(timeout),
-           "--forward", "127.0.0.1:%d:%d" % (port, app["guest_port"])]
+           "--forward", "127.0.0.1:%d:%d" % (port, app["guest_port"])] + (["--probe-syscalls"] if probe else [])
     with open(log, "w") as out:
         t0 = time.monotonic()
         p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -411,6 +412,9 @@ def boot_once(bespoke, img, app, mem, timeout, log):
             b = json.load(f)
         for k in ("guest_init_ms", "host_init_ms", "host_first_output_ms", "wall_ms", "accel"):
             r[k] = b.get(k)
+        if probe and b.get("syscall_probe"):
+            r["implemented"] = b["syscall_probe"]["implemented"]
+            r["implemented_names"] = b["syscall_probe"]["implemented_names"]
     r["ok"] = rc == 0 and served is not None
     if not r["ok"]:
         with open(log) as f:
@@ -577,6 +581,15 @@ def main():
                         b["serve_ms"], b.get("wall_ms")) if b["ok"] else "FAILED exit %d (%s): %s" % (
                         b["exit"], b["serve"], " | ".join(b.get("last_lines", [])))))
                     failed |= not b["ok"]
+            # The syscall probe: which syscall numbers each booted kernel implements (not ENOSYS).
+            res["probe"] = {}
+            for kind, d in (("trimmed", img), ("generic", gen)):
+                b = boot_once(bespoke, d, app, a.mem, a.timeout + 60, os.path.join(work, "%s-%s-probe.log" % (name, kind)),
+                              probe=True)
+                res["probe"][kind] = {"implemented": b.get("implemented"), "names": b.get("implemented_names", []),
+                                      "ok": b["ok"]}
+                note("%s %s: syscall probe: %s implemented" % (name, kind, b.get("implemented")))
+                failed |= not b["ok"] or b.get("implemented") is None
             if a.mem_search != "no":
                 res["mem"] = {}
                 for kind, d in (("trimmed", img), ("generic", gen)):
@@ -625,6 +638,12 @@ def report(results, a):
             ratio = mt / mg if mt is not None and mg else None
             ratios[key] = ratio
             print(fmt % (label, spread(t), spread(g), "-" if ratio is None else "%.3f" % ratio))
+        pt, pg = res["probe"]["trimmed"], res["probe"]["generic"]
+        if pt["implemented"] is not None and pg["implemented"] is not None:
+            print(fmt % ("syscalls implemented (ENOSYS probe)", pt["implemented"], pg["implemented"],
+                         "%.3f" % (pt["implemented"] / pg["implemented"])))
+            missing = sorted(set(pg["names"]) - set(pt["names"]))
+            print("  %d syscalls the generic kernel implements and the trimmed one does not" % len(missing))
         ok_t = sum(b["ok"] for b in boots["trimmed"])
         ok_g = sum(b["ok"] for b in boots["generic"])
         print(fmt % ("boots that served", "%d/%d" % (ok_t, len(boots["trimmed"])),
