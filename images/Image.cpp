@@ -172,6 +172,14 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
     if (guest.empty() || guest[0] != '/' || guest.back() == '/' || guest.find("/../") != std::string::npos ||
         llvm::StringRef(guest).ends_with("/.."))
       return err(host + ": guest path '" + guest + "' is not an absolute file path (--add HOST[:GUEST])");
+    for (const char *mount : {"/dev/", "/proc/", "/sys/", "/tmp/"})
+      if (llvm::StringRef(guest).starts_with(mount))
+        return err(host + ": guest path " + guest + " would be hidden by bespoke-init's mount on " +
+                   llvm::StringRef(mount).drop_back().str() + " (--add)");
+    // A file where the image has a directory, or under one of its files, would break the archive.
+    for (const std::string &t : taken)
+      if (llvm::StringRef(t).starts_with(guest + "/") || llvm::StringRef(guest).starts_with(t + "/"))
+        return err(host + ": guest path " + guest + " collides with " + t + " in the image (--add)");
     if (!taken.insert(guest).second) return err(host + ": guest path " + guest + " is already in the image (--add)");
     img.files.push_back({guest, host});
   }

@@ -127,6 +127,10 @@ if cc -shared -fPIC -o "$W/libbespokemissing.so" "$W/missing.c" &&
     "$BESPOKE" rewrite "$W/sqlite3.yaml" --binary /usr/bin/sqlite3 --add "$W/q.sql:data/q.sql" -o "$W/bad-img" --cache-dir "$CACHE"
   expect_lines "--add over a library" "already in the image" \
     "$BESPOKE" rewrite "$W/sqlite3.yaml" --binary /usr/bin/sqlite3 --add "$W/q.sql:/lib/x86_64-linux-gnu/libc.so.6" -o "$W/bad-img" --cache-dir "$CACHE"
+  expect_lines "--add under a mount" "hidden by bespoke-init's mount on /tmp" \
+    "$BESPOKE" rewrite "$W/sqlite3.yaml" --binary /usr/bin/sqlite3 --add "$W/q.sql:/tmp/q.sql" -o "$W/bad-img" --cache-dir "$CACHE"
+  expect_lines "--add over a directory" "collides with /app/sqlite3" \
+    "$BESPOKE" rewrite "$W/sqlite3.yaml" --binary /usr/bin/sqlite3 --add "$W/q.sql:/app" -o "$W/bad-img" --cache-dir "$CACHE"
   [ -e "$W/bad-img" ] && fail "a failed rewrite left $W/bad-img"
 else
   fail "cc could not build the missing-library program"
