@@ -195,11 +195,13 @@ expect_error "syscall no config provides" "nfsservctl" \
 [ -e "$W/bad-img" ] && fail "a failed rewrite left $W/bad-img"
 # A fake kernel tree (instant): its "Kconfig" keeps the fragment as is, or drops VIRTIO_NET like an unmet
 # dependency would; the "build" fails like a compile error. The config proof runs before the build, so
-# buildfail's Kconfig declares every option the real image has on as a plain bool.
+# buildfail's Kconfig declares every option the real image has on as a plain bool, and its hex options
+# (PHYSICAL_START is required by the base) as hex.
 for kind in buildfail unmet; do
   T=$W/fake-$kind
   mkdir -p "$T/arch/x86/configs" "$T/kernel/configs" && : > "$T/arch/x86/Kconfig"
-  [ $kind = buildfail ] && sed -n 's/^CONFIG_\([A-Za-z0-9_]*\)=y$/config \1\n\tbool "\1"\n/p' \
+  [ $kind = buildfail ] && sed -n -e 's/^CONFIG_\([A-Za-z0-9_]*\)=y$/config \1\n\tbool "\1"\n/p' \
+    -e 's/^CONFIG_\([A-Za-z0-9_]*\)=0x[0-9a-fA-F]*$/config \1\n\thex "\1"\n/p' \
     "$W/echo-img/kernel.config" > "$T/Kconfig"
   touch "$T/kernel/configs/tiny-base.config" "$T/kernel/configs/tiny.config" "$T/arch/x86/configs/tiny.config"
   drop=true; [ $kind = unmet ] && drop="sed -i /CONFIG_VIRTIO_NET=/d \$(O)/.config"
