@@ -135,7 +135,9 @@ llvm::Expected<Initramfs> readCpio(llvm::StringRef bytes, llvm::StringRef name) 
 llvm::Expected<std::string> gzipCompress(llvm::StringRef data) {
   if (!llvm::compression::zlib::isAvailable()) return err("gzip: this LLVM was built without zlib");
   llvm::SmallVector<uint8_t, 0> z;
-  llvm::compression::zlib::compress(llvm::arrayRefFromStringRef(data), z, llvm::compression::zlib::BestSizeCompression);
+  // zlib's default level, not its best: for redis-server's 17 MB closure level 9 took 4.2 s for 0.5 % less
+  // (7,165,920 vs 7,204,089 bytes), most of a warm rewrite.
+  llvm::compression::zlib::compress(llvm::arrayRefFromStringRef(data), z, llvm::compression::zlib::DefaultCompression);
   // A zlib stream (RFC 1950) is a 2-byte header, raw deflate data and an Adler-32 trailer; gzip
   // (RFC 1952) frames the same deflate data with its own header and a CRC-32 + size trailer.
   if (z.size() < 6) return err("gzip: unexpected zlib output");
