@@ -226,18 +226,13 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
   if (!unmet.empty())
     return err(req.manifestPath + ": " + unmet.front() +
                (unmet.size() > 1 ? " (and " + std::to_string(unmet.size() - 1) + " more)" : std::string()));
-  // Minimality: options the proof finds could be off are turned off, re-resolved and re-proven while
-  // that makes the config smaller.
+  // The config proof (issue 5, point 4), before anything is built: the resolved .config against the
+  // tree's Kconfig constraints, every requirement on, and the options that could still be turned off;
+  // minimality turns those off, re-resolves and re-proves while that makes the config smaller.
   auto minimal = minimizeConfig(*src, img.config, cacheDir.str().str(), progress);
   if (!minimal) return err(req.manifestPath + ": " + llvm::toString(minimal.takeError()));
-  img.minimality = std::move(*minimal);
-  // The config proof (issue 5, point 4), before anything is built: the resolved .config against the
-  // tree's Kconfig constraints, every requirement on, and the options that could still be turned off.
-  auto proofStart = std::chrono::steady_clock::now();
-  auto proof = proveResolvedConfig(*src, img.config, cacheDir.str().str());
-  if (!proof) return err(req.manifestPath + ": " + llvm::toString(proof.takeError()));
-  img.configProof = std::move(*proof);
-  img.proofSeconds = since(proofStart);
+  img.minimality = std::move(minimal->applied);
+  img.configProof = std::move(minimal->proof);
 
   auto kernel = buildKernel(*src, img.config.resolved, cacheDir.str().str(), req.jobs, progress);
   if (!kernel) return kernel.takeError();

@@ -54,7 +54,7 @@ struct Image {
   std::string initConf;           // /bespoke/init.conf
   std::string initramfsGz;        // initramfs.cpio.gz
   size_t initramfsBytes = 0;      // uncompressed cpio size
-  double configSeconds = 0, proofSeconds = 0, totalSeconds = 0;
+  double configSeconds = 0, totalSeconds = 0;
 };
 
 // bespoke-init's configuration for this config and app (see images/init/bespoke-init.c).

@@ -270,16 +270,19 @@ size_t enabledOptions(llvm::StringRef dotConfig) {
   return n;
 }
 
-llvm::Expected<std::vector<std::string>> minimizeConfig(const KernelSource &src, KernelConfig &config,
-                                                        const std::string &cacheDir, llvm::raw_ostream &progress) {
-  std::vector<std::string> applied;
+llvm::Expected<MinimalConfig> minimizeConfig(const KernelSource &src, KernelConfig &config, const std::string &cacheDir,
+                                             llvm::raw_ostream &progress) {
+  constexpr int MaxMinimalityRounds = 16;
+  MinimalConfig out;
   std::set<std::string> rejected; // groups (by their companion changes) that did not make it smaller
-  for (int round = 0; round < 16; ++round) {
+  for (int round = 0;; ++round) {
     auto proof = proveResolvedConfig(src, config, cacheDir);
     if (!proof) return proof.takeError();
+    out.proof = std::move(*proof);
+    if (round == MaxMinimalityRounds) break; // the last change is proven, not searched further
     // "X" or "X (with A=v, B=w)" -> companions "A=v, B=w" -> the candidates sharing them.
     std::map<std::string, std::vector<std::string>> groups;
-    for (llvm::StringRef r : proof->removable) {
+    for (llvm::StringRef r : out.proof.removable) {
       auto [symbol, rest] = r.split(" (with ");
       groups[rest.str()].push_back(symbol.str());
     }
@@ -294,7 +297,7 @@ llvm::Expected<std::vector<std::string>> minimizeConfig(const KernelSource &src,
       std::string key = with + " | " + llvm::join(symbols, " ");
       if (rejected.count(key)) continue;
       std::vector<std::pair<std::string, std::string>> companions;
-      llvm::StringRef list = llvm::StringRef(with).rtrim(')');
+      llvm::StringRef changes = llvm::StringRef(with).rtrim(')'), list = changes;
       long delta = -(long)symbols.size();
       while (!list.empty()) {
         auto [item, tail] = list.split(", ");
@@ -307,7 +310,7 @@ llvm::Expected<std::vector<std::string>> minimizeConfig(const KernelSource &src,
       if (delta >= 0) { rejected.insert(key); continue; } // more options on than off: not smaller
       KernelConfig trial = config;
       std::string what = llvm::join(symbols, ", ");
-      std::string also = with.empty() ? "" : " (with " + llvm::StringRef(with).rtrim(')').str() + ")";
+      std::string also = with.empty() ? "" : " (with " + changes.str() + ")";
       for (const std::string &s : symbols)
         trial.required[s] = {"n", {"minimality: Z3 finds every Kconfig constraint and requirement holds with " +
                                        s + " off" + also}};
@@ -323,7 +326,7 @@ llvm::Expected<std::vector<std::string>> minimizeConfig(const KernelSource &src,
       }
       progress << "bespoke: minimality: off " << what << also << ": " << before << " -> " << after
                << " enabled options\n";
-      applied.push_back("off " + what + also + ": " + std::to_string(before) + " -> " + std::to_string(after) +
+      out.applied.push_back("off " + what + also + ": " + std::to_string(before) + " -> " + std::to_string(after) +
                         " enabled options");
       config = std::move(trial);
       changed = true;
@@ -331,7 +334,7 @@ llvm::Expected<std::vector<std::string>> minimizeConfig(const KernelSource &src,
     }
     if (!changed) break;
   }
-  return applied;
+  return out;
 }
 
 } // namespace bespoke

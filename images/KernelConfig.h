@@ -83,11 +83,15 @@ llvm::Expected<ConfigProofSummary> proveResolvedConfig(const KernelSource &src, 
 // PROCESSOR_SELECT=y") are taken together; a group is applied only when the resolved .config then has
 // fewer enabled (=y/=m) options than before, and every requirement still holds after Kconfig. Applied
 // changes become requirements (value "n", or the companion's value) with a "minimality: ..." reason,
-// so image.json shows them and the final proof covers them; `config.resolved` is the last resolution.
-// Returns one line per applied group. Every step is cached (resolutions and proofs), so a warm run
-// replays it in well under a second.
-llvm::Expected<std::vector<std::string>> minimizeConfig(const KernelSource &src, KernelConfig &config,
-                                                        const std::string &cacheDir, llvm::raw_ostream &progress);
+// so image.json shows them; `config.resolved` is the last resolution and `proof` its proof (the first
+// round's proof is the gate for the config as composed: its error is returned as is). Every step is
+// cached (resolutions and proofs), so a warm run replays it from the cache.
+struct MinimalConfig {
+  std::vector<std::string> applied; // one line per applied group
+  ConfigProofSummary proof;         // of the final config
+};
+llvm::Expected<MinimalConfig> minimizeConfig(const KernelSource &src, KernelConfig &config, const std::string &cacheDir,
+                                             llvm::raw_ostream &progress);
 
 // Enabled (=y or =m) options of a .config.
 size_t enabledOptions(llvm::StringRef dotConfig);
