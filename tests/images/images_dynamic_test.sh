@@ -9,13 +9,7 @@ set -u
 BESPOKE=$1 W=$2
 CACHE=$W/cache
 mkdir -p "$W"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-
-SRC=${BESPOKE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bespoke}/linux-source-6.1
-KS=()
-[ -f "$SRC/.bespoke-unpacked" ] && KS=(--kernel-source "$SRC")
+. "$(dirname "$0")/lib.sh"
 
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$@"; }
 
@@ -116,20 +110,17 @@ printf 'int bespoke_missing(void);\nint main(void) { return bespoke_missing(); }
 if cc -shared -fPIC -o "$W/libbespokemissing.so" "$W/missing.c" &&
    cc -o "$W/usemissing" "$W/usemissing.c" -L"$W" -lbespokemissing; then
   rm -f "$W/libbespokemissing.so"
-  expect_lines() { local name=$1 pattern=$2; shift 2; "$@" > /dev/null 2> "$W/err.txt"; local rc=$?
-    if [ $rc -eq 2 ] && [ "$(wc -l < "$W/err.txt")" -eq 1 ] && grep -q -- "$pattern" "$W/err.txt"; then pass "$name: $(cat "$W/err.txt")"
-    else fail "$name: exit $rc: $(cat "$W/err.txt")"; fi; }
-  expect_lines "missing library" "shared library libbespokemissing.so not found" \
+  expect_error "missing library" "shared library libbespokemissing.so not found" \
     "$BESPOKE" rewrite "$W/sqlite3.yaml" --binary "$W/usemissing" -o "$W/bad-img" --cache-dir "$CACHE"
-  expect_lines "--add missing file" "no-such.sql: no such file (--add)" \
+  expect_error "--add missing file" "no-such.sql: no such file (--add)" \
     "$BESPOKE" rewrite "$W/sqlite3.yaml" --binary /usr/bin/sqlite3 --add "$W/no-such.sql" -o "$W/bad-img" --cache-dir "$CACHE"
-  expect_lines "--add relative guest path" "is not an absolute file path" \
+  expect_error "--add relative guest path" "is not an absolute file path" \
     "$BESPOKE" rewrite "$W/sqlite3.yaml" --binary /usr/bin/sqlite3 --add "$W/q.sql:data/q.sql" -o "$W/bad-img" --cache-dir "$CACHE"
-  expect_lines "--add over a library" "already in the image" \
+  expect_error "--add over a library" "already in the image" \
     "$BESPOKE" rewrite "$W/sqlite3.yaml" --binary /usr/bin/sqlite3 --add "$W/q.sql:/lib/x86_64-linux-gnu/libc.so.6" -o "$W/bad-img" --cache-dir "$CACHE"
-  expect_lines "--add under a mount" "hidden by bespoke-init's mount on /tmp" \
+  expect_error "--add under a mount" "hidden by bespoke-init's mount on /tmp" \
     "$BESPOKE" rewrite "$W/sqlite3.yaml" --binary /usr/bin/sqlite3 --add "$W/q.sql:/tmp/q.sql" -o "$W/bad-img" --cache-dir "$CACHE"
-  expect_lines "--add over a directory" "collides with /app/sqlite3" \
+  expect_error "--add over a directory" "collides with /app/sqlite3" \
     "$BESPOKE" rewrite "$W/sqlite3.yaml" --binary /usr/bin/sqlite3 --add "$W/q.sql:/app" -o "$W/bad-img" --cache-dir "$CACHE"
   [ -e "$W/bad-img" ] && fail "a failed rewrite left $W/bad-img"
 else
