@@ -2,6 +2,7 @@
 // scope, infers syscall wrappers, walks reachability from the loader's entry points, and reads off the
 // syscalls with one shortest evidence chain each.
 #include "analyzer/BinaryAnalyzer.h"
+#include "analyzer/KernelEntries.h"
 #include "analyzer/ModelCache.h"
 #include "analyzer/ModuleModel.h"
 #include "analyzer/SyscallTable.h"
@@ -376,6 +377,7 @@ Expected<Footprint> analyzeClosure(const std::string &path, const RootSpec &spec
     fp.syscalls.push_back(std::move(u));
   }
   std::sort(fp.syscalls.begin(), fp.syscalls.end(), [](const SyscallUse &a, const SyscallUse &b) { return a.name < b.name; });
+  addKernelIssuedSyscalls(fp);
   auto key = [](const Unresolved &u) {
     const Frame &f = u.evidence.chain.back();
     return std::tuple(f.module, f.address, u.kind, u.why);

@@ -2,6 +2,7 @@
 // address-taken code), disassembles them with LLVM MC and runs a small constant/entry-value dataflow per
 // function to resolve the syscall number (%rax) at every `syscall` and the argument registers at every call.
 #include "analyzer/ModuleModel.h"
+#include "analyzer/KernelEntries.h"
 
 #include "llvm/BinaryFormat/ELF.h"
 #include "llvm/MC/MCAsmInfo.h"
@@ -984,10 +985,19 @@ private:
       }
       return;
     }
-    case Op::CallReg:
+    case Op::CallReg: {
+      // `mov $0xffffffffff600000,%rax; call *%rax` (old static glibc): the kernel emulates a syscall.
+      AbsValue target = read(s, I.getOperand(0).getReg());
+      if (out && target.kind == AbsValue::Const) {
+        AbsValue nrs = AbsValue::bottom();
+        for (int i = 0; i < target.n; ++i)
+          if (int nr = vsyscallNumber(target.c[i]); nr >= 0) nrs = nrs.join(AbsValue::constant(uint64_t(nr)));
+        if (nrs.kind == AbsValue::Const) out->syscalls.push_back({SyscallSite::Syscall, in.addr, nrs});
+      }
       edge(out, Edge::Call, in, s, std::nullopt, -1, true);
       clobberCallerSaved(s);
       return;
+    }
     case Op::CallMem:
       memoryTransfer(in, s, out, Edge::Call);
       clobberCallerSaved(s);
@@ -1348,6 +1358,11 @@ Expected<ModuleModel> buildModuleModel(const ElfModule &elf) {
       e2.indirect = re.indirect;
       e2.args = std::move(re.args);
       if (!re.indirect && re.import < 0) {
+        if (int nr = vsyscallNumber(re.target); nr >= 0 && re.kind != Edge::AddressTaken) {
+          // A direct call into the legacy vsyscall page: the kernel emulates (and seccomp checks) a syscall.
+          f.syscalls.push_back({SyscallSite::Syscall, re.site, AbsValue::constant(uint64_t(nr))});
+          continue;
+        }
         if (!elf.inExecutableSection(re.target)) continue; // jump into non-code: ignore (data constant)
         e2.local = localIndex(re.target);
         if (e2.local < 0) continue;

@@ -6,6 +6,7 @@
 
 #include "extension-gen/Compiler.h"
 
+#include "analyzer/KernelEntries.h"
 #include "analyzer/SyscallTable.h"
 
 #include <algorithm>
@@ -37,6 +38,9 @@ llvm::Expected<Policy> policyFromManifest(const Manifest &m, Action defaultActio
                                      s.name.c_str(), s.nr, *nr);
     byNr.emplace(*nr, s.name);
   }
+  // A manifest written before bespoke listed kernel-issued syscalls (restart_syscall, ...) still needs them.
+  for (const KernelIssuedSyscall &k : kernelIssuedSyscalls())
+    byNr.emplace(*syscallNumber(k.name), std::string(k.name));
   for (const auto &[nr, name] : byNr) {
     SyscallRule r;
     r.nr = nr;

@@ -3,6 +3,8 @@
 
 #include "manifests/Manifest.h"
 
+#include "analyzer/KernelEntries.h"
+
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -117,11 +119,13 @@ ManifestDiff diffManifests(const Footprint &before, const Footprint &after) {
   for (const SyscallUse &s : after.syscalls) {
     seen.insert(s.name);
     auto it = old.find(s.name);
-    if (it == old.end()) d.addedSyscalls.push_back(s);
+    // A syscall present only because the kernel can issue it (restart_syscall, the vDSO's fallbacks) is
+    // not the application's: manifests written before bespoke listed them lack it, which is no change.
+    if (it == old.end()) { if (!onlyKernelIssued(s)) d.addedSyscalls.push_back(s); }
     else diffArgs(*it->second, s, d.argChanges);
   }
   for (const SyscallUse &s : before.syscalls)
-    if (!seen.count(s.name)) d.removedSyscalls.push_back(s);
+    if (!seen.count(s.name) && !onlyKernelIssued(s)) d.removedSyscalls.push_back(s);
   auto byName = [](const SyscallUse &a, const SyscallUse &b) { return a.name < b.name; };
   std::sort(d.addedSyscalls.begin(), d.addedSyscalls.end(), byName);
   std::sort(d.removedSyscalls.begin(), d.removedSyscalls.end(), byName);

@@ -5,6 +5,7 @@
 
 #include "manifests/Manifest.h"
 
+#include "analyzer/KernelEntries.h"
 #include "analyzer/SyscallTable.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -433,7 +434,8 @@ private:
     std::optional<YAML::Node> found = required(n, "chain", where);
     if (!found || !list(*found, where + ": 'chain'")) return false;
     const YAML::Node &chain = *found;
-    if (chain.size() == 0 && !chainMayBeEmpty) return fail(chain, where + ": 'chain' must not be empty");
+    if (chain.size() == 0 && !chainMayBeEmpty && !isKernelRoot(out.root))
+      return fail(chain, where + ": 'chain' must not be empty (only a kernel-issued entry, root 'kernel: ...', has none)");
     out.chain.resize(chain.size());
     for (size_t i = 0; i < chain.size(); ++i)
       if (!frame(chain[i], where + ".chain[" + std::to_string(i) + "]", out.chain[i])) return false;
@@ -557,6 +559,9 @@ bool SchemaReader::syscall(const YAML::Node &n, const std::string &where, Syscal
     if (!map(evidence[j], w) || !keys(evidence[j], w, {"root", "chain"}) ||
         !this->evidence(evidence[j], w, /*chainMayBeEmpty=*/false, out.evidence[j]))
       return false;
+    if (isKernelRoot(out.evidence[j].root) && !isKernelIssued(out.name))
+      return fail(evidence[j], w + ": root '" + shown(out.evidence[j].root) + "' is for syscalls the kernel itself makes a "
+                  "task issue, and '" + out.name + "' is not one of them");
   }
   return true;
 }

@@ -2,6 +2,7 @@
 // the model cache, and the whole-binary analysis on small programs compiled at build time
 // (tests/analyzer/data, built by tests/analyzer/CMakeLists.txt into BESPOKE_TEST_DATA_DIR).
 #include "analyzer/BinaryAnalyzer.h"
+#include "analyzer/KernelEntries.h"
 #include "analyzer/ElfModule.h"
 #include "analyzer/Loader.h"
 #include "analyzer/ModelCache.h"
@@ -134,6 +135,14 @@ std::set<std::string> syscallNames(const Footprint &fp) {
   return out;
 }
 
+// The syscalls the program's code reaches: without those only the kernel issues (KernelEntries).
+std::set<std::string> programSyscallNames(const Footprint &fp) {
+  std::set<std::string> out;
+  for (const SyscallUse &u : fp.syscalls)
+    if (!onlyKernelIssued(u)) out.insert(u.name);
+  return out;
+}
+
 bool chainHas(const Evidence &ev, const std::string &module, const std::string &symbol) {
   for (const Frame &f : ev.chain)
     if (f.module == module && f.symbol == symbol) return true;
@@ -210,7 +219,8 @@ void expectWellFormed(const Footprint &fp) {
     EXPECT_EQ(*nr, u.nr) << u.name;
     EXPECT_FALSE(u.evidence.empty()) << u.name << " has no evidence";
     for (const Evidence &ev : u.evidence) {
-      EXPECT_FALSE(ev.chain.empty()) << u.name;
+      // Only a kernel-issued syscall (restart_syscall, the vDSO's fallbacks) has an empty chain.
+      EXPECT_EQ(ev.chain.empty(), isKernelRoot(ev.root)) << u.name << ": " << ev.root;
       EXPECT_FALSE(ev.root.empty()) << u.name;
     }
   }
@@ -1046,8 +1056,14 @@ TEST(AnalyzeBinary, AsmConstantSyscallNoLibc) {
   EXPECT_EQ(fp.app.linkage, "static");
   EXPECT_EQ(fp.app.libc, "none");
   ASSERT_EQ(fp.modules.size(), 1u);
-  // Exactly the two inline syscalls: nothing missing, nothing invented.
-  EXPECT_EQ(syscallNames(fp), (std::set<std::string>{"exit", "getpid"}));
+  // Exactly the two inline syscalls (and those the kernel issues itself): nothing missing, nothing invented.
+  EXPECT_EQ(programSyscallNames(fp), (std::set<std::string>{"exit", "getpid"}));
+  for (const char *k : {"clock_getres", "clock_gettime", "gettimeofday", "restart_syscall"}) {
+    const SyscallUse *u = findSyscall(fp, k);
+    ASSERT_TRUE(u) << k;
+    EXPECT_TRUE(onlyKernelIssued(*u)) << k << ": " << evidenceText(*u);
+  }
+  EXPECT_EQ(findSyscall(fp, "restart_syscall")->evidence[0].root, "kernel: signal restart");
   EXPECT_TRUE(fp.unresolved.empty()) << describe(fp);
   const SyscallUse *getpid = findSyscall(fp, "getpid");
   ASSERT_TRUE(getpid);
@@ -1056,6 +1072,23 @@ TEST(AnalyzeBinary, AsmConstantSyscallNoLibc) {
   EXPECT_EQ(getpid->evidence[0].chain.front().symbol, "_start") << evidenceText(*getpid);
   EXPECT_EQ(getpid->evidence[0].root, "entry");
   expectCoversStrace(prog, fp);
+}
+
+TEST(AnalyzeBinary, LegacyVsyscallPageCallsAreSyscalls) {
+  std::string prog = data("asm_vsyscall");
+  Footprint fp = analyze(prog);
+  expectWellFormed(fp);
+  // gettimeofday through `call *%rax` with the page's address, time by a direct call, exit by `syscall`.
+  for (const char *n : {"exit", "time"}) {
+    const SyscallUse *u = findSyscall(fp, n);
+    ASSERT_TRUE(u) << n << " missing:\n" << describe(fp);
+    EXPECT_TRUE(someChainHas(*u, "asm_vsyscall", "_start")) << evidenceText(*u);
+  }
+  const SyscallUse *gtod = findSyscall(fp, "gettimeofday");
+  ASSERT_TRUE(gtod);
+  EXPECT_FALSE(onlyKernelIssued(*gtod)) << "the register call was not recorded:\n" << evidenceText(*gtod);
+  EXPECT_EQ(findSyscall(fp, "getcpu"), nullptr);
+  EXPECT_TRUE(fp.unresolved.empty()) << describe(fp);
 }
 
 TEST(AnalyzeBinary, AsmSyscallNumberFromArgcIsUnresolved) {
@@ -1149,7 +1182,7 @@ TEST(AnalyzeBinary, FunctionPointerNoLibc) {
   std::string prog = data("fnptr_asm");
   Footprint fp = analyze(prog);
   expectWellFormed(fp);
-  EXPECT_EQ(syscallNames(fp), (std::set<std::string>{"exit", "sched_yield"})) << describe(fp);
+  EXPECT_EQ(programSyscallNames(fp), (std::set<std::string>{"exit", "sched_yield"})) << describe(fp);
   const SyscallUse *u = findSyscall(fp, "sched_yield");
   ASSERT_TRUE(u);
   EXPECT_TRUE(someChainHas(*u, "fnptr_asm", "_start")) << evidenceText(*u);
@@ -1163,7 +1196,7 @@ TEST(AnalyzeBinary, PaddingAfterTailJumpDoesNotFallThrough) {
   std::string prog = data("padding_fallthrough");
   Footprint fp = analyze(prog);
   expectWellFormed(fp);
-  EXPECT_EQ(syscallNames(fp), (std::set<std::string>{"exit", "getpid"})) << describe(fp);
+  EXPECT_EQ(programSyscallNames(fp), (std::set<std::string>{"exit", "getpid"})) << describe(fp);
   expectCoversStrace(prog, fp);
 }
 

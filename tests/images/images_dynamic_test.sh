@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# images_dynamic_test.sh BESPOKE WORKDIR
+# images_dynamic_test.sh BESPOKE WORKDIR [STOPCONT]
 # Debian's own dynamic (glibc) programs as unikernels: redis-server with its 18-module closure under its
 # proven seccomp filter answers redis-cli on the host (PING, SET, GET) through a forwarded port; the
 # same image with `bind` taken out of the manifest is killed by its filter (SIGSYS) when redis binds;
-# sqlite3 runs a SQL script put in the image with --add and prints the right rows. Two cold kernel
+# STOPCONT (tests/cli/stopcont) stops and continues its sleeping worker under that kernel and a filter
+# from redis' manifest without restart_syscall, and finishes normally; sqlite3 runs a SQL script put in the image with --add and prints the right rows. Two cold kernel
 # builds (redis + SECCOMP, sqlite3) into WORKDIR/cache under the build tree the first time.
 set -u
-BESPOKE=$1 W=$2
+BESPOKE=$1 W=$2 STOPCONT=${3:-}
 CACHE=$W/cache
 mkdir -p "$W"
 . "$(dirname "$0")/lib.sh"
@@ -75,6 +76,36 @@ PY
 rc=$?
 [ $rc -eq 159 ] && grep -q "bespoke-init: signal 31" "$W/nobind.out" && pass "without bind in the filter: SIGSYS, boot exit 159" \
   || { fail "no-bind: boot exit $rc"; tail -5 "$W/nobind.out"; }
+
+# --- restart_syscall under an image's filter: tests/cli/stopcont forks a worker (a thread in futex with a
+# timeout, the main thread in nanosleep), stops it with SIGSTOP and continues it; the kernel makes the
+# worker call restart_syscall. The image uses redis-server's manifest without restart_syscall (as an older
+# bespoke wrote it): the same kernel config (no cold build), and a filter that allows every syscall
+# stopcont makes (checked), so only the kernel-issued call is at stake.
+if [ -n "$STOPCONT" ]; then
+  python3 - "$W/redis.yaml" "$W/redis-old.yaml" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+start = text.index("\n  - name: restart_syscall\n") + 1
+end = re.compile(r"^(  - name: |kernel:)", re.M).search(text, start + 1).start()
+open(sys.argv[2], "w").write(text[:start] + text[end:])
+PY
+  "$BESPOKE" analyze "$STOPCONT" -o "$W/stopcont.yaml" -q || fail "analyze stopcont"
+  python3 - "$W/stopcont.yaml" "$W/redis-old.yaml" <<'PY' || fail "stopcont needs syscalls redis-server's manifest lacks"
+import re, sys
+names = lambda f: set(re.findall(r"^  - name: (\S+)\n    nr:", open(f).read(), re.M))
+extra = names(sys.argv[1]) - names(sys.argv[2]) - {"restart_syscall"}
+assert not extra, sorted(extra)
+PY
+  "$BESPOKE" rewrite "$W/redis-old.yaml" --binary "$STOPCONT" --seccomp -o "$W/stopcont-img" \
+    --cache-dir "$CACHE" "${KS[@]}" -q -- self 1500 || fail "rewrite stopcont"
+  [ "$(json "$W/stopcont-img/image.json" 'd["kernel"]["cache_hit"]')" = True ] || fail "stopcont image: no kernel cache hit"
+  "$BESPOKE" boot "$W/stopcont-img" --timeout 400 > "$W/stopcont.out" 2> "$W/stopcont.err"
+  rc=$?
+  [ $rc -eq 0 ] && grep -q "stopcont: ok" "$W/stopcont.out" \
+    && pass "stopped and continued under the image's filter (manifest without restart_syscall): exit 0" \
+    || { fail "stopcont image: boot exit $rc"; tail -8 "$W/stopcont.out"; }
+fi
 
 # --- sqlite3: a SQL script added to the image; the rows on the console.
 "$BESPOKE" analyze /usr/bin/sqlite3 -o "$W/sqlite3.yaml" -q || fail "analyze sqlite3"

@@ -5,6 +5,8 @@
 #include "manifests/Diff.h"
 #include "manifests/Manifest.h"
 
+#include "analyzer/KernelEntries.h"
+
 #include "llvm/Support/JSON.h"
 
 #include <gtest/gtest.h>
@@ -98,6 +100,20 @@ TEST(ManifestDiff, AddedSyscallGrowsAndKeepsItsEvidence) {
   std::string text = renderDiffText(d, labels("a.yaml", "b.yaml"));
   EXPECT_NE(text.find("+ syscall socket (41)"), std::string::npos) << text;
   EXPECT_NE(text.find("main@/src/app/main.c:10"), std::string::npos) << text;
+}
+
+TEST(ManifestDiff, KernelIssuedSyscallsAppearingInANewerManifestAreNoChange) {
+  Footprint before = base(), after = base();
+  addKernelIssuedSyscalls(after); // what the analysis adds now; a manifest of an older bespoke lacks them
+  ASSERT_GT(after.syscalls.size(), before.syscalls.size());
+  ManifestDiff d = diffManifests(before, after);
+  EXPECT_TRUE(d.empty());
+  EXPECT_FALSE(d.grew());
+  EXPECT_TRUE(diffManifests(after, before).empty());
+  // Reached from code, the same name is the application's own growth.
+  Footprint code = before;
+  code.syscalls.push_back(use("restart_syscall", 219));
+  EXPECT_TRUE(diffManifests(before, code).grew());
 }
 
 TEST(ManifestDiff, RemovedSyscallShrinksWithoutGrowing) {

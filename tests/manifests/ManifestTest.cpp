@@ -343,6 +343,20 @@ TEST(ManifestRoundTrip, UnresolvedEntryWithoutChain) {
   EXPECT_EQ(renderManifest(*back), text);
 }
 
+TEST(ManifestRoundTrip, KernelIssuedSyscallWithoutChain) {
+  Manifest m = sample();
+  SyscallUse r;
+  r.name = "restart_syscall";
+  r.nr = 219;
+  r.evidence.push_back({"kernel: signal restart", {}});
+  m.footprint.syscalls.push_back(r);
+  std::string text = renderManifest(m);
+  EXPECT_NE(text.find("      - root: \"kernel: signal restart\"\n        chain: []\n"), std::string::npos) << text;
+  auto back = parseManifest(text, "m.yaml");
+  ASSERT_TRUE(bool(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(renderManifest(*back), text);
+}
+
 TEST(ManifestRoundTrip, ReadmeExampleIsAValidCanonicalManifest) {
   // Keeps manifests/README.md honest: its example loads and is exactly what bespoke would write.
   std::string readme = readFile(sourceDir() / ".." / ".." / "manifests" / "README.md");
@@ -385,6 +399,9 @@ TEST(ManifestErrors, FixturesGiveExactOneLineMessagesNamingTheFile) {
        ":15: syscalls[0].evidence[0].chain[1]: frame 'libc.so.6!__open64' is not module!symbol@0xADDRESS (lowercase hex) or symbol@FILE:LINE"},
       {"missing-evidence.yaml", ":16: syscalls[1]: missing 'evidence'"},
       {"empty-evidence.yaml", ":18: syscalls[1]: 'evidence' must not be empty (every syscall has a chain)"},
+      {"empty-chain.yaml", ":15: syscalls[0].evidence[0]: 'chain' must not be empty (only a kernel-issued entry, root 'kernel: ...', has none)"},
+      {"kernel-root-write.yaml",
+       ":19: syscalls[1].evidence[0]: root 'kernel: signal restart' is for syscalls the kernel itself makes a task issue, and 'write' is not one of them"},
       {"bad-args.yaml", ":14: syscalls[0]: argument 'flags' must be a list of values or \"any\""},
       {"bad-sha256.yaml", ":5: app: 'sha256' must be 64 lowercase hex digits, found 'not-a-hash'"},
       {"bad-linkage.yaml", ":7: app: 'linkage' must be static, static-pie, dynamic or unknown, found 'dynamically'"},
