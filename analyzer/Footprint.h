@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,7 @@ struct SyscallUse {
 // A site the analysis could not resolve. Never dropped: a filter built from an incomplete footprint
 // must be reviewed.
 struct Unresolved {
-  std::string kind; // "syscall-number", "wrapper-argument", "dlopen", "int80", ...
+  std::string kind; // "syscall-number", "wrapper-argument", "dlopen", "exec", "int80", ...
   std::string why;  // one line for the reviewer
   Evidence evidence;
 };
@@ -53,10 +54,27 @@ struct KernelFacts {
   std::vector<std::string> features; // Kconfig options
 };
 
+// An ELF object whose code is in the footprint, and how it got there (manifest v2; a v1 manifest names
+// only name, path and sha256). See manifests/README.md, "Modules".
 struct ModuleInfo {
-  std::string name;
+  std::string name;   // file name, unique in the footprint (a second file of the same name gets "#2", ...)
   std::string path;
   std::string sha256;
+  std::string kind;   // "program" (a process image: the app, or a program it executes) or "library"
+  std::string loaded; // executable | needed | interpreter | dlopen | nss | gconv | pam | openssl | exec |
+                      // flag | observed
+  std::string by;     // the module or program whose DT_NEEDED, PT_INTERP, code or configuration loads it
+  std::optional<Frame> site; // dlopen, exec: the call of dlopen or of the exec function
+  std::string target; // dlopen, exec: the path or name the program passes ("libfoo.so.1", "/bin/sh", "xz")
+  std::string config; // nss, gconv, pam, openssl: "FILE:LINE: TEXT", the line that names the module
+  std::string flag;   // flag: "--dlopen PATH" or "--exec PROGRAM"
+};
+
+// A file the application opens (or stats, executes, ...) by a constant path: where a path constant
+// reaches a path-taking function. Paths under /proc, /sys and /dev go to KernelFacts::paths instead.
+struct FileUse {
+  std::string path;
+  Evidence evidence; // the shortest chain to the call
 };
 
 struct AppInfo {
@@ -86,9 +104,10 @@ struct CrossCheck {
 
 struct Footprint {
   AppInfo app;
-  std::vector<ModuleInfo> modules; // the loaded closure, in load order (app first)
+  std::vector<ModuleInfo> modules; // app first, then in the order the analysis found them (load order)
   std::vector<SyscallUse> syscalls; // sorted by name
   KernelFacts kernel;
+  std::vector<FileUse> files;         // sorted by path, each path once
   std::vector<Unresolved> unresolved; // sorted by module, address
   AnalysisStats stats;
   CrossCheck crossCheck;

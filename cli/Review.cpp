@@ -137,7 +137,7 @@ int runDiff(const std::vector<std::string> &args) {
   if (!before) return inputError(before.takeError());
   auto after = loadManifest(files[1]);
   if (!after) return inputError(after.takeError());
-  ManifestDiff d = diffManifests(before->footprint, after->footprint);
+  ManifestDiff d = diffManifests(before->footprint, after->footprint, /*compareFiles=*/before->version >= 2);
   DiffLabels labels{files[0], files[1], ""};
   std::string text = fmt == "json"       ? renderDiffJson(d, labels)
                      : fmt == "markdown" ? renderDiffMarkdown(d, labels, after->footprint.app.name)
@@ -190,7 +190,7 @@ int runCheck(const std::vector<std::string> &args) {
     if (llvm::Error e = saveManifest(analysis->manifest, *manifestOut)) return inputError(std::move(e));
   if (!in.quiet) fprintf(stderr, "bespoke: %s\n", analysis->summary.c_str());
 
-  ManifestDiff d = diffManifests(base->footprint, now);
+  ManifestDiff d = diffManifests(base->footprint, now, /*compareFiles=*/base->version >= 2);
   DiffLabels labels{*baseline, input, absoluteDirectory(sourceRoot.value_or("."))};
   std::string text = fmt == "sarif"      ? renderDiffSarif(d, labels, now)
                      : fmt == "markdown" ? renderDiffMarkdown(d, labels, now.app.name)

@@ -90,6 +90,18 @@ std::string valuesText(const ArgChange &c) {
   return s;
 }
 
+// "(loaded by nss: /etc/nsswitch.conf:7: passwd: files systemd)": how a module entered, for a reviewer.
+std::string moduleOrigin(const ModuleInfo &m) {
+  if (m.loaded.empty()) return "";
+  std::string s = " (" + m.loaded;
+  if (!m.by.empty()) s += " by " + m.by;
+  if (!m.target.empty()) s += " of " + m.target;
+  if (m.site) s += " at " + frameString(*m.site);
+  if (!m.config.empty()) s += ": " + m.config;
+  if (!m.flag.empty()) s += ": " + m.flag;
+  return s + ")";
+}
+
 // The deepest source frame of a chain (the call in the program's own code nearest the syscall).
 const Frame *deepestSourceFrame(const std::vector<Evidence> &evidence) {
   for (const Evidence &e : evidence)
@@ -103,15 +115,31 @@ const Frame *deepestSourceFrame(const std::vector<Evidence> &evidence) {
 bool ManifestDiff::empty() const {
   return addedSyscalls.empty() && removedSyscalls.empty() && argChanges.empty() && addedPaths.empty() &&
          removedPaths.empty() && addedFeatures.empty() && removedFeatures.empty() && addedUnresolved.empty() &&
-         removedUnresolved.empty();
+         removedUnresolved.empty() && addedModules.empty() && removedModules.empty() && addedFiles.empty() &&
+         removedFiles.empty();
 }
 
 bool ManifestDiff::grew() const {
   return !addedSyscalls.empty() || !addedPaths.empty() || !addedFeatures.empty() || !addedUnresolved.empty() ||
+         !addedModules.empty() || !addedFiles.empty() ||
          std::any_of(argChanges.begin(), argChanges.end(), [](const ArgChange &c) { return c.grew(); });
 }
 
-ManifestDiff diffManifests(const Footprint &before, const Footprint &after) {
+namespace {
+
+// Elements of `b` whose key no element of `a` has, in `b`'s order.
+template <typename T, typename Key> std::vector<T> missingFrom(const std::vector<T> &a, const std::vector<T> &b, Key key) {
+  std::set<std::string> have;
+  for (const T &x : a) have.insert(key(x));
+  std::vector<T> out;
+  for (const T &x : b)
+    if (!have.count(key(x))) out.push_back(x);
+  return out;
+}
+
+} // namespace
+
+ManifestDiff diffManifests(const Footprint &before, const Footprint &after, bool compareFiles) {
   ManifestDiff d;
   std::map<std::string, const SyscallUse *> old;
   for (const SyscallUse &s : before.syscalls) old[s.name] = &s;
@@ -132,6 +160,14 @@ ManifestDiff diffManifests(const Footprint &before, const Footprint &after) {
   setDiff(before.kernel.paths, after.kernel.paths, d.addedPaths, d.removedPaths);
   setDiff(before.kernel.features, after.kernel.features, d.addedFeatures, d.removedFeatures);
   diffUnresolved(before.unresolved, after.unresolved, d.addedUnresolved, d.removedUnresolved);
+  auto modulePath = [](const ModuleInfo &m) { return m.path; };
+  d.addedModules = missingFrom(before.modules, after.modules, modulePath);
+  d.removedModules = missingFrom(after.modules, before.modules, modulePath);
+  if (compareFiles) {
+    auto filePath = [](const FileUse &f) { return f.path; };
+    d.addedFiles = missingFrom(before.files, after.files, filePath);
+    d.removedFiles = missingFrom(after.files, before.files, filePath);
+  }
   return d;
 }
 
@@ -154,6 +190,10 @@ std::string renderDiffText(const ManifestDiff &d, const DiffLabels &l) {
   for (const std::string &p : d.removedPaths) s += "- kernel path " + p + "\n";
   for (const std::string &f : d.addedFeatures) s += "+ kernel feature " + f + "\n";
   for (const std::string &f : d.removedFeatures) s += "- kernel feature " + f + "\n";
+  for (const ModuleInfo &m : d.addedModules) s += "+ " + m.kind + " " + m.path + moduleOrigin(m) + "\n";
+  for (const ModuleInfo &m : d.removedModules) s += "- " + (m.kind.empty() ? std::string("module") : m.kind) + " " + m.path + "\n";
+  for (const FileUse &f : d.addedFiles) s += "+ file " + f.path + "\n    " + chainText(f.evidence) + "\n";
+  for (const FileUse &f : d.removedFiles) s += "- file " + f.path + "\n";
   for (const Unresolved &u : d.addedUnresolved) s += "+ unresolved " + u.kind + ": " + u.why + "\n    " + chainText(u.evidence) + "\n";
   for (const Unresolved &u : d.removedUnresolved) s += "- unresolved " + u.kind + ": " + u.why + "\n";
   s += llvm::formatv("{0} syscalls added, {1} removed; {2} argument changes; footprint {3}\n", d.addedSyscalls.size(),
@@ -199,6 +239,20 @@ std::string renderDiffMarkdown(const ManifestDiff &d, const DiffLabels &l, const
   list("Kernel paths no longer used", d.removedPaths);
   list("New kernel features", d.addedFeatures);
   list("Kernel features no longer needed", d.removedFeatures);
+  if (!d.addedModules.empty()) {
+    s += "\nNew code in the process (libraries and executed programs):\n";
+    for (const ModuleInfo &m : d.addedModules) s += "- " + code(m.path) + moduleOrigin(m) + "\n";
+  }
+  if (!d.removedModules.empty()) {
+    s += "\nModules no longer loaded:";
+    for (const ModuleInfo &m : d.removedModules) s += " " + code(m.path);
+    s += "\n";
+  }
+  std::vector<std::string> addedFiles, removedFiles;
+  for (const FileUse &f : d.addedFiles) addedFiles.push_back(f.path);
+  for (const FileUse &f : d.removedFiles) removedFiles.push_back(f.path);
+  list("New files opened", addedFiles);
+  list("Files no longer opened", removedFiles);
   if (!d.addedUnresolved.empty()) {
     s += "\nNew unresolved sites (a syscall made only there would be missed):\n";
     for (const Unresolved &u : d.addedUnresolved) s += "- " + code(u.kind) + ": " + u.why + "\n";
@@ -224,6 +278,26 @@ llvm::json::Value evidenceJson(const std::vector<Evidence> &evidence) {
 }
 
 llvm::json::Array strings(const std::vector<std::string> &v) { return llvm::json::Array(v); }
+
+llvm::json::Array modulesJson(const std::vector<ModuleInfo> &v) {
+  llvm::json::Array a;
+  for (const ModuleInfo &m : v) {
+    llvm::json::Object o{{"name", m.name}, {"path", m.path}, {"sha256", m.sha256}, {"kind", m.kind}, {"loaded", m.loaded}};
+    if (!m.by.empty()) o["by"] = m.by;
+    if (m.site) o["site"] = frameString(*m.site);
+    if (!m.target.empty()) o["target"] = m.target;
+    if (!m.config.empty()) o["config"] = m.config;
+    if (!m.flag.empty()) o["flag"] = m.flag;
+    a.push_back(std::move(o));
+  }
+  return a;
+}
+
+llvm::json::Array filesJson(const std::vector<FileUse> &v) {
+  llvm::json::Array a;
+  for (const FileUse &f : v) a.push_back(llvm::json::Object{{"path", f.path}, {"evidence", evidenceJson({f.evidence})}});
+  return a;
+}
 
 llvm::json::Array unresolvedJson(const std::vector<Unresolved> &v) {
   llvm::json::Array a;
@@ -258,6 +332,10 @@ std::string renderDiffJson(const ManifestDiff &d, const DiffLabels &l) {
                           {"removed_paths", strings(d.removedPaths)},
                           {"added_features", strings(d.addedFeatures)},
                           {"removed_features", strings(d.removedFeatures)},
+                          {"added_modules", modulesJson(d.addedModules)},
+                          {"removed_modules", modulesJson(d.removedModules)},
+                          {"added_files", filesJson(d.addedFiles)},
+                          {"removed_files", filesJson(d.removedFiles)},
                           {"added_unresolved", unresolvedJson(d.addedUnresolved)},
                           {"removed_unresolved", unresolvedJson(d.removedUnresolved)}};
   return llvm::formatv("{0:2}", llvm::json::Value(std::move(root))).str() + "\n";
@@ -280,6 +358,8 @@ const SarifRule kRules[] = {
     {"BSPK004", "NewKernelFeature", "The application now needs a kernel feature the baseline does not list."},
     {"BSPK005", "NewUnresolvedSite", "A new site the analysis could not resolve: a system call made only there is "
                                      "missing from the footprint."},
+    {"BSPK006", "NewModule", "The application now loads a library or executes a program its baseline does not list."},
+    {"BSPK007", "NewFile", "The application now opens a file by a constant path the baseline does not list."},
 };
 
 // file:// URI of an absolute path (RFC 8089), percent-encoding what a URI path may not hold.
@@ -390,6 +470,13 @@ std::string renderDiffSarif(const ManifestDiff &d, const DiffLabels &l, const Fo
     results.push_back(w.result(2, app + " now opens " + p, "path:" + p, {}));
   for (const std::string &f : d.addedFeatures)
     results.push_back(w.result(3, app + " now needs kernel feature " + f, "feature:" + f, {}));
+  for (const ModuleInfo &m : d.addedModules) {
+    std::vector<Evidence> where;
+    if (m.site) where.push_back(Evidence{m.loaded, {*m.site}});
+    results.push_back(w.result(5, app + " now loads " + m.path + moduleOrigin(m), "module:" + m.path, where));
+  }
+  for (const FileUse &f : d.addedFiles)
+    results.push_back(w.result(6, app + " now opens " + f.path, "file:" + f.path, {f.evidence}));
   for (const Unresolved &u : d.addedUnresolved)
     results.push_back(w.result(4, "new unresolved " + u.kind + " site: " + u.why,
                                "unresolved:" + std::get<0>(unresolvedKey(u)) + ":" + std::get<2>(unresolvedKey(u)),

@@ -28,14 +28,20 @@ struct ManifestDiff {
   std::vector<std::string> addedPaths, removedPaths, addedFeatures, removedFeatures;
   // Unresolved sites compared by kind and site function (addresses move between builds).
   std::vector<Unresolved> addedUnresolved, removedUnresolved;
+  // Modules (libraries and executed programs) by path: new code in the process, as in AFTER / BEFORE.
+  std::vector<ModuleInfo> addedModules, removedModules;
+  // Files opened by a constant path (compared only when BEFORE records files: manifest version >= 2).
+  std::vector<FileUse> addedFiles, removedFiles;
 
   bool empty() const;
-  // AFTER can ask more of the kernel: a new syscall, argument value, kernel path or feature, or a new
-  // unresolved site (which may hide any syscall).
+  // AFTER can ask more of the kernel: a new syscall, argument value, kernel path or feature, module
+  // (library or executed program), file, or a new unresolved site (which may hide any syscall).
   bool grew() const;
 };
 
-ManifestDiff diffManifests(const Footprint &before, const Footprint &after);
+// `compareFiles`: false when BEFORE is a version 1 manifest, which does not record files (a baseline
+// written before files were recorded must not make every file look new).
+ManifestDiff diffManifests(const Footprint &before, const Footprint &after, bool compareFiles = true);
 
 // Labels for the two sides (file names) and where source paths are made relative (SARIF %SRCROOT%).
 struct DiffLabels {

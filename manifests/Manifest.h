@@ -1,5 +1,6 @@
-// Manifest v1: a Footprint as versioned, reviewable YAML. Deterministic: the same Footprint renders to
-// byte-identical text. See manifests/README.md for the format.
+// Manifest: a Footprint as versioned, reviewable YAML (version 2; version 1 is still read, and a version 1
+// file saves back unchanged). Deterministic: the same Footprint renders to byte-identical text. See
+// manifests/README.md for the format.
 #pragma once
 
 #include "analyzer/Footprint.h"
@@ -10,10 +11,11 @@
 
 namespace bespoke {
 
-inline constexpr int kManifestVersion = 1;
+inline constexpr int kManifestVersion = 2;       // what bespoke writes
+inline constexpr int kOldestManifestVersion = 1; // the oldest it reads
 
 struct Manifest {
-  int version = kManifestVersion;
+  int version = kManifestVersion; // as read; rendered as 2 unless it is 1 and holds nothing of version 2
   Footprint footprint;
 };
 

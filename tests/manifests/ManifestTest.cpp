@@ -53,8 +53,13 @@ bool same(const Footprint &a, const Footprint &b) {
   auto appKey = [](const AppInfo &x) { return std::tie(x.name, x.path, x.sha256, x.arch, x.linkage, x.libc, x.libcVersion); };
   if (appKey(a.app) != appKey(b.app)) return false;
   if (!std::equal(a.modules.begin(), a.modules.end(), b.modules.begin(), b.modules.end(), [](auto &x, auto &y) {
-        return std::tie(x.name, x.path, x.sha256) == std::tie(y.name, y.path, y.sha256);
+        return std::tie(x.name, x.path, x.sha256, x.kind, x.loaded, x.by, x.target, x.config, x.flag) ==
+                   std::tie(y.name, y.path, y.sha256, y.kind, y.loaded, y.by, y.target, y.config, y.flag) &&
+               x.site.has_value() == y.site.has_value() && (!x.site || same(*x.site, *y.site));
       }))
+    return false;
+  if (!std::equal(a.files.begin(), a.files.end(), b.files.begin(), b.files.end(),
+                  [](auto &x, auto &y) { return x.path == y.path && same(x.evidence, y.evidence); }))
     return false;
   auto evidenceEq = [](const std::vector<Evidence> &x, const std::vector<Evidence> &y) {
     return std::equal(x.begin(), x.end(), y.begin(), y.end(), [](auto &p, auto &q) { return same(p, q); });
@@ -85,7 +90,31 @@ Manifest sample() {
   Manifest m;
   Footprint &fp = m.footprint;
   fp.app = {"demo", "/usr/bin/demo", kShaA, "x86_64", "dynamic", "glibc", "2.36"};
-  fp.modules = {{"demo", "/usr/bin/demo", kShaA}, {"libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6", kShaB}};
+  ModuleInfo demo, libc, nss;
+  demo.name = "demo";
+  demo.path = "/usr/bin/demo";
+  demo.sha256 = kShaA;
+  demo.kind = "program";
+  demo.loaded = "executable";
+  libc.name = "libc.so.6";
+  libc.path = "/lib/x86_64-linux-gnu/libc.so.6";
+  libc.sha256 = kShaB;
+  libc.kind = "library";
+  libc.loaded = "needed";
+  libc.by = "demo";
+  nss.name = "libnss_systemd.so.2";
+  nss.path = "/lib/x86_64-linux-gnu/libnss_systemd.so.2";
+  nss.sha256 = kShaB;
+  nss.kind = "library";
+  nss.loaded = "nss";
+  nss.by = "libc.so.6";
+  nss.config = "/etc/nsswitch.conf:7: passwd: files systemd";
+  fp.modules = {demo, libc, nss};
+  Frame fopen;
+  fopen.module = "libc.so.6";
+  fopen.symbol = "fopen";
+  fopen.address = 0x7f10;
+  fp.files = {{"/etc/demo.conf", {"entry", {{"demo", "main", 0x40}, fopen}}}};
   SyscallUse openat{"openat", 257, {}, {{"entry", {{"demo", "main", 0x10}, {"libc.so.6", "__open64", 0xf7e2a}}}}};
   openat.args["flags"] = ArgFact{false, {"O_CLOEXEC", "O_RDONLY"}};
   openat.args["pathname"] = ArgFact{true, {}};
@@ -102,8 +131,25 @@ Manifest sample() {
   return m;
 }
 
+// sample() as a version 1 manifest (before modules said how they were loaded and files were recorded):
+// still read, and saved back unchanged.
+Manifest sampleV1() {
+  Manifest m = sample();
+  m.version = 1;
+  m.footprint.files.clear();
+  m.footprint.modules.pop_back();
+  for (ModuleInfo &mod : m.footprint.modules) {
+    ModuleInfo bare;
+    bare.name = mod.name;
+    bare.path = mod.path;
+    bare.sha256 = mod.sha256;
+    mod = bare;
+  }
+  return m;
+}
+
 // The exact text for sample(): key order, quoting, block and flow styles, indentation.
-const char *kSampleText = R"(bespoke: 1
+const char *kSampleText = R"(bespoke: 2
 app:
   name: demo
   path: /usr/bin/demo
@@ -116,9 +162,21 @@ modules:
   - name: demo
     path: /usr/bin/demo
     sha256: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    kind: program
+    loaded: executable
   - name: libc.so.6
     path: /lib/x86_64-linux-gnu/libc.so.6
     sha256: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    kind: library
+    loaded: needed
+    by: demo
+  - name: libnss_systemd.so.2
+    path: /lib/x86_64-linux-gnu/libnss_systemd.so.2
+    sha256: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    kind: library
+    loaded: nss
+    by: libc.so.6
+    config: "/etc/nsswitch.conf:7: passwd: files systemd"
 syscalls:
   - name: openat
     nr: 257
@@ -147,6 +205,12 @@ kernel:
     - /proc/self/maps
   features:
     - CONFIG_EPOLL
+files:
+  - path: /etc/demo.conf
+    root: entry
+    chain:
+      - "demo!main@0x40"
+      - "libc.so.6!fopen@0x7f10"
 unresolved:
   - kind: syscall-number
     why: "eax is not a constant at the syscall instruction"
@@ -266,9 +330,85 @@ TEST(ManifestRoundTrip, RenderParseRenderIsByteIdenticalAndFieldsAreEqual) {
   std::string text = renderManifest(sample());
   auto back = parseManifest(text, "m.yaml");
   ASSERT_TRUE(bool(back)) << llvm::toString(back.takeError());
-  EXPECT_EQ(back->version, 1);
+  EXPECT_EQ(back->version, 2);
   EXPECT_TRUE(same(back->footprint, sample().footprint));
   EXPECT_EQ(renderManifest(*back), text);
+}
+
+TEST(ManifestRoundTrip, Version1IsReadAndSavedBackUnchanged) {
+  std::string text = renderManifest(sampleV1());
+  EXPECT_EQ(text.rfind("bespoke: 1\n", 0), 0u) << text;
+  EXPECT_EQ(text.find("    kind: program"), std::string::npos) << text;
+  EXPECT_EQ(text.find("files:"), std::string::npos) << text;
+  auto back = parseManifest(text, "m.yaml");
+  ASSERT_TRUE(bool(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(back->version, 1);
+  EXPECT_TRUE(same(back->footprint, sampleV1().footprint));
+  EXPECT_EQ(renderManifest(*back), text);
+  // Version 1 has neither `files` nor module origins: they are unknown keys there.
+  EXPECT_EQ(errorOf(replaceOnce(text, "stats:", "files: []\nstats:")),
+            "m.yaml:57: unknown top-level key 'files' (expected bespoke, app, modules, syscalls, kernel, unresolved, crosscheck, stats)");
+  EXPECT_EQ(errorOf(replaceOnce(text, "    sha256: \"aaaa", "    kind: program\n    sha256: \"aaaa")),
+            "m.yaml:13: modules[0]: unknown key 'kind' (expected name, path, sha256)");
+  // A version 1 manifest given version 2 content is saved as version 2.
+  Manifest grown = *back;
+  grown.footprint.files = sample().footprint.files;
+  EXPECT_EQ(renderManifest(grown).rfind("bespoke: 2\n", 0), 0u);
+}
+
+TEST(ManifestErrors, Version2ModuleOrigins) {
+  std::string text = renderManifest(sample());
+  EXPECT_EQ(errorOf(replaceOnce(text, "    loaded: needed\n    by: demo\n", "    loaded: needed\n")),
+            "m.yaml:16: modules[1]: missing 'by' (a module loaded by needed has one)");
+  EXPECT_EQ(errorOf(replaceOnce(text, "    loaded: executable\n", "    loaded: executable\n    by: init\n")),
+            "m.yaml:16: modules[0]: 'by' does not apply to a module loaded by executable");
+  EXPECT_EQ(errorOf(replaceOnce(text, "    loaded: needed\n", "    loaded: linked\n")),
+            "m.yaml:20: modules[1]: 'loaded' must be executable, needed, interpreter, dlopen, exec, nss, gconv, pam, "
+            "openssl, flag or observed, found 'linked'");
+  EXPECT_EQ(errorOf(replaceOnce(text, "    kind: program\n", "    kind: daemon\n")),
+            "m.yaml:14: modules[0]: 'kind' must be program or library, found 'daemon'");
+  EXPECT_EQ(errorOf(replaceOnce(text, "    loaded: nss\n", "    loaded: dlopen\n    site: \"demo!main@0x30\"\n    target: libx.so\n")),
+            "m.yaml:30: modules[2]: 'config' does not apply to a module loaded by dlopen");
+  EXPECT_EQ(errorOf(replaceOnce(text, "    loaded: nss\n    by: libc.so.6\n    config: \"/etc/nsswitch.conf:7: passwd: files systemd\"\n",
+                                "    loaded: dlopen\n    by: demo\n    site: main\n    target: libx.so\n")),
+            "m.yaml:28: modules[2]: 'site' must be a frame module!symbol@0xADDRESS, found 'main'");
+  EXPECT_EQ(errorOf(replaceOnce(text, "  - name: libnss_systemd.so.2\n", "  - name: libc.so.6\n")),
+            "m.yaml:22: modules[2]: module name 'libc.so.6' is listed twice (first at line 16)");
+  EXPECT_EQ(errorOf(replaceOnce(text, "  - path: /etc/demo.conf\n", "  - path: demo.conf\n")),
+            "m.yaml:58: files[0]: 'path' must be an absolute path, found 'demo.conf'");
+  // Every origin renders and reads back.
+  Manifest m = sample();
+  ModuleInfo dl = m.footprint.modules[2], ex = dl, fl = dl, ob = dl;
+  dl.name = "libx.so";
+  dl.loaded = "dlopen";
+  dl.by = "demo";
+  dl.config.clear();
+  dl.site = Frame{"demo", "main", 0x30, "", 0};
+  dl.target = "libx.so";
+  ex = dl;
+  ex.name = "sh";
+  ex.kind = "program";
+  ex.loaded = "exec";
+  ex.target = "/bin/sh";
+  fl = ex;
+  fl.name = "xz";
+  fl.loaded = "flag";
+  fl.site.reset();
+  fl.target.clear();
+  fl.by.clear();
+  fl.flag = "--exec xz";
+  ob = fl;
+  ob.name = "libnuma.so.1";
+  ob.kind = "library";
+  ob.loaded = "observed";
+  ob.flag.clear();
+  ob.by = "nginx";
+  m.footprint.modules.insert(m.footprint.modules.end(), {dl, ex, fl, ob});
+  std::string all = renderManifest(m);
+  auto back = parseManifest(all, "m.yaml");
+  ASSERT_TRUE(bool(back)) << llvm::toString(back.takeError()) << "\n" << all;
+  EXPECT_TRUE(same(back->footprint, m.footprint));
+  EXPECT_EQ(renderManifest(*back), all);
 }
 
 TEST(ManifestRoundTrip, ParsedManifestIsInCanonicalOrder) {
@@ -383,7 +523,7 @@ TEST(ManifestErrors, FixturesGiveExactOneLineMessagesNamingTheFile) {
       {"comments-only.yaml", ": no YAML document (only comments), not a bespoke manifest"},
       {"not-a-map.yaml", ": not a bespoke manifest (the top level must be a map, found a list)"},
       {"missing-bespoke.yaml", ": not a bespoke manifest (missing 'bespoke' key)"},
-      {"version-2.yaml", ": unsupported manifest version 2 (this bespoke reads version 1)"},
+      {"version-3.yaml", ": unsupported manifest version 3 (this bespoke reads versions 1 to 2)"},
       {"version-not-integer.yaml", ":1: 'bespoke' (the manifest version) must be an integer"},
       {"two-documents.yaml", ":21: more than one YAML document (a manifest is a single document)"},
       {"unknown-top-level-key.yaml",
@@ -433,18 +573,20 @@ TEST(ManifestErrors, InputsThatHangYamlCppLoadAllAreSyntaxErrors) {
   ASSERT_FALSE(bool(b));
   EXPECT_EQ(llvm::toString(a.takeError()), comma + ": YAML syntax error at line 1, column 1: unexpected ','");
   EXPECT_EQ(llvm::toString(b.takeError()), anchors + ": YAML syntax error at line 1, column 5: unexpected ','");
-  EXPECT_EQ(errorOf(renderManifest(sample()) + ",\n").rfind("m.yaml: YAML syntax error at line 62, column 1: ", 0), 0u)
-      << errorOf(renderManifest(sample()) + ",\n");
+  EXPECT_EQ(errorOf(renderManifest(sampleV1()) + ",\n").rfind("m.yaml: YAML syntax error at line 62, column 1: ", 0), 0u)
+      << errorOf(renderManifest(sampleV1()) + ",\n");
 }
 
 TEST(ManifestErrors, BriefExamplesInline) {
-  std::string text = renderManifest(sample());
+  std::string text = renderManifest(sampleV1()); // the line numbers below are version 1's
   EXPECT_EQ(errorOf(""), "m.yaml: empty file, not a bespoke manifest");
   EXPECT_EQ(errorOf("   \n\n"), "m.yaml: empty file, not a bespoke manifest");
   EXPECT_EQ(errorOf("just text\n"), "m.yaml: not a bespoke manifest (the top level must be a map, found a scalar)");
   EXPECT_EQ(errorOf("app: {}\n"), "m.yaml: not a bespoke manifest (missing 'bespoke' key)");
-  EXPECT_EQ(errorOf(replaceOnce(text, "bespoke: 1", "bespoke: 2")),
-            "m.yaml: unsupported manifest version 2 (this bespoke reads version 1)");
+  EXPECT_EQ(errorOf(replaceOnce(text, "bespoke: 1", "bespoke: 3")),
+            "m.yaml: unsupported manifest version 3 (this bespoke reads versions 1 to 2)");
+  EXPECT_EQ(errorOf(replaceOnce(text, "bespoke: 1", "bespoke: 0")),
+            "m.yaml: unsupported manifest version 0 (this bespoke reads versions 1 to 2)");
   EXPECT_EQ(errorOf(replaceOnce(text, "name: write", "name: foo")), "m.yaml:28: syscall 'foo' is not an x86-64 system call");
   EXPECT_EQ(errorOf(replaceOnce(text, "nr: 257", "nr: 3")), "m.yaml:19: syscall 'openat' has nr 3 but x86-64 openat is 257");
   EXPECT_EQ(errorOf(replaceOnce(text, "nr: 1\n", "nr: 1.5\n")), "m.yaml:29: syscalls[1]: 'nr' must be an integer");
@@ -474,7 +616,7 @@ TEST(ManifestErrors, BriefExamplesInline) {
 }
 
 TEST(ManifestErrors, ValuesInMessagesAreEscapedAndCut) {
-  std::string text = renderManifest(sample());
+  std::string text = renderManifest(sampleV1());
   EXPECT_EQ(errorOf(replaceOnce(text, "name: write", "name: \"wr\\nite\\t\\x01\"")),
             "m.yaml:28: syscall 'wr\\nite\\t\\x01' is not an x86-64 system call");
   std::string msg = errorOf(replaceOnce(text, "name: write", "name: " + std::string(500, 'x')));
@@ -490,7 +632,7 @@ TEST(ManifestErrors, SyntaxErrorQuotingARawCharacterStaysOneLine) {
 }
 
 TEST(ManifestErrors, BadFrameStrings) {
-  std::string text = renderManifest(sample());
+  std::string text = renderManifest(sampleV1());
   const std::string good = "\"demo!main@0x10\"";
   for (const char *bad : {"\"demo!main\"", "\"demo-main@0x10\"", "\"!main@0x10\"", "\"demo!@0x10\"", "\"demo!main@0x\"",
                           "\"demo!main@0xZZ\"", "\"demo!main@0x1F\"", "\"demo!main@0x10000000000000000\"",
@@ -502,7 +644,7 @@ TEST(ManifestErrors, BadFrameStrings) {
 }
 
 TEST(ManifestErrors, DuplicateKeysAreRejectedAtEveryLevel) {
-  std::string text = renderManifest(sample());
+  std::string text = renderManifest(sampleV1());
   EXPECT_EQ(errorOf(text + "stats: {}\n"), "m.yaml:62: duplicate top-level key 'stats'");
   EXPECT_EQ(errorOf(replaceOnce(text, "    nr: 257\n", "    nr: 257\n    nr: 257\n")),
             "m.yaml:20: syscalls[0]: duplicate key 'nr'");
@@ -624,7 +766,7 @@ TEST(ManifestSave, RefusesAManifestThatWouldNotLoadAndKeepsTheOldFile) {
   llvm::Error e = saveManifest(unknownName, path);
   ASSERT_TRUE(bool(e));
   EXPECT_EQ(llvm::toString(std::move(e)),
-            path + ": not written, the manifest is invalid: line 18: syscall 'frobnicate' is not an x86-64 system call");
+            path + ": not written, the manifest is invalid: line 30: syscall 'frobnicate' is not an x86-64 system call");
 
   Manifest noEvidence = sample();
   noEvidence.footprint.syscalls[1].evidence.clear();
