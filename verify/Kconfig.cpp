@@ -511,8 +511,8 @@ llvm::Error Parser::parseFile(const std::string &rel, const KLocation &from) {
 llvm::Expected<KconfigModel> parseKconfig(const std::string &tree, const std::string &root,
                                           const std::map<std::string, std::string> &variables) {
   Parser p(tree, variables);
-  if (llvm::Error e = p.parseFile(root, KLocation{})) return std::move(e);
-  if (llvm::Error e = p.finish()) return std::move(e);
+  if (llvm::Error e = p.parseFile(root, KLocation{})) return e;
+  if (llvm::Error e = p.finish()) return e;
   return std::move(p.Model);
 }
 

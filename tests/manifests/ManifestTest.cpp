@@ -43,6 +43,15 @@ std::vector<std::string> listDir(const fs::path &d) {
   return names;
 }
 
+// A frame of machine code (no source file or line).
+Frame machineFrame(std::string module, std::string symbol, uint64_t address) {
+  Frame f;
+  f.module = std::move(module);
+  f.symbol = std::move(symbol);
+  f.address = address;
+  return f;
+}
+
 // Field-by-field equality, so a round trip is checked on content and not only on text.
 bool same(const Frame &a, const Frame &b) { return std::tie(a.module, a.symbol, a.address) == std::tie(b.module, b.symbol, b.address); }
 bool same(const Evidence &a, const Evidence &b) {
@@ -110,22 +119,23 @@ Manifest sample() {
   nss.by = "libc.so.6";
   nss.config = "/etc/nsswitch.conf:7: passwd: files systemd";
   fp.modules = {demo, libc, nss};
-  Frame fopen;
-  fopen.module = "libc.so.6";
-  fopen.symbol = "fopen";
-  fopen.address = 0x7f10;
-  fp.files = {{"/etc/demo.conf", {"entry", {{"demo", "main", 0x40}, fopen}}}};
-  SyscallUse openat{"openat", 257, {}, {{"entry", {{"demo", "main", 0x10}, {"libc.so.6", "__open64", 0xf7e2a}}}}};
+  Frame fopen = machineFrame("libc.so.6", "fopen", 0x7f10);
+  fp.files = {{"/etc/demo.conf", {"entry", {machineFrame("demo", "main", 0x40), fopen}}}};
+  SyscallUse openat{"openat", 257, {},
+                    {{"entry", {machineFrame("demo", "main", 0x10), machineFrame("libc.so.6", "__open64", 0xf7e2a)}}}};
   openat.args["flags"] = ArgFact{false, {"O_CLOEXEC", "O_RDONLY"}};
   openat.args["pathname"] = ArgFact{true, {}};
-  SyscallUse write{"write", 1, {}, {{"entry", {{"demo", "_start", 0x1000}, {"libc.so.6", "write@GLIBC_2.2.5", 0x2a}}},
-                                   {"init_array", {{"demo", "sub_1200", 0x1234}}}}};
+  SyscallUse write{"write", 1, {},
+                   {{"entry", {machineFrame("demo", "_start", 0x1000), machineFrame("libc.so.6", "write@GLIBC_2.2.5", 0x2a)}},
+                    {"init_array", {machineFrame("demo", "sub_1200", 0x1234)}}}};
   fp.syscalls = {openat, write};
   fp.kernel.paths = {"/dev/null", "/proc/self/maps"};
   fp.kernel.features = {"CONFIG_EPOLL"};
   fp.unresolved = {
-      {"syscall-number", "eax is not a constant at the syscall instruction", {"address-taken", {{"libc.so.6", "sub_1234", 0x1240}}}},
-      {"dlopen", "dlopen of a library chosen at run time", {"entry", {{"demo", "main", 0x30}, {"libc.so.6", "dlopen", 0x9000}}}},
+      {"syscall-number", "eax is not a constant at the syscall instruction",
+       {"address-taken", {machineFrame("libc.so.6", "sub_1234", 0x1240)}}},
+      {"dlopen", "dlopen of a library chosen at run time",
+       {"entry", {machineFrame("demo", "main", 0x30), machineFrame("libc.so.6", "dlopen", 0x9000)}}},
   };
   fp.stats = {123, 100, 7, 12};
   return m;
@@ -383,7 +393,7 @@ TEST(ManifestErrors, Version2ModuleOrigins) {
   dl.loaded = "dlopen";
   dl.by = "demo";
   dl.config.clear();
-  dl.site = Frame{"demo", "main", 0x30, "", 0};
+  dl.site = machineFrame("demo", "main", 0x30);
   dl.target = "libx.so";
   ex = dl;
   ex.name = "sh";
@@ -426,11 +436,11 @@ TEST(ManifestRoundTrip, ParsedManifestIsInCanonicalOrder) {
 
 TEST(ManifestRoundTrip, FramesWithAtSignsAndBangsInSymbols) {
   Manifest m = sample();
-  std::vector<Frame> chain = {{"libc.so.6", "memcpy@GLIBC_2.14", 0x1},
-                              {"demo", "write@plt", 0x2},
-                              {"demo", "odd@0x12", 0x3},          // the last "@0x" separates the address
-                              {"demo", "a!b", 0x4},               // the first '!' separates the module
-                              {"ld-linux-x86-64.so.2", "_dl_start@@GLIBC_PRIVATE", 0xffffffffffffffff}};
+  std::vector<Frame> chain = {machineFrame("libc.so.6", "memcpy@GLIBC_2.14", 0x1),
+                              machineFrame("demo", "write@plt", 0x2),
+                              machineFrame("demo", "odd@0x12", 0x3), // the last "@0x" separates the address
+                              machineFrame("demo", "a!b", 0x4),      // the first '!' separates the module
+                              machineFrame("ld-linux-x86-64.so.2", "_dl_start@@GLIBC_PRIVATE", 0xffffffffffffffff)};
   m.footprint.syscalls[0].evidence = {{"entry", chain}};
   std::string text = renderManifest(m);
   EXPECT_NE(text.find("\"demo!odd@0x12@0x3\""), std::string::npos);
