@@ -399,8 +399,18 @@ Expected<Footprint> analyzeClosure(const std::string &path, const RootSpec &spec
       fp.app.libcVersion = p.models[m]->libcVersion;
       break;
     }
-  for (const LoadedModule &lm : mods)
-    fp.modules.push_back({lm.elf->fileName(), lm.elf->path(), lm.elf->sha256()});
+  for (size_t m = 0; m < mods.size(); ++m) {
+    const LoadedModule &lm = mods[m];
+    ModuleInfo info;
+    info.name = lm.elf->fileName();
+    info.path = lm.elf->path();
+    info.sha256 = lm.elf->sha256();
+    // analyzeLibraryCalls models a library the program (analysed from source) needs: its caller names `by`.
+    info.kind = m == 0 && spec.programEntry ? "program" : "library";
+    info.loaded = m == 0 ? (spec.programEntry ? "executable" : "needed") : lm.interpreter ? "interpreter" : "needed";
+    info.by = lm.neededBy;
+    fp.modules.push_back(std::move(info));
+  }
   (void)hex;
   return fp;
 }

@@ -403,6 +403,8 @@ Expected<Footprint> analyzeSource(const SourceFacts &facts, const SourceAnalysis
   fp.app.libc = lib->app.libc;
   fp.app.libcVersion = lib->app.libcVersion;
   fp.modules = lib->modules;
+  // The modelled library (libc, or the closure's first module) is what the program built from source needs.
+  if (!fp.modules.empty() && fp.modules[0].by.empty()) fp.modules[0].by = opts.appName;
   uint64_t defined = 0;
   for (const SourceFunction &f : facts.functions) defined += f.defined;
   fp.stats.functions = defined + lib->stats.functions;

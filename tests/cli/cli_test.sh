@@ -166,8 +166,8 @@ M1=$TMP/true-1.yaml
 M2=$TMP/true-2.yaml
 run analyze /bin/true -o "$M1" --cache-dir "$CACHE"
 if [ "$RC" -eq 0 ] && [ -s "$M1" ]; then pass "analyze /bin/true -o writes a manifest"; else fail "analyze /bin/true -o: exit $RC" "$(show_stderr)"; fi
-[ "$(head -n 1 "$M1" 2>/dev/null)" = "bespoke: 1" ] && pass "manifest's first line is 'bespoke: 1'" ||
-  fail "manifest's first line is '$(head -n 1 "$M1" 2>/dev/null)', expected 'bespoke: 1'"
+[ "$(head -n 1 "$M1" 2>/dev/null)" = "bespoke: 2" ] && pass "manifest's first line is 'bespoke: 2'" ||
+  fail "manifest's first line is '$(head -n 1 "$M1" 2>/dev/null)', expected 'bespoke: 2'"
 grep -qw "exit_group" "$M1" 2>/dev/null && pass "manifest of /bin/true contains exit_group" || fail "manifest of /bin/true lacks exit_group"
 [ ! -s "$TMP/stdout" ] && pass "analyze -o writes nothing on stdout" || fail "analyze -o wrote to stdout"
 [ "$(stderr_lines)" -le 1 ] && pass "analyze without -q prints at most a one-line summary (not a tty)" ||
@@ -193,7 +193,7 @@ cat "$TMP/fifo" >"$TMP/fifo.out" &
 reader=$!
 run analyze /bin/true -o "$TMP/fifo" --cache-dir "$CACHE" -q
 wait "$reader"
-[ "$RC" -eq 0 ] && [ -p "$TMP/fifo" ] && [ "$(head -n 1 "$TMP/fifo.out")" = "bespoke: 1" ] &&
+[ "$RC" -eq 0 ] && [ -p "$TMP/fifo" ] && [ "$(head -n 1 "$TMP/fifo.out")" = "bespoke: 2" ] &&
   pass "-o FIFO writes through the FIFO and leaves it a FIFO" || fail "-o FIFO: exit $RC, or the FIFO was replaced"
 
 echo "$passed passed, $failed failed"

@@ -135,7 +135,7 @@ check "removing the socket calls: NET is no longer required" \
 printf 'bespoke: 1\nsyscalls: [\n' >"$TMP/malformed.yaml"
 run decide "$TMP/malformed.yaml"
 check "decide: a malformed manifest is a one-line error (exit 2)" one_line_error malformed.yaml
-sed 's/^bespoke: 1$/bespoke: 99/' "$TMP/musl-echo.yaml" >"$TMP/v99.yaml"
+sed 's/^bespoke: 2$/bespoke: 99/' "$TMP/musl-echo.yaml" >"$TMP/v99.yaml"
 run decide "$TMP/v99.yaml"
 check "decide: a wrong schema version is a one-line error (exit 2)" one_line_error v99.yaml
 run decide "$TMP/nonexistent.yaml"

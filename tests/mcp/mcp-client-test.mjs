@@ -106,14 +106,14 @@ try {
   const catYaml = join(TMP, 'cat.yaml');
   let r = await call('analyze', { binary: CAT, output: catYaml });
   check('analyze /usr/bin/cat -o cat.yaml: not isError, exitCode 0', r.isError === false && sc(r).exitCode === 0, r);
-  const manifestOk = existsSync(catYaml) && readFileSync(catYaml, 'utf8').startsWith('bespoke: 1');
-  check('analyze: the manifest file exists and starts with "bespoke: 1"', manifestOk);
+  const manifestOk = existsSync(catYaml) && readFileSync(catYaml, 'utf8').startsWith('bespoke: 2');
+  check('analyze: the manifest file exists and starts with "bespoke: 2"', manifestOk);
   check('analyze: structuredContent.command is the bespoke command run',
     JSON.stringify(sc(r).command) === JSON.stringify(['bespoke', 'analyze', CAT, '-o', catYaml]), sc(r));
 
   r = await call('analyze', { binary: CAT });
   check('analyze without output: the manifest YAML is the first text item',
-    r.isError === false && r.content[0]?.text.startsWith('bespoke: 1'), r.content?.[0]?.text?.slice(0, 200));
+    r.isError === false && r.content[0]?.text.startsWith('bespoke: 2'), r.content?.[0]?.text?.slice(0, 200));
 
   r = await call('analyze', { binary: CAT, output: 'relative.yaml' });
   check('analyze output relative.yaml: written relative to the server\'s working directory',
