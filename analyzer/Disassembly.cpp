@@ -574,7 +574,7 @@ public:
       State s = in[nb - 1];
       if (!s.reached) s = unknown;
       for (size_t i = blockStarts[nb - 1]; i < n; ++i) transfer(Insns[i], s, nullptr);
-      RawEdge e{Edge::Tail, lastIn.addr, End};
+      RawEdge e{Edge::Tail, lastIn.addr, End, -1, false, {}};
       e.args = knownArgs(s);
       Raw.edges.push_back(std::move(e));
     }
@@ -840,7 +840,7 @@ private:
   void edge(RawFunction *out, Edge::Kind kind, const Insn &in, const State &s, std::optional<uint64_t> local,
             int32_t import, bool indirect) {
     if (!out) return;
-    RawEdge e{kind, in.addr};
+    RawEdge e{kind, in.addr, 0, -1, false, {}};
     if (local) e.target = *local;
     e.import = import;
     e.indirect = indirect;
@@ -1129,8 +1129,7 @@ Expected<ModuleModel> buildModuleModel(const ElfModule &elf) {
   model.sha256 = elf.sha256();
   std::tie(model.libc, model.libcVersion) = detectLibc(elf);
 
-  ModuleContext ctx{elf, mc};
-  ctx.absoluteCode = !elf.isSharedObject();
+  ModuleContext ctx{elf, mc, {}, {}, {}, {}, /*absoluteCode=*/!elf.isSharedObject(), {}, {}};
 
   // GOT slots and data references from dynamic relocations.
   std::set<uint64_t> starts;
@@ -1398,7 +1397,7 @@ Expected<ModuleModel> buildModuleModel(const ElfModule &elf) {
   model.exports.erase(std::unique(model.exports.begin(), model.exports.end()), model.exports.end());
   std::sort(model.weakImports.begin(), model.weakImports.end());
   model.weakImports.erase(std::unique(model.weakImports.begin(), model.weakImports.end()), model.weakImports.end());
-  return std::move(model);
+  return model;
 }
 
 } // namespace bespoke
