@@ -3,6 +3,7 @@
 // syscalls with one shortest evidence chain each.
 #include "analyzer/BinaryAnalyzer.h"
 #include "analyzer/KernelEntries.h"
+#include "analyzer/LibcFacts.h"
 #include "analyzer/ModelCache.h"
 #include "analyzer/ModuleModel.h"
 #include "analyzer/SyscallTable.h"
