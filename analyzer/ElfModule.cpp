@@ -81,8 +81,8 @@ Expected<std::unique_ptr<ElfModule>> ElfModule::open(const std::string &path) {
   m->Path = path;
   m->Buffer = std::move(*buf);
   if (Error e = m->load())
-    return std::move(e);
-  return std::move(m);
+    return e;
+  return m;
 }
 
 std::string ElfModule::fileName() const { return sys::path::filename(Path).str(); }

@@ -127,7 +127,7 @@ Expected<std::vector<LoadedModule>> loadClosure(const std::string &executable, c
       mods.push_back({std::move(*ld), mods[0].elf->fileName(), true});
     }
   }
-  return std::move(mods);
+  return mods;
 }
 
 } // namespace bespoke

@@ -150,7 +150,7 @@ Expected<ModuleModel> deserializeModel(StringRef data, const std::string &inputN
   for (int32_t i : m.dataAddressTaken) if (!inF(i)) return bad("corrupt module model (data reference)");
   for (int32_t i : m.dataImports) if (i < 0 || i >= ni) return bad("corrupt module model (data import)");
   if (m.entryFunction < -1 || m.entryFunction >= nf) return bad("corrupt module model (entry)");
-  return std::move(m);
+  return m;
 }
 
 std::string ModelCache::defaultDirectory() {

@@ -2,6 +2,7 @@
 // file content (see ModelCache) so a shared library like libc.so.6 is disassembled once.
 #pragma once
 
+#include "analyzer/AbstractState.h"
 #include "analyzer/ElfModule.h"
 
 #include "llvm/Support/Error.h"
@@ -11,26 +12,6 @@
 #include <vector>
 
 namespace bespoke {
-
-// Abstract value of a register or stack slot: a small set of constants, the value some register had
-// at function entry (for syscall wrappers), an address in the current stack frame, or unknown.
-struct AbsValue {
-  enum Kind : uint8_t { Bot, Const, Entry, Stack, Top };
-  static constexpr int MaxConsts = 8;
-  Kind kind = Top;
-  uint8_t reg = 0; // Entry: register number (0=rax .. 15=r15)
-  uint8_t n = 0;   // Const: number of constants
-  uint64_t c[MaxConsts] = {}; // Const: sorted constants; Stack: c[0] = offset from entry rsp
-
-  static AbsValue top() { return {}; }
-  static AbsValue bottom() { AbsValue v; v.kind = Bot; return v; }
-  static AbsValue constant(uint64_t x) { AbsValue v; v.kind = Const; v.n = 1; v.c[0] = x; return v; }
-  static AbsValue entry(int r) { AbsValue v; v.kind = Entry; v.reg = uint8_t(r); return v; }
-  static AbsValue stack(int64_t off) { AbsValue v; v.kind = Stack; v.c[0] = uint64_t(off); return v; }
-  bool operator==(const AbsValue &o) const;
-  bool operator!=(const AbsValue &o) const { return !(*this == o); }
-  AbsValue join(const AbsValue &o) const;
-};
 
 struct RegValue {
   uint8_t reg;
@@ -47,7 +28,7 @@ struct Edge {
   int32_t import = -1;      // index into ModuleModel::imports
   bool indirect = false;    // target unknown (register or memory without relocation)
   std::vector<RegValue> args; // registers known at the site (constants or entry values), for wrappers
-  std::string stringArg;    // calls to path-taking functions (see pathArgumentRegister): the constant path
+  std::string stringArg;    // calls to path-taking functions (see LibcFacts.h): the constant path
 };
 
 struct SyscallSite {
@@ -83,12 +64,7 @@ struct ModuleModel {
   int32_t functionAt(uint64_t addr) const; // exact start, or -1
 };
 
-// For a C library function that takes a file path (open, fopen, openat, dlopen, execve, ...), the register
-// holding the path (7 = rdi, 6 = rsi); -1 otherwise.
-int pathArgumentRegister(llvm::StringRef function);
-bool isDlopen(llvm::StringRef function);
-
-// Disassembles the module and computes its model.
+// Disassembles the module and computes its model (ModuleModel.cpp: the phases; FunctionAnalysis.h: one function).
 llvm::Expected<ModuleModel> buildModuleModel(const ElfModule &elf);
 
 // Serialization for the on-disk cache.

@@ -1,0 +1,71 @@
+// LibcFacts: the name lists and the banner search behind LibcFacts.h.
+#include "analyzer/LibcFacts.h"
+
+#include "analyzer/X86Registers.h"
+
+#include <cctype>
+#include <set>
+
+using namespace llvm;
+
+namespace bespoke {
+
+bool isNoReturnImport(StringRef n) {
+  static const std::set<std::string, std::less<>> names = {
+      "exit", "_exit", "_Exit", "abort", "__stack_chk_fail", "__assert_fail", "__fortify_fail",
+      "__chk_fail", "err", "errx", "verr", "verrx", "pthread_exit", "__libc_fatal", "__cxa_throw",
+      "__cxa_rethrow", "_Unwind_Resume", "longjmp", "siglongjmp", "_longjmp", "__longjmp_chk",
+      "quick_exit", "__cxa_bad_cast", "__cxa_bad_typeid", "__cxa_throw_bad_array_new_length",
+      "_ZSt9terminatev", "__ubsan_handle_builtin_unreachable"};
+  return names.count(n) > 0;
+}
+
+int pathArgumentRegister(StringRef f) {
+  static const std::set<std::string, std::less<>> inRdi = {
+      "open", "open64", "__open_2", "__open64_2", "fopen", "fopen64", "freopen", "opendir", "access",
+      "stat", "stat64", "lstat", "lstat64", "__xstat", "__xstat64", "__lxstat", "__lxstat64", "statfs",
+      "statvfs", "readlink", "realpath", "creat", "truncate", "mkdir", "unlink", "rmdir", "chdir", "chmod",
+      "chown", "mknod", "execve", "execv", "execvp", "execl", "execlp", "execle", "posix_spawn_file_actions_addopen",
+      "dlopen", "dlmopen", "__libc_dlopen_mode"};
+  static const std::set<std::string, std::less<>> inRsi = {
+      "openat", "openat64", "__openat_2", "__openat64_2", "fstatat", "fstatat64", "newfstatat",
+      "__fxstatat", "__fxstatat64", "readlinkat", "faccessat", "statx", "mkdirat", "unlinkat", "execveat",
+      "posix_spawn", "posix_spawnp"};
+  if (inRdi.count(f)) return RDI;
+  if (inRsi.count(f)) return RSI;
+  return -1;
+}
+
+bool isDlopen(StringRef f) { return f == "dlopen" || f == "dlmopen" || f == "__libc_dlopen_mode"; }
+
+std::pair<std::string, std::string> detectLibc(const ElfModule &elf) {
+  StringRef data(reinterpret_cast<const char *>(elf.bytes().data()), elf.bytes().size());
+  size_t p = data.find("GNU C Library");
+  if (p != StringRef::npos) {
+    size_t v = data.find("release version ", p);
+    if (v != StringRef::npos && v - p < 200) {
+      StringRef rest = data.substr(v + 16, 16);
+      size_t e = rest.find_first_not_of("0123456789.");
+      return {"glibc", rest.substr(0, e).rtrim(".").str()};
+    }
+    return {"glibc", "unknown"};
+  }
+  if (data.contains("Fatal glibc error") || data.contains("glibc.malloc"))
+    return {"glibc", "unknown"};
+  // musl embeds no version banner; Debian's build leaves its source path ("/musl-1.2.3/") in the code.
+  for (size_t m = data.find("/musl-"); m != StringRef::npos; m = data.find("/musl-", m + 1)) {
+    StringRef rest = data.substr(m + 6, 16);
+    size_t e = rest.find_first_not_of("0123456789.");
+    if (e > 0 && e != StringRef::npos && isdigit(static_cast<unsigned char>(rest[0])))
+      return {"musl", rest.substr(0, e).str()};
+  }
+  std::string fn = elf.fileName();
+  if (StringRef(fn).starts_with("ld-musl") || StringRef(fn).starts_with("libc.musl"))
+    return {"musl", "unknown"};
+  for (const ElfSymbol &s : elf.staticSymbols())
+    if (s.name == "__init_libc" || s.name == "__libc_start_init")
+      return {"musl", "unknown"};
+  return {};
+}
+
+} // namespace bespoke

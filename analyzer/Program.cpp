@@ -1,0 +1,161 @@
+// Program: global ids, linking through the global scope, wrapper inference, the reachability walk and
+// evidence chains (see Program.h).
+#include "analyzer/Program.h"
+
+#include <algorithm>
+#include <deque>
+#include <set>
+#include <unordered_map>
+
+namespace bespoke {
+
+Program::Program(std::vector<ProgramModule> modules) : Modules(std::move(modules)) {
+  for (const ProgramModule &pm : Modules) {
+    Base.push_back(Total);
+    Total += uint32_t(pm.model->functions.size());
+  }
+  // Global scope: modules in load order; the first module exporting a name provides it.
+  std::unordered_map<std::string, std::vector<uint32_t>> scope;
+  for (size_t m = 0; m < Modules.size(); ++m) {
+    std::unordered_map<std::string, std::vector<uint32_t>> mine;
+    for (auto &[name, f] : model(m).exports) mine[name].push_back(gid(m, f));
+    for (auto &[name, ids] : mine) scope.try_emplace(name, std::move(ids));
+  }
+  ImportTargets.resize(Modules.size());
+  for (size_t m = 0; m < Modules.size(); ++m) {
+    const ModuleModel &mm = model(m);
+    ImportTargets[m].resize(mm.imports.size());
+    for (size_t i = 0; i < mm.imports.size(); ++i) {
+      auto it = scope.find(mm.imports[i]);
+      if (it != scope.end()) ImportTargets[m][i] = it->second;
+    }
+  }
+}
+
+std::pair<size_t, int32_t> Program::split(uint32_t g) const {
+  size_t m = size_t(std::upper_bound(Base.begin(), Base.end(), g) - Base.begin()) - 1;
+  return {m, int32_t(g - Base[m])};
+}
+
+const Function &Program::fn(uint32_t g) const {
+  auto [m, f] = split(g);
+  return model(m).functions[size_t(f)];
+}
+
+void Program::targets(size_t m, const Edge &e, std::vector<uint32_t> &out) const {
+  out.clear();
+  if (e.local >= 0) out.push_back(gid(m, e.local));
+  if (e.import >= 0) for (uint32_t t : ImportTargets[m][size_t(e.import)]) out.push_back(t);
+}
+
+Frame Program::frame(uint32_t g, uint64_t site) const {
+  auto [m, f] = split(g);
+  Frame fr;
+  fr.module = Modules[m].name;
+  fr.symbol = model(m).functionName(f);
+  fr.address = site;
+  return fr;
+}
+
+std::vector<uint16_t> inferWrappers(const Program &p) {
+  std::vector<uint16_t> wrap(p.functionCount(), 0);
+  std::vector<std::vector<uint32_t>> callers(p.functionCount());
+  std::vector<uint32_t> tg;
+  for (size_t m = 0; m < p.moduleCount(); ++m)
+    for (size_t f = 0; f < p.model(m).functions.size(); ++f) {
+      uint32_t g = p.gid(m, int32_t(f));
+      const Function &fn = p.model(m).functions[f];
+      for (const SyscallSite &s : fn.syscalls)
+        if (s.nr.kind == AbsValue::Entry) wrap[g] |= uint16_t(1u << s.nr.reg);
+      for (const Edge &e : fn.edges) {
+        if (e.kind == Edge::AddressTaken) continue;
+        p.targets(m, e, tg);
+        for (uint32_t t : tg) callers[t].push_back(g);
+      }
+    }
+  std::deque<uint32_t> work;
+  for (uint32_t g = 0; g < p.functionCount(); ++g) if (wrap[g]) work.push_back(g);
+  while (!work.empty()) {
+    uint32_t t = work.front();
+    work.pop_front();
+    std::sort(callers[t].begin(), callers[t].end());
+    callers[t].erase(std::unique(callers[t].begin(), callers[t].end()), callers[t].end());
+    for (uint32_t g : callers[t]) {
+      auto [m, f] = p.split(g);
+      uint16_t add = 0;
+      for (const Edge &e : p.model(m).functions[size_t(f)].edges) {
+        if (e.kind == Edge::AddressTaken) continue;
+        p.targets(m, e, tg);
+        if (std::find(tg.begin(), tg.end(), t) == tg.end()) continue;
+        for (const RegValue &rv : e.args)
+          if ((wrap[t] >> rv.reg & 1) && rv.value.kind == AbsValue::Entry) add |= uint16_t(1u << rv.value.reg);
+      }
+      if ((wrap[g] | add) != wrap[g]) {
+        wrap[g] |= add;
+        work.push_back(g);
+      }
+    }
+  }
+  return wrap;
+}
+
+Reach walk(const Program &p, const std::vector<Root> &roots, AnalysisStats &stats) {
+  uint32_t total = p.functionCount();
+  Reach r;
+  r.parent.assign(total, Reach::None);
+  r.parentSite.assign(total, 0);
+  r.rootOf.assign(total, -1);
+  r.unknownEntry.assign(total, 0);
+  r.depth.assign(total, 0);
+  std::vector<uint8_t> seen(total, 0);
+  std::deque<uint32_t> q;
+  for (const Root &root : roots) {
+    uint32_t g = root.function;
+    r.unknownEntry[g] = 1;
+    if (seen[g]) continue;
+    seen[g] = 1;
+    r.rootOf[g] = int32_t(r.rootReasons.size());
+    r.rootReasons.push_back(root.reason);
+    q.push_back(g);
+  }
+  std::vector<uint32_t> tg;
+  std::set<uint32_t> addrTaken;
+  while (!q.empty()) {
+    uint32_t g = q.front();
+    q.pop_front();
+    r.order.push_back(g);
+    auto [m, f] = p.split(g);
+    for (const Edge &e : p.model(m).functions[size_t(f)].edges) {
+      if (e.indirect) { ++stats.indirectCallSites; continue; }
+      p.targets(m, e, tg);
+      for (uint32_t t : tg) {
+        if (e.kind == Edge::AddressTaken) { r.unknownEntry[t] = 1; addrTaken.insert(t); }
+        if (seen[t]) continue;
+        seen[t] = 1;
+        r.parent[t] = g;
+        r.parentSite[t] = e.site;
+        r.depth[t] = r.depth[g] + 1;
+        q.push_back(t);
+      }
+    }
+  }
+  stats.reachableFunctions = r.order.size();
+  stats.addressTakenFunctions = addrTaken.size();
+  return r;
+}
+
+Evidence chainTo(const Program &p, const Reach &r, uint32_t g, uint64_t site) {
+  Evidence ev;
+  std::vector<Frame> rev;
+  rev.push_back(p.frame(g, site));
+  uint32_t cur = g;
+  while (r.parent[cur] != Reach::None) {
+    rev.push_back(p.frame(r.parent[cur], r.parentSite[cur]));
+    cur = r.parent[cur];
+  }
+  ev.root = r.rootOf[cur] >= 0 ? r.rootReasons[size_t(r.rootOf[cur])] : "unknown";
+  ev.chain.assign(rev.rbegin(), rev.rend());
+  return ev;
+}
+
+} // namespace bespoke
