@@ -216,6 +216,24 @@ Error ElfModule::load() {
       Relocs.push_back(rel);
     }
   }
+  // Packed relative relocations (DT_RELR, .relr.dyn; glibc 2.36's own libc.so.6, ld.so and tools use them):
+  // each names a word that receives base + the value stored there, i.e. a RELATIVE relocation whose
+  // addend is in the file. Missing them would hide every function pointer such a module keeps in data.
+  for (const auto &sh : *secs) {
+    if (sh.sh_type != ELF::SHT_RELR || !(sh.sh_flags & ELF::SHF_ALLOC))
+      continue;
+    auto relrs = elf.relrs(sh);
+    if (!relrs)
+      return fail(Path, "malformed packed relocations: " + toString(relrs.takeError()));
+    for (const auto &r : elf.decode_relrs(*relrs)) {
+      ElfReloc rel;
+      rel.offset = r.r_offset;
+      rel.type = ELF::R_X86_64_RELATIVE;
+      std::optional<uint64_t> stored = readWord(rel.offset); // a word outside the file holds no pointer
+      rel.addend = int64_t(stored.value_or(0));
+      Relocs.push_back(rel);
+    }
+  }
   std::sort(Relocs.begin(), Relocs.end(), [](const ElfReloc &a, const ElfReloc &b) { return a.offset < b.offset; });
 
   // Dynamic section: needed libraries, search paths, init/fini functions.

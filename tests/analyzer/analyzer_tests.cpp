@@ -1074,6 +1074,22 @@ TEST(AnalyzeBinary, AsmConstantSyscallNoLibc) {
   expectCoversStrace(prog, fp);
 }
 
+TEST(AnalyzeBinary, PointersInPackedRelativeRelocationsAreAddressTaken) {
+  std::string prog = data("relr_table");
+  auto elf = ElfModule::open(prog);
+  ASSERT_TRUE(bool(elf)) << llvm::toString(elf.takeError());
+  // The table's pointer is relocated by DT_RELR: a RELATIVE relocation whose addend is the stored word.
+  bool relative = false;
+  for (const ElfReloc &r : (*elf)->relocations())
+    if (r.type == 8 /* R_X86_64_RELATIVE */ && (*elf)->inExecutableSection(uint64_t(r.addend))) relative = true;
+  EXPECT_TRUE(relative);
+  Footprint fp = analyze(prog);
+  expectWellFormed(fp);
+  const SyscallUse *acct = findSyscall(fp, "acct");
+  ASSERT_TRUE(acct) << "the function reached only through the RELR-relocated table was missed:\n" << describe(fp);
+  EXPECT_TRUE(someChainHas(*acct, "relr_table", "only_through_data")) << evidenceText(*acct);
+}
+
 TEST(AnalyzeBinary, LegacyVsyscallPageCallsAreSyscalls) {
   std::string prog = data("asm_vsyscall");
   Footprint fp = analyze(prog);
