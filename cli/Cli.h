@@ -3,11 +3,9 @@
 #pragma once
 
 #include "analyzer/BinaryAnalyzer.h"
-#include "extension-gen/Policy.h"
+#include "seccomp/Policy.h"
 #include "manifests/Manifest.h"
 #include "verify/Equivalence.h"
-
-#include <linux/filter.h>
 
 #include "llvm/Support/Error.h"
 
@@ -31,17 +29,12 @@ bool takeValue(const std::vector<std::string> &args, size_t &i, std::optional<st
 // non-regular file (/dev/null, a FIFO) is written in place, never replaced.
 llvm::Error writeOutput(const std::string &path, const std::string &text);
 
-// "kill-process (0x80000000)": a seccomp return value for messages.
-std::string actionText(uint32_t value);
-
-// A compiled seccomp program with the proof that it means its policy.
-struct ProvenFilter {
-  std::vector<sock_filter> program;
-  Verdict verdict;
-};
-// The gate: compile, then prove. A program the proof does not accept is never returned.
-// Returns ExitOk with `out` filled, or the exit status after printing why (as "bespoke CMD: ...").
-int compileProven(const char *cmd, const Policy &policy, ProvenFilter &out);
+// The exit-status contract for a filter without a proof, in one place: the policy or manifest is bad
+// input (BadPolicy: 2); a filter the kernel would refuse, one that is not equivalent, and one the prover
+// could not decide are not proven (1), and nothing is written or run.
+int exitStatus(ProofError::Kind kind);
+// Prints "bespoke CMD: MSG" for a compileProven error and returns its exit status.
+int proofFailure(const char *cmd, llvm::Error e);
 
 // What to analyse: an ELF, or a compile database (with the built binary or a C library to model).
 struct AnalysisInputs {

@@ -4,7 +4,6 @@
 #include "analyzer/ModelCache.h"
 #include "analyzer/source/ClangFrontend.h"
 #include "analyzer/source/SourceAnalyzer.h"
-#include "extension-gen/Compiler.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -193,37 +192,28 @@ llvm::Expected<Analysis> analyzeProgram(const AnalysisInputs &in) {
   return a;
 }
 
-std::string actionText(uint32_t value) {
-  char hex[16];
-  snprintf(hex, sizeof hex, "0x%08x", value);
-  std::optional<Action> a = Action::fromValue(value);
-  return a ? a->name() + " (" + hex + ")" : std::string(hex);
+int proofFailure(const char *cmd, llvm::Error e) {
+  int status = ExitUsage;
+  llvm::handleAllErrors(
+      std::move(e),
+      [&](const ProofError &p) {
+        status = exitStatus(p.kind);
+        fprintf(stderr, "bespoke %s: %s\n", cmd, p.message.c_str());
+      },
+      [&](const llvm::ErrorInfoBase &other) { fprintf(stderr, "bespoke %s: %s\n", cmd, other.message().c_str()); });
+  return status;
 }
 
-// The gate: compile, then prove. A program the proof does not accept is never returned.
-// Returns ExitOk with `out` filled, or the exit status after printing why.
-int compileProven(const char *cmd, const Policy &policy, ProvenFilter &out) {
-  auto prog = compilePolicy(policy);
-  if (!prog) {
-    fprintf(stderr, "bespoke %s: cannot compile the policy: %s\n", cmd, llvm::toString(prog.takeError()).c_str());
-    return ExitUsage;
+int exitStatus(ProofError::Kind kind) {
+  switch (kind) {
+  case ProofError::BadPolicy:
+    return ExitUsage; // the input (a manifest, a policy) is the problem
+  case ProofError::KernelWouldRefuse:
+  case ProofError::NotEquivalent:
+  case ProofError::GaveUp:
+    return ExitNegative; // no proof: nothing is written or run
   }
-  auto verdict = proveEquivalent(*prog, policy);
-  if (!verdict) {
-    fprintf(stderr, "bespoke %s: the compiled filter was not proven: %s\n", cmd,
-            llvm::toString(verdict.takeError()).c_str());
-    return ExitNegative;
-  }
-  if (!verdict->equivalent) {
-    fprintf(stderr, "bespoke %s: the compiled filter is NOT equivalent to the policy: for %s it returns %s, "
-                    "the policy says %s; nothing written\n",
-            cmd, verdict->counterexample.c_str(), actionText(verdict->filterAction).c_str(),
-            actionText(verdict->policyAction).c_str());
-    return ExitNegative;
-  }
-  out.program = std::move(*prog);
-  out.verdict = std::move(*verdict);
-  return ExitOk;
+  return ExitUsage;
 }
 
 } // namespace bespoke::cli

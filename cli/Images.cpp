@@ -3,9 +3,8 @@
 
 #include "cli/Cli.h"
 #include "analyzer/ModelCache.h"
-#include "analyzer/SyscallTable.h"
-#include "extension-gen/Compiler.h"
-#include "extension-gen/Render.h"
+#include "extension-gen/Gate.h"
+#include "extension-gen/ManifestPolicy.h"
 #include "images/Boot.h"
 #include "images/Image.h"
 #include "manifests/Manifest.h"
@@ -52,8 +51,9 @@ const char *const RewriteUsage =
     "  -q, --quiet           no summary on standard error\n"
     "  -h, --help            show this help\n"
     "\n"
-    "exit status: 0 image written, 2 bad input (missing binary, manifest, library or --add file, missing\n"
-    "kernel source, a syscall or option no config provides, failed kernel build: nothing written)\n";
+    "exit status: 0 image written, 1 --seccomp's filter was not proven (nothing written), 2 bad input\n"
+    "(missing binary, manifest, library or --add file, missing kernel source, a syscall or option no\n"
+    "config provides, failed kernel build: nothing written)\n";
 
 const char *const BootUsage =
     "usage: bespoke boot DIR [--mem 64M] [--forward [HOSTADDR:]HOSTPORT:GUESTPORT ...] [options]\n"
@@ -130,21 +130,16 @@ int runRewrite(const std::vector<std::string> &args) {
     // The manifest's policy plus the one call the app's process makes before the app runs: init's execve.
     auto policy = policyFromManifest(*m, Action{Action::KillProcess, 0});
     if (!policy) return inputError(inputErr(*manifest + ": " + llvm::toString(policy.takeError())));
-    int execveNr = *syscallNumber("execve");
-    auto at = std::lower_bound(policy->allowed.begin(), policy->allowed.end(), execveNr,
-                               [](const SyscallRule &r, int nr) { return r.nr < nr; });
-    if (at == policy->allowed.end() || at->nr != execveNr) {
-      policy->allowed.insert(at, SyscallRule{execveNr, "execve", {}});
+    ExecveGrant grant = grantExecve(*policy);
+    if (grant == ExecveGrant::Added)
       req.seccomp.added.push_back("execve: bespoke-init's exec of the app runs under the filter");
-    } else if (!at->alternatives.empty()) {
-      at->alternatives.clear();
+    else if (grant == ExecveGrant::Widened)
       req.seccomp.added.push_back("execve (any arguments): bespoke-init's exec of the app runs under the filter");
-    }
-    ProvenFilter pf;
-    if (int rc = compileProven("rewrite", *policy, pf); rc != ExitOk) return rc;
-    req.seccomp.bpf = renderBpf(pf.program);
+    auto proven = compileProven(*policy);
+    if (!proven) return proofFailure("rewrite", proven.takeError());
+    req.seccomp.bpf = writeBpf(proven->program);
     req.seccomp.allowedSyscalls = policy->allowed.size();
-    req.seccomp.proofSeconds = pf.verdict.seconds;
+    req.seccomp.proofSeconds = proven->verdict.seconds;
   }
   req.footprint = std::move(m->footprint);
   req.files = std::move(files);

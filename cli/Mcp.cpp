@@ -258,14 +258,14 @@ std::vector<Tool> makeTools() {
        "Checks that the kernel would accept a classic-BPF seccomp filter (raw struct sock_filter array, e.g. "
        "from extend or libseccomp's seccomp_export_bpf) and proves with Z3 that it returns exactly what the "
        "manifest's policy prescribes for every input; on a difference, gives a concrete seccomp_data and both "
-       "actions. exitCode 0 and 'PROVEN' in the text: equivalent; exitCode 1: not equivalent or unsafe. Runs "
-       "'bespoke verify'.",
+       "actions. exitCode 0 and 'PROVEN' in the text: equivalent; exitCode 1: not equivalent, unsafe, or no "
+       "verdict. Runs 'bespoke verify'.",
        {{"manifest", P::String, "Path of the manifest the filter must implement.", true, {}, nullptr},
         {"filter", P::String, "Path of the filter (raw little-endian struct sock_filter array).", true, {}, nullptr},
         {"default_action", P::String, DefaultActionText, false, {}, DefaultActionPattern}},
        false, verifyCommand, "proven", "not-proven",
-       "NOT PROVEN: the filter does not implement the manifest's policy, or the kernel would refuse it "
-       "(exit status 1)."},
+       "NOT PROVEN: the filter does not implement the manifest's policy, the kernel would refuse it, or the "
+       "prover reached no verdict (exit status 1)."},
       {"diff", "Compare two manifests",
        "Compares two manifests of an application (e.g. before and after a change): syscalls added and removed, "
        "argument facts, kernel paths. exitCode 0: same policy; 1: they differ. Runs 'bespoke diff'.",

@@ -5,11 +5,13 @@
 #include "analyzer/BinaryAnalyzer.h"
 #include "analyzer/ModelCache.h"
 #include "analyzer/SyscallTable.h"
-#include "extension-gen/Compiler.h"
+#include "extension-gen/Gate.h"
 #include "extension-gen/Install.h"
+#include "extension-gen/ManifestPolicy.h"
 #include "extension-gen/Render.h"
 #include "manifests/Manifest.h"
-#include "verify/Bpf.h"
+#include "seccomp/Bpf.h"
+#include "seccomp/Interpreter.h"
 #include "verify/Equivalence.h"
 #include "verify/Safety.h"
 
@@ -92,7 +94,8 @@ const Command Commands[] = {
      "  -q, --quiet              no summary on standard error\n"
      "  -h, --help               show this help\n"
      "\n"
-     "exit status: 0 written, 1 the compiled filter was not proven (nothing written), 2 bad input\n",
+     "exit status: 0 written, 1 the compiled filter was not proven (the kernel would refuse it, it is not\n"
+     "equivalent, or the prover reached no verdict; nothing written), 2 bad input\n",
     },
     {"verify", "prove a filter equivalent to a manifest's policy",
      "usage: bespoke verify --manifest MANIFEST --filter FILTER.bpf [options]\n"
@@ -110,7 +113,8 @@ const Command Commands[] = {
      "  -q, --quiet              print only the verdict line\n"
      "  -h, --help               show this help\n"
      "\n"
-     "exit status: 0 proven, 1 not equivalent or unsafe, 2 bad input\n",
+     "exit status: 0 proven, 1 not proven (not equivalent, unsafe, or the prover reached no verdict),\n"
+     "2 bad input\n",
     },
     {"run", "run a command under a manifest's verified filter",
      "usage: bespoke run --manifest MANIFEST [options] -- CMD [ARGS...]\n"
@@ -282,12 +286,13 @@ int runExtend(const Command &c, const std::vector<std::string> &args) {
   Manifest m;
   auto policy = loadPolicy(f.positional[0], f.defaultAction, &m);
   if (!policy) return inputError(policy.takeError());
-  ProvenFilter pf;
-  if (int rc = compileProven("extend", *policy, pf); rc != ExitOk) return rc;
+  auto proven = compileProven(*policy);
+  if (!proven) return proofFailure("extend", proven.takeError());
+  const ProvenFilter &pf = *proven;
 
   const std::string &app = m.footprint.app.name;
   std::string text;
-  if (*f.format == "bpf") text = renderBpf(pf.program);
+  if (*f.format == "bpf") text = writeBpf(pf.program);
   else if (*f.format == "c") text = renderCHeader(pf.program, *policy, app.empty() ? "bespoke_filter" : app + "_filter");
   else if (*f.format == "oci") text = renderOciJson(*policy);
   else if (*f.format == "systemd") text = renderSystemd(*policy, app);
@@ -348,12 +353,16 @@ int runVerify(const Command &c, const std::vector<std::string> &args) {
     printf("UNSAFE: %s: the kernel would refuse this filter: %s\n", fp.c_str(), problems[0].c_str());
     if (!f.quiet)
       for (size_t i = 1; i < problems.size(); ++i) printf("  also: %s\n", problems[i].c_str());
-    return ExitNegative;
+    return exitStatus(ProofError::KernelWouldRefuse);
   }
   auto verdict = proveEquivalent(*prog, *policy);
   if (!verdict) {
-    fprintf(stderr, "bespoke verify: %s: no verdict: %s\n", fp.c_str(), llvm::toString(verdict.takeError()).c_str());
-    return ExitUsage;
+    int status = ExitUsage;
+    llvm::handleAllErrors(verdict.takeError(), [&](const ProofError &e) {
+      status = exitStatus(e.kind);
+      fprintf(stderr, "bespoke verify: %s: no verdict: %s\n", fp.c_str(), e.message.c_str());
+    });
+    return status;
   }
   if (!verdict->equivalent) {
     printf("NOT EQUIVALENT: %s does not implement %s's policy (default %s): for seccomp_data %s the filter "
@@ -361,7 +370,7 @@ int runVerify(const Command &c, const std::vector<std::string> &args) {
            fp.c_str(), f.manifest->c_str(), policy->defaultAction.name().c_str(), verdict->counterexample.c_str(),
            actionText(verdict->filterAction).c_str(), actionText(verdict->policyAction).c_str());
     if (!f.quiet) printf("  syscall: %s\n", syscallText(verdict->witness.nr).c_str());
-    return ExitNegative;
+    return exitStatus(ProofError::NotEquivalent);
   }
   printf("PROVEN: %s implements %s's policy (%zu allowed syscalls, default %s) for every seccomp_data; "
          "%zu instructions, %.2f s\n",
@@ -417,21 +426,14 @@ int runRun(const Command &c, const std::vector<std::string> &args) {
   Manifest m;
   auto policy = loadPolicy(*f.manifest, f.defaultAction, &m);
   if (!policy) return inputError(policy.takeError());
-  const int execveNr = *syscallNumber("execve");
-  auto at = std::lower_bound(policy->allowed.begin(), policy->allowed.end(), execveNr,
-                             [](const SyscallRule &r, int nr) { return r.nr < nr; });
-  if (at == policy->allowed.end() || at->nr != execveNr) {
-    SyscallRule r;
-    r.nr = execveNr;
-    r.name = "execve";
-    policy->allowed.insert(at, r);
-    if (!f.quiet)
-      fprintf(stderr, "bespoke run: note: %s lacks execve; allowing it, since the filter is installed before "
-                      "the exec\n", f.manifest->c_str());
-  }
+  ExecveGrant grant = grantExecve(*policy);
+  if (!f.quiet && grant != ExecveGrant::AlreadyAllowed)
+    fprintf(stderr, "bespoke run: note: %s %s; allowing it, since the filter is installed before the exec\n",
+            f.manifest->c_str(), grant == ExecveGrant::Added ? "lacks execve" : "allows execve only for some arguments");
   if (!f.quiet) noteUnresolved("run", *f.manifest, m);
-  ProvenFilter pf;
-  if (int rc = compileProven("run", *policy, pf); rc != ExitOk) return rc;
+  auto proven = compileProven(*policy);
+  if (!proven) return proofFailure("run", proven.takeError());
+  const ProvenFilter &pf = *proven;
 
   std::optional<std::string> path = resolveCommand(f.command[0]);
   if (!path) {
