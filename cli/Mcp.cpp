@@ -1,9 +1,10 @@
 // bespoke mcp: a Model Context Protocol server over stdio. JSON-RPC 2.0, one message per line; each tool
-// call runs the matching bespoke command in a child process (posix_spawn of /proc/self/exe), so a failing,
-// crashing or hanging call becomes a tool error and the server keeps serving.
+// call runs the matching bespoke command in a child process (/proc/self/exe, through support/Process.h),
+// so a failing, crashing or hanging call becomes a tool error and the server keeps serving.
 #include "cli/Mcp.h"
 
 #include "cli/Cli.h"
+#include "support/Process.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -14,22 +15,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
 #include <functional>
 #include <optional>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <string>
-#include <sys/wait.h>
 #include <unistd.h>
-#include <utility>
 #include <vector>
-
-extern char **environ;
 
 namespace bespoke {
 
@@ -398,131 +391,22 @@ std::vector<std::string> schemaProblems(const Tool &t, const Object &args) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Child processes: 'bespoke ARGS' with both output streams captured and a deadline.
+// Child processes: 'bespoke ARGS' (this executable) with both output streams captured and a deadline, in
+// its own process group so that a timeout kills everything it started (support/Process.h).
 
-class Fd {
-public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd &operator=(Fd &&o) noexcept { reset(std::exchange(o.fd_, -1)); return *this; }
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  void reset(int fd = -1) { if (fd_ >= 0) close(fd_); fd_ = fd; }
-
-private:
-  int fd_;
-};
-
-struct ChildRun {
-  int exitCode = -1; // when it exited
-  int signal = 0;    // when a signal ended it
-  bool timedOut = false;
-  std::string out, err;
-  bool truncated = false; // an output stream exceeded MaxCaptureBytes
-};
-
-llvm::Error systemError(const char *what, int err) {
-  return llvm::createStringError(std::error_code(err, std::generic_category()), "%s: %s", what, strerror(err));
-}
-
-struct SpawnSetup {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  SpawnSetup() { posix_spawn_file_actions_init(&actions); posix_spawnattr_init(&attr); }
-  ~SpawnSetup() { posix_spawn_file_actions_destroy(&actions); posix_spawnattr_destroy(&attr); }
-  SpawnSetup(const SpawnSetup &) = delete;
-  SpawnSetup &operator=(const SpawnSetup &) = delete;
-};
-
-void killGroup(pid_t pid) {
-  kill(-pid, SIGKILL); // the child leads its own process group
-  kill(pid, SIGKILL);
-}
-
-// Runs 'bespoke ARGS'; calls TICK with the seconds elapsed every ProgressIntervalMs while it runs.
-llvm::Expected<ChildRun> runBespoke(const std::vector<std::string> &args, int64_t timeoutSeconds,
-                                    const std::function<void(int64_t)> &tick) {
-  int p[2];
-  if (pipe2(p, O_CLOEXEC)) return systemError("pipe", errno);
-  Fd outRead(p[0]), outWrite(p[1]);
-  if (pipe2(p, O_CLOEXEC)) return systemError("pipe", errno);
-  Fd errRead(p[0]), errWrite(p[1]);
-
-  // stdin from /dev/null: the child must not eat the JSON-RPC stream. Own process group, so a timeout
-  // kills everything it started; default signal dispositions (the server ignores SIGPIPE).
-  SpawnSetup s;
-  posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&s.actions, outWrite.get(), 1);
-  posix_spawn_file_actions_adddup2(&s.actions, errWrite.get(), 2);
-  sigset_t defaults, none;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&s.attr, &defaults);
-  posix_spawnattr_setsigmask(&s.attr, &none);
-  posix_spawnattr_setpgroup(&s.attr, 0);
-  posix_spawnattr_setflags(&s.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
-  std::vector<std::string> argvStrings{"bespoke"};
-  argvStrings.insert(argvStrings.end(), args.begin(), args.end());
-  std::vector<char *> argv;
-  for (std::string &a : argvStrings) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid;
-  if (int rc = posix_spawn(&pid, "/proc/self/exe", &s.actions, &s.attr, argv.data(), environ))
-    return systemError("cannot start /proc/self/exe", rc);
-  outWrite.reset();
-  errWrite.reset();
-
-  ChildRun run;
-  auto start = std::chrono::steady_clock::now();
-  auto deadline = start + std::chrono::seconds(timeoutSeconds);
-  auto nextTick = start + std::chrono::milliseconds(ProgressIntervalMs);
-  auto msLeft = [&] {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    return int(std::clamp<int64_t>(left.count(), 0, INT_MAX));
-  };
-  pollfd fds[2] = {{outRead.get(), POLLIN, 0}, {errRead.get(), POLLIN, 0}};
-  std::string *sinks[2] = {&run.out, &run.err};
-  char buf[65536];
-  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-    int ms = msLeft();
-    if (ms == 0) { run.timedOut = true; break; }
-    auto now = std::chrono::steady_clock::now();
-    if (now >= nextTick) {
-      tick(std::chrono::duration_cast<std::chrono::seconds>(now - start).count());
-      nextTick = now + std::chrono::milliseconds(ProgressIntervalMs);
-    }
-    auto toTick = std::chrono::duration_cast<std::chrono::milliseconds>(nextTick - now).count();
-    int n = poll(fds, 2, int(std::min<int64_t>(ms, toTick + 1)));
-    if (n < 0 && errno != EINTR) { int err = errno; killGroup(pid); waitpid(pid, nullptr, 0); return systemError("poll", err); }
-    for (int i = 0; i < 2 && n > 0; ++i) {
-      if (fds[i].fd < 0 || !fds[i].revents) continue;
-      ssize_t k = read(fds[i].fd, buf, sizeof buf);
-      if (k > 0) {
-        size_t room = MaxCaptureBytes - std::min(MaxCaptureBytes, sinks[i]->size());
-        sinks[i]->append(buf, std::min(size_t(k), room));
-        if (size_t(k) > room) run.truncated = true;
-      } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
-        fds[i].fd = -1; // end of stream (the child exited or closed it)
-      }
-    }
-  }
-  // Both streams closed: the child is exiting; still bound the wait, in case it closed them and went on.
-  int status = 0;
-  for (;;) {
-    if (run.timedOut) killGroup(pid);
-    pid_t w = waitpid(pid, &status, run.timedOut ? 0 : WNOHANG);
-    if (w == pid) break;
-    if (w < 0 && errno != EINTR) return systemError("waitpid", errno);
-    if (w == 0) {
-      if (msLeft() == 0) run.timedOut = true;
-      else poll(nullptr, 0, 10);
-    }
-  }
-  if (WIFEXITED(status)) run.exitCode = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);
-  return run;
+llvm::Expected<ProcessResult> runBespoke(const std::vector<std::string> &args, int64_t timeoutSeconds,
+                                         const std::function<void(int64_t)> &tick) {
+  std::vector<std::string> argv{"bespoke"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessOptions opt;
+  opt.executable = "/proc/self/exe";
+  opt.capture = true;
+  opt.maxCaptureBytes = MaxCaptureBytes;
+  opt.timeout = std::chrono::seconds(timeoutSeconds);
+  opt.ownProcessGroup = true;
+  opt.tickInterval = std::chrono::milliseconds(ProgressIntervalMs);
+  opt.tick = [&](double seconds) { tick(static_cast<int64_t>(seconds)); };
+  return runProcess(argv, opt);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -543,7 +427,7 @@ Object toolError(const std::string &msg, Object structured) {
 
 // The result of a finished command: exit 0 and 1 are results (1 a negative verdict, said plainly),
 // anything else an error carrying the command's standard error.
-Object commandResult(const Tool &t, const std::vector<std::string> &args, const ChildRun &r, int64_t timeout) {
+Object commandResult(const Tool &t, const std::vector<std::string> &args, const ProcessResult &r, int64_t timeout) {
   Object sc{{"command", commandLine(args)}};
   std::string cmd = "bespoke " + std::string(t.name);
   std::string err = llvm::StringRef(r.err).rtrim().str();
