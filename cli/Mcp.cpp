@@ -1,8 +1,7 @@
 // bespoke mcp: a Model Context Protocol server over stdio. JSON-RPC 2.0, one message per line; each tool
 // call runs the matching bespoke command in a child process (/proc/self/exe, through support/Process.h),
-// so a failing, crashing or hanging call becomes a tool error and the server keeps serving.
-#include "cli/Mcp.h"
-
+// so a failing, crashing or hanging call becomes a tool error and the server keeps serving. Each tool's
+// arguments come from its command's option table (cli/Options.h).
 #include "cli/Cli.h"
 #include "support/Process.h"
 
@@ -26,46 +25,6 @@
 
 namespace bespoke {
 
-const char *const McpUsage =
-    "usage: bespoke mcp\n"
-    "\n"
-    "Serves bespoke to AI agents and editors over the Model Context Protocol (MCP): JSON-RPC 2.0 messages,\n"
-    "one per line, on standard input and standard output (the MCP stdio transport; protocol versions\n"
-    "2025-11-25, 2025-06-18, 2025-03-26 and 2024-11-05). Diagnostics go to standard error only. The server\n"
-    "runs until standard input closes (exit status 0); a malformed or invalid message is answered with a\n"
-    "JSON-RPC error (-32700 parse, -32600 invalid request, -32601 unknown method, -32602 bad params) and\n"
-    "never stops it. Requests are served one at a time; JSON-RPC batches (arrays) are answered with -32600.\n"
-    "\n"
-    "Register it with an MCP client as a stdio server, e.g. in Claude Desktop's claude_desktop_config.json\n"
-    "(other clients take the same command and arguments):\n"
-    "\n"
-    "  {\"mcpServers\": {\"bespoke\": {\"command\": \"/path/to/bespoke\", \"args\": [\"mcp\"]}}}\n"
-    "\n"
-    "tools (each runs 'bespoke COMMAND' in a child process; see 'bespoke COMMAND --help'):\n"
-    "  analyze  syscall footprint of a binary or of C/C++ source -> manifest (YAML in the result, or a file)\n"
-    "  decide   extend-or-rewrite recommendation for a manifest (decision JSON, also as structuredContent)\n"
-    "  extend   proven seccomp filter from a manifest (bpf, c, oci, systemd, spo), written to a file\n"
-    "  verify   prove that a seccomp filter implements a manifest's policy\n"
-    "  diff     compare two manifests\n"
-    "  check    CI gate: did an application's footprint grow beyond a baseline manifest?\n"
-    "  rewrite  trimmed unikernel image (kernel + initramfs) for a program, written to a directory\n"
-    "\n"
-    "A result's first text item is the command's standard output, the next its standard error (summary\n"
-    "lines). structuredContent always holds exitCode and the command run: 0 success; 1 a negative verdict\n"
-    "(not proven, manifests differ, footprint grew), reported as a result with the verdict spelled out, not\n"
-    "as an error; 2 bad input, a crash, or a timeout (argument timeout_seconds, default 600) make the result\n"
-    "an error (isError) carrying the command's standard error. Invalid tool arguments are tool errors too.\n"
-    "Relative paths in tool arguments resolve against the server's working directory (where the client\n"
-    "starts it; most clients take a \"cwd\" setting).\n"
-    "\n"
-    "options:\n"
-    "  -h, --help   show this help\n"
-    "\n"
-    "exit status: 0 when standard input closes, 2 bad arguments or standard output unwritable\n";
-
-} // namespace bespoke
-
-using namespace bespoke;
 using llvm::json::Array;
 using llvm::json::Object;
 using llvm::json::Value;
@@ -89,7 +48,9 @@ constexpr int ProgressIntervalMs = 5000; // notifications/progress while a comma
 Value text(llvm::StringRef s) { return llvm::json::isUTF8(s) ? Value(s.str()) : Value(llvm::json::fixUTF8(s)); }
 
 // ---------------------------------------------------------------------------------------------------
-// Tools: one table gives both the advertised JSON Schema and the validation of arguments.
+// Tools. A tool's arguments are the rows of its command's option table that carry an McpParam (the same
+// table that parses `bespoke CMD` and writes its --help); this file adds only what is the tool's own: its
+// title and description, the constraints between arguments, and what exit status 1 means.
 
 enum class ParamType { String, Integer, Boolean, StringArray };
 
@@ -101,114 +62,87 @@ struct Param {
   std::vector<const char *> choices; // enum, when not empty
   const char *pattern = nullptr;     // for strings (ECMAScript and POSIX ERE alike)
   int64_t minimum = 0, maximum = 0;  // for integers
+  const cli::Option *row = nullptr;  // the option it fills (none: the server's own, timeout_seconds)
+  cli::McpPath path = cli::McpPath::No;
 };
 
-// The bespoke arguments (after "bespoke") for validated tool arguments, or why they do not go together.
-using CommandBuilder = llvm::Expected<std::vector<std::string>> (*)(const Object &);
+// Why validated tool arguments do not go together, or nothing.
+using ArgumentCheck = std::optional<std::string> (*)(const Object &);
 
 struct Tool {
-  const char *name, *title, *description;
-  std::vector<Param> params;
+  const char *name, *title, *description; // name: the bespoke command it runs
   bool writesFiles;
-  CommandBuilder command;
+  ArgumentCheck check = nullptr;
+  std::vector<const char *> fixedArgs;              // appended to every command line ("--json")
   const char *proven = nullptr, *refuted = nullptr; // structuredContent.verdict for exit 0 / exit 1
   const char *refutedText = nullptr;                // what exit status 1 means, said in the result text
+  std::vector<Param> params;                        // from the command's option table, + timeout_seconds
 };
-
-llvm::Error argumentError(const std::string &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s", msg.c_str());
-}
 
 // A path argument as a command-line operand: one starting with '-' would be read as an option.
 std::string operand(llvm::StringRef path) { return path.starts_with("-") ? "./" + path.str() : path.str(); }
 
-std::optional<std::string> pathArg(const Object &a, llvm::StringRef name) {
-  if (std::optional<llvm::StringRef> s = a.getString(name)) return operand(*s);
+// The source-or-binary choice of analyze and check.
+std::optional<std::string> checkProgram(const Object &a) {
+  bool binary = a.get("binary"), cc = a.get("compile_commands"), built = a.get("built_binary");
+  if (binary && cc) return "give either binary or compile_commands, not both";
+  if (!binary && !cc) return "missing binary (or compile_commands)";
+  if (built && !cc) return "built_binary goes with compile_commands";
   return std::nullopt;
 }
 
-const char *const DefaultActionPattern = "^(kill-process|kill-thread|trap|log|errno:[0-9]{1,4})$";
-const char *const DefaultActionText =
-    "Action for syscalls outside the manifest: kill-process (default), kill-thread, errno:N (N 0..4095), trap "
-    "or log.";
+std::optional<std::string> checkExtend(const Object &a) {
+  if (a.getString("format") == llvm::StringRef("bpf") && a.getString("output") == llvm::StringRef("-"))
+    return "format bpf is binary: give output a file name, not '-'";
+  return std::nullopt;
+}
 
-// The source-or-binary choice of analyze and check.
-llvm::Error addProgram(const Object &a, std::vector<std::string> &argv) {
-  std::optional<std::string> binary = pathArg(a, "binary"), cc = pathArg(a, "compile_commands"),
-                             built = pathArg(a, "built_binary");
-  if (binary && cc) return argumentError("give either binary or compile_commands, not both");
-  if (!binary && !cc) return argumentError("missing binary (or compile_commands)");
-  if (built && !cc) return argumentError("built_binary goes with compile_commands");
-  if (binary) {
-    argv.push_back(*binary);
-    return llvm::Error::success();
+// The tool arguments a command's option table offers, in table order.
+std::vector<Param> paramsOf(const char *command) {
+  std::vector<Param> out;
+  for (const cli::Option &o : cli::findCommand(command)->options)
+    for (const cli::McpParam &m : o.mcp) {
+      bool list = o.kind == cli::Option::Rest || (o.kind == cli::Option::Value && o.repeatable);
+      ParamType type = o.kind == cli::Option::Flag ? ParamType::Boolean : list ? ParamType::StringArray : ParamType::String;
+      out.push_back(Param{m.name, type, m.description, m.required, o.choices, m.pattern, 0, 0, &o, m.path});
+    }
+  out.push_back(Param{"timeout_seconds", ParamType::Integer,
+                      "Kill the command and report an error after this many seconds (default 600).", false, {}, nullptr,
+                      1, 86400});
+  return out;
+}
+
+// The bespoke arguments (after "bespoke") for validated tool arguments: each argument where its row
+// says (an operand in place, an option with the row's first spelling, the words after "--" last).
+std::vector<std::string> commandLine(const Tool &t, const Object &a) {
+  std::vector<std::string> argv{t.name}, rest;
+  for (const Param &p : t.params) {
+    const Value *v = a.get(p.name);
+    if (!p.row || !v) continue;
+    const cli::Option &o = *p.row;
+    auto word = [&](llvm::StringRef s) {
+      bool asIs = p.path == cli::McpPath::No || (p.path == cli::McpPath::OperandOrDash && s == "-");
+      return asIs ? s.str() : operand(s);
+    };
+    if (o.kind == cli::Option::Flag) {
+      if (*v->getAsBoolean()) argv.push_back(o.spellings[0]);
+    } else if (o.kind == cli::Option::Rest) {
+      rest.push_back("--"); // everything after it is the app's, never bespoke's options
+      for (const Value &x : *v->getAsArray()) rest.push_back(x.getAsString()->str());
+    } else if (p.type == ParamType::StringArray) {
+      for (const Value &x : *v->getAsArray()) argv.insert(argv.end(), {o.spellings[0], x.getAsString()->str()});
+    } else if (o.kind == cli::Option::Operand) {
+      argv.push_back(word(*v->getAsString()));
+    } else {
+      argv.insert(argv.end(), {o.spellings[0], word(*v->getAsString())});
+    }
   }
-  argv.insert(argv.end(), {"--compile-commands", *cc});
-  if (built) argv.insert(argv.end(), {"--binary", *built});
-  return llvm::Error::success();
-}
-
-llvm::Expected<std::vector<std::string>> analyzeCommand(const Object &a) {
-  std::vector<std::string> argv{"analyze"};
-  if (llvm::Error e = addProgram(a, argv)) return e;
-  if (std::optional<std::string> out = pathArg(a, "output")) argv.insert(argv.end(), {"-o", *out});
+  argv.insert(argv.end(), t.fixedArgs.begin(), t.fixedArgs.end());
+  argv.insert(argv.end(), rest.begin(), rest.end());
   return argv;
-}
-
-llvm::Expected<std::vector<std::string>> decideCommand(const Object &a) {
-  return std::vector<std::string>{"decide", *pathArg(a, "manifest"), "--json"};
-}
-
-llvm::Expected<std::vector<std::string>> extendCommand(const Object &a) {
-  std::string format = a.getString("format")->str(), output = a.getString("output")->str();
-  if (format == "bpf" && output == "-")
-    return argumentError("format bpf is binary: give output a file name, not '-'");
-  std::vector<std::string> argv{"extend", *pathArg(a, "manifest"), "--format", format, "-o",
-                                output == "-" ? output : operand(output)};
-  if (std::optional<llvm::StringRef> d = a.getString("default_action")) argv.insert(argv.end(), {"--default-action", d->str()});
-  return argv;
-}
-
-llvm::Expected<std::vector<std::string>> verifyCommand(const Object &a) {
-  std::vector<std::string> argv{"verify", "--manifest", *pathArg(a, "manifest"), "--filter", *pathArg(a, "filter")};
-  if (std::optional<llvm::StringRef> d = a.getString("default_action")) argv.insert(argv.end(), {"--default-action", d->str()});
-  return argv;
-}
-
-llvm::Expected<std::vector<std::string>> diffCommand(const Object &a) {
-  std::vector<std::string> argv{"diff", *pathArg(a, "old"), *pathArg(a, "new")};
-  if (std::optional<llvm::StringRef> f = a.getString("format")) argv.insert(argv.end(), {"--format", f->str()});
-  return argv;
-}
-
-llvm::Expected<std::vector<std::string>> checkCommand(const Object &a) {
-  std::vector<std::string> argv{"check", "--baseline", *pathArg(a, "baseline")};
-  if (llvm::Error e = addProgram(a, argv)) return e;
-  if (std::optional<llvm::StringRef> f = a.getString("format")) argv.insert(argv.end(), {"--format", f->str()});
-  return argv;
-}
-
-llvm::Expected<std::vector<std::string>> rewriteCommand(const Object &a) {
-  std::vector<std::string> argv{"rewrite", *pathArg(a, "manifest"), "--binary", *pathArg(a, "binary"), "-o",
-                                *pathArg(a, "output")};
-  if (std::optional<std::string> cache = pathArg(a, "cache_dir")) argv.insert(argv.end(), {"--cache-dir", *cache});
-  if (a.getBoolean("seccomp").value_or(false)) argv.push_back("--seccomp");
-  if (const Array *files = a.getArray("add"))
-    for (const Value &v : *files) argv.insert(argv.end(), {"--add", v.getAsString()->str()});
-  if (const Array *args = a.getArray("args")) {
-    argv.push_back("--"); // everything after it is the app's, never bespoke's options
-    for (const Value &v : *args) argv.push_back(v.getAsString()->str());
-  }
-  return argv;
-}
-
-Param timeoutParam() {
-  return {"timeout_seconds", ParamType::Integer,
-          "Kill the command and report an error after this many seconds (default 600).", false, {}, nullptr, 1, 86400};
 }
 
 std::vector<Tool> makeTools() {
-  using P = ParamType;
   std::vector<Tool> tools = {
       {"analyze", "Analyze an application's syscall footprint",
        "Statically computes every Linux system call an x86-64 application can reach and returns its bespoke "
@@ -217,34 +151,20 @@ std::vector<Tool> makeTools() {
        "(a compile_commands.json: C/C++ source analysis with Clang, optionally cross-checked against "
        "built_binary). Without output the manifest is the result text; with output it is written to that "
        "file. Runs 'bespoke analyze'.",
-       {{"binary", P::String, "Path of the x86-64 ELF executable to analyse.", false, {}, nullptr},
-        {"compile_commands", P::String, "Path of a compile_commands.json: analyse the program's source instead.",
-         false, {}, nullptr},
-        {"built_binary", P::String,
-         "With compile_commands: the built program, to model its libraries and cross-check the source analysis.",
-         false, {}, nullptr},
-        {"output", P::String, "Write the manifest to this file (atomically) instead of returning it.", false, {},
-         nullptr}},
-       true, analyzeCommand},
+       true, checkProgram},
       {"decide", "Decide: extend (seccomp filter) or rewrite (unikernel)",
        "Recommends, for the application a manifest describes, whether to extend (a proven seccomp filter) or "
        "rewrite (a trimmed unikernel image), with blockers, caveats, the filter's size and the kernel options "
        "a rewrite needs. The result text is the decision JSON; structuredContent holds the same fields plus "
        "exitCode. Runs 'bespoke decide --json'.",
-       {{"manifest", P::String, "Path of the application's manifest (from analyze).", true, {}, nullptr}}, false,
-       decideCommand},
+       false, nullptr, {"--json"}},
       {"extend", "Compile a manifest into a proven seccomp filter",
        "Compiles a manifest's policy (x86-64 only; every manifest syscall allowed; everything else the default "
        "action) into a seccomp filter, proves with Z3 that the filter means exactly that policy, and only then "
        "writes output. Formats: bpf (raw struct sock_filter array), c (C header), oci (OCI/Docker seccomp "
        "profile JSON), systemd (drop-in), spo (Kubernetes security-profiles-operator SeccompProfile). "
        "exitCode 1 means the filter was not proven and nothing was written. Runs 'bespoke extend'.",
-       {{"manifest", P::String, "Path of the manifest.", true, {}, nullptr},
-        {"format", P::String, "Output format.", true, {"bpf", "c", "oci", "systemd", "spo"}, nullptr},
-        {"output", P::String, "File to write ('-' returns a text format in the result instead).", true, {},
-         nullptr},
-        {"default_action", P::String, DefaultActionText, false, {}, DefaultActionPattern}},
-       true, extendCommand, "proven", "not-proven",
+       true, checkExtend, {}, "proven", "not-proven",
        "NOT PROVEN: the compiled filter could not be proven to implement the manifest's policy; nothing was "
        "written (exit status 1)."},
       {"verify", "Prove a seccomp filter implements a manifest",
@@ -253,30 +173,18 @@ std::vector<Tool> makeTools() {
        "manifest's policy prescribes for every input; on a difference, gives a concrete seccomp_data and both "
        "actions. exitCode 0 and 'PROVEN' in the text: equivalent; exitCode 1: not equivalent, unsafe, or no "
        "verdict. Runs 'bespoke verify'.",
-       {{"manifest", P::String, "Path of the manifest the filter must implement.", true, {}, nullptr},
-        {"filter", P::String, "Path of the filter (raw little-endian struct sock_filter array).", true, {}, nullptr},
-        {"default_action", P::String, DefaultActionText, false, {}, DefaultActionPattern}},
-       false, verifyCommand, "proven", "not-proven",
+       false, nullptr, {}, "proven", "not-proven",
        "NOT PROVEN: the filter does not implement the manifest's policy, the kernel would refuse it, or the "
        "prover reached no verdict (exit status 1)."},
       {"diff", "Compare two manifests",
        "Compares two manifests of an application (e.g. before and after a change): syscalls added and removed, "
        "argument facts, kernel paths. exitCode 0: same policy; 1: they differ. Runs 'bespoke diff'.",
-       {{"old", P::String, "Path of the old manifest.", true, {}, nullptr},
-        {"new", P::String, "Path of the new manifest.", true, {}, nullptr},
-        {"format", P::String, "Report format (default text).", false, {"text", "markdown", "json"}, nullptr}},
-       false, diffCommand, "same", "different", "DIFFERENT: the manifests differ (exit status 1)."},
+       false, nullptr, {}, "same", "different", "DIFFERENT: the manifests differ (exit status 1)."},
       {"check", "Check an application against a baseline manifest",
        "CI gate: analyses an application (binary, or compile_commands with optional built_binary, as analyze "
        "does) and compares its footprint with a baseline manifest. exitCode 0: within the baseline; 1: the "
        "footprint grew (new syscalls). Runs 'bespoke check'.",
-       {{"baseline", P::String, "Path of the baseline manifest.", true, {}, nullptr},
-        {"binary", P::String, "Path of the x86-64 ELF executable to check.", false, {}, nullptr},
-        {"compile_commands", P::String, "Path of a compile_commands.json: check the program's source instead.",
-         false, {}, nullptr},
-        {"built_binary", P::String, "With compile_commands: the built program.", false, {}, nullptr},
-        {"format", P::String, "Report format (default text).", false, {"text", "markdown", "sarif"}, nullptr}},
-       false, checkCommand, "within-baseline", "grew",
+       false, checkProgram, {}, "within-baseline", "grew",
        "GREW: the application's footprint grew beyond the baseline (exit status 1)."},
       {"rewrite", "Build a trimmed unikernel image for an application",
        "Builds a Linux 6.1 kernel with only the options the manifest needs (from the syscall -> Kconfig table) "
@@ -285,21 +193,9 @@ std::vector<Tool> makeTools() {
        "bzImage, initramfs.cpio.gz, kernel.config, image.json. A cold kernel build takes minutes (progress "
        "notifications are sent when requested; raise timeout_seconds); builds are cached by config hash. Boot "
        "the result with 'bespoke boot'. Runs 'bespoke rewrite'.",
-       {{"manifest", P::String, "Path of the application's manifest.", true, {}, nullptr},
-        {"binary", P::String, "Path of the application (an x86-64 ELF, static or dynamic).", true, {}, nullptr},
-        {"output", P::String, "Directory to write the image to (replaced only if it holds an earlier image).", true,
-         {}, nullptr},
-        {"args", P::StringArray, "The application's arguments inside the image.", false, {}, nullptr},
-        {"seccomp", P::Boolean,
-         "Install the application's seccomp filter (from the manifest, proven by Z3) right before it starts.",
-         false, {}, nullptr},
-        {"add", P::StringArray, "Extra files for the image, each FILE or FILE:GUEST_PATH (default /data/NAME).",
-         false, {}, nullptr},
-        {"cache_dir", P::String, "Where kernel sources, configs and builds are cached (default: bespoke's cache).",
-         false, {}, nullptr}},
-       true, rewriteCommand},
+       true},
   };
-  for (Tool &t : tools) t.params.push_back(timeoutParam());
+  for (Tool &t : tools) t.params = paramsOf(t.name);
   return tools;
 }
 
@@ -414,7 +310,7 @@ llvm::Expected<ProcessResult> runBespoke(const std::vector<std::string> &args, i
 
 Object textItem(llvm::StringRef s) { return Object{{"type", "text"}, {"text", text(s)}}; }
 
-Array commandLine(const std::vector<std::string> &args) {
+Array commandJson(const std::vector<std::string> &args) {
   Array a{"bespoke"};
   for (const std::string &s : args) a.push_back(text(s));
   return a;
@@ -428,7 +324,7 @@ Object toolError(const std::string &msg, Object structured) {
 // The result of a finished command: exit 0 and 1 are results (1 a negative verdict, said plainly),
 // anything else an error carrying the command's standard error.
 Object commandResult(const Tool &t, const std::vector<std::string> &args, const ProcessResult &r, int64_t timeout) {
-  Object sc{{"command", commandLine(args)}};
+  Object sc{{"command", commandJson(args)}};
   std::string cmd = "bespoke " + std::string(t.name);
   std::string err = llvm::StringRef(r.err).rtrim().str();
   if (r.timedOut || r.signal || (r.exitCode != 0 && r.exitCode != 1)) {
@@ -482,16 +378,16 @@ Object callTool(const Tool &t, const Object &args, const std::function<void(int6
     for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
     return toolError(msg, Object{{"exitCode", ExitUsage}});
   }
-  auto argv = t.command(args);
-  if (!argv)
-    return toolError("invalid arguments for " + std::string(t.name) + ": " + llvm::toString(argv.takeError()),
-                     Object{{"exitCode", ExitUsage}});
+  if (t.check)
+    if (std::optional<std::string> problem = t.check(args))
+      return toolError("invalid arguments for " + std::string(t.name) + ": " + *problem, Object{{"exitCode", ExitUsage}});
+  std::vector<std::string> argv = commandLine(t, args);
   int64_t timeout = args.getInteger("timeout_seconds").value_or(DefaultTimeoutSeconds);
-  auto run = runBespoke(*argv, timeout, tick);
+  auto run = runBespoke(argv, timeout, tick);
   if (!run)
     return toolError("bespoke " + std::string(t.name) + " could not be run: " + llvm::toString(run.takeError()),
-                     Object{{"exitCode", 127}, {"command", commandLine(*argv)}});
-  return commandResult(t, *argv, *run, timeout);
+                     Object{{"exitCode", 127}, {"command", commandJson(argv)}});
+  return commandResult(t, argv, *run, timeout);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -703,16 +599,7 @@ private:
   bool eof_ = false, skipping_ = false;
 };
 
-int usageError(const std::string &msg) { return cli::usageError("mcp", msg); }
-
-} // namespace
-
-int bespoke::runMcp(const std::vector<std::string> &args) {
-  for (const std::string &a : args) {
-    if (a == "-h" || a == "--help") { fputs(McpUsage, stdout); return ExitOk; }
-    if (a.size() > 1 && a[0] == '-') return usageError("unknown option '" + a + "'");
-    return usageError("unexpected argument '" + a + "' (bespoke mcp takes no arguments)");
-  }
+int runMcp(const cli::ParsedArgs &) {
   // A client that goes away must not kill the server mid-write; the write fails and we stop.
   signal(SIGPIPE, SIG_IGN);
   Server server;
@@ -733,3 +620,44 @@ int bespoke::runMcp(const std::vector<std::string> &args) {
   }
   return ExitOk;
 }
+
+} // namespace
+
+cli::Command cli::mcpCommand() {
+  return {"mcp", "serve bespoke to agents over the Model Context Protocol (stdio)",
+          {"usage: bespoke mcp\n",
+    "Serves bespoke to AI agents and editors over the Model Context Protocol (MCP): JSON-RPC 2.0 messages,\n"
+    "one per line, on standard input and standard output (the MCP stdio transport; protocol versions\n"
+    "2025-11-25, 2025-06-18, 2025-03-26 and 2024-11-05). Diagnostics go to standard error only. The server\n"
+    "runs until standard input closes (exit status 0); a malformed or invalid message is answered with a\n"
+    "JSON-RPC error (-32700 parse, -32600 invalid request, -32601 unknown method, -32602 bad params) and\n"
+    "never stops it. Requests are served one at a time; JSON-RPC batches (arrays) are answered with -32600.\n"
+    "\n"
+    "Register it with an MCP client as a stdio server, e.g. in Claude Desktop's claude_desktop_config.json\n"
+    "(other clients take the same command and arguments):\n"
+    "\n"
+    "  {\"mcpServers\": {\"bespoke\": {\"command\": \"/path/to/bespoke\", \"args\": [\"mcp\"]}}}\n"
+    "\n"
+    "tools (each runs 'bespoke COMMAND' in a child process; see 'bespoke COMMAND --help'):\n"
+    "  analyze  syscall footprint of a binary or of C/C++ source -> manifest (YAML in the result, or a file)\n"
+    "  decide   extend-or-rewrite recommendation for a manifest (decision JSON, also as structuredContent)\n"
+    "  extend   proven seccomp filter from a manifest (bpf, c, oci, systemd, spo), written to a file\n"
+    "  verify   prove that a seccomp filter implements a manifest's policy\n"
+    "  diff     compare two manifests\n"
+    "  check    CI gate: did an application's footprint grow beyond a baseline manifest?\n"
+    "  rewrite  trimmed unikernel image (kernel + initramfs) for a program, written to a directory\n"
+    "\n"
+    "A result's first text item is the command's standard output, the next its standard error (summary\n"
+    "lines). structuredContent always holds exitCode and the command run: 0 success; 1 a negative verdict\n"
+    "(not proven, manifests differ, footprint grew), reported as a result with the verdict spelled out, not\n"
+    "as an error; 2 bad input, a crash, or a timeout (argument timeout_seconds, default 600) make the result\n"
+    "an error (isError) carrying the command's standard error. Invalid tool arguments are tool errors too.\n"
+    "Relative paths in tool arguments resolve against the server's working directory (where the client\n"
+    "starts it; most clients take a \"cwd\" setting).\n",
+           "exit status: 0 when standard input closes, 2 bad arguments or standard output unwritable\n",
+           " (bespoke mcp takes no arguments)"},
+          {},
+          runMcp};
+}
+
+} // namespace bespoke
