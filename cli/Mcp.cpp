@@ -142,23 +142,30 @@ std::vector<std::string> commandLine(const Tool &t, const Object &a) {
   return argv;
 }
 
+Tool makeTool(const char *name, const char *title, const char *description, bool writesFiles,
+              ArgumentCheck check = nullptr, std::vector<const char *> fixedArgs = {}, const char *proven = nullptr,
+              const char *refuted = nullptr, const char *refutedText = nullptr) {
+  return Tool{name, title, description, writesFiles, check, std::move(fixedArgs), proven, refuted, refutedText,
+              paramsOf(name)};
+}
+
 std::vector<Tool> makeTools() {
   std::vector<Tool> tools = {
-      {"analyze", "Analyze an application's syscall footprint",
+      makeTool("analyze", "Analyze an application's syscall footprint",
        "Statically computes every Linux system call an x86-64 application can reach and returns its bespoke "
        "manifest (YAML: syscalls with evidence call chains, argument facts, unresolved sites). Give exactly "
        "one of binary (an ELF executable; its shared-library closure is analysed too) or compile_commands "
        "(a compile_commands.json: C/C++ source analysis with Clang, optionally cross-checked against "
        "built_binary). Without output the manifest is the result text; with output it is written to that "
        "file. Runs 'bespoke analyze'.",
-       true, checkProgram},
-      {"decide", "Decide: extend (seccomp filter) or rewrite (unikernel)",
+       true, checkProgram),
+      makeTool("decide", "Decide: extend (seccomp filter) or rewrite (unikernel)",
        "Recommends, for the application a manifest describes, whether to extend (a proven seccomp filter) or "
        "rewrite (a trimmed unikernel image), with blockers, caveats, the filter's size and the kernel options "
        "a rewrite needs. The result text is the decision JSON; structuredContent holds the same fields plus "
        "exitCode. Runs 'bespoke decide --json'.",
-       false, nullptr, {"--json"}},
-      {"extend", "Compile a manifest into a proven seccomp filter",
+       false, nullptr, {"--json"}),
+      makeTool("extend", "Compile a manifest into a proven seccomp filter",
        "Compiles a manifest's policy (x86-64 only; every manifest syscall allowed; everything else the default "
        "action) into a seccomp filter, proves with Z3 that the filter means exactly that policy, and only then "
        "writes output. Formats: bpf (raw struct sock_filter array), c (C header), oci (OCI/Docker seccomp "
@@ -166,8 +173,8 @@ std::vector<Tool> makeTools() {
        "exitCode 1 means the filter was not proven and nothing was written. Runs 'bespoke extend'.",
        true, checkExtend, {}, "proven", "not-proven",
        "NOT PROVEN: the compiled filter could not be proven to implement the manifest's policy; nothing was "
-       "written (exit status 1)."},
-      {"verify", "Prove a seccomp filter implements a manifest",
+       "written (exit status 1)."),
+      makeTool("verify", "Prove a seccomp filter implements a manifest",
        "Checks that the kernel would accept a classic-BPF seccomp filter (raw struct sock_filter array, e.g. "
        "from extend or libseccomp's seccomp_export_bpf) and proves with Z3 that it returns exactly what the "
        "manifest's policy prescribes for every input; on a difference, gives a concrete seccomp_data and both "
@@ -175,27 +182,26 @@ std::vector<Tool> makeTools() {
        "verdict. Runs 'bespoke verify'.",
        false, nullptr, {}, "proven", "not-proven",
        "NOT PROVEN: the filter does not implement the manifest's policy, the kernel would refuse it, or the "
-       "prover reached no verdict (exit status 1)."},
-      {"diff", "Compare two manifests",
+       "prover reached no verdict (exit status 1)."),
+      makeTool("diff", "Compare two manifests",
        "Compares two manifests of an application (e.g. before and after a change): syscalls added and removed, "
        "argument facts, kernel paths. exitCode 0: same policy; 1: they differ. Runs 'bespoke diff'.",
-       false, nullptr, {}, "same", "different", "DIFFERENT: the manifests differ (exit status 1)."},
-      {"check", "Check an application against a baseline manifest",
+       false, nullptr, {}, "same", "different", "DIFFERENT: the manifests differ (exit status 1)."),
+      makeTool("check", "Check an application against a baseline manifest",
        "CI gate: analyses an application (binary, or compile_commands with optional built_binary, as analyze "
        "does) and compares its footprint with a baseline manifest. exitCode 0: within the baseline; 1: the "
        "footprint grew (new syscalls). Runs 'bespoke check'.",
        false, checkProgram, {}, "within-baseline", "grew",
-       "GREW: the application's footprint grew beyond the baseline (exit status 1)."},
-      {"rewrite", "Build a trimmed unikernel image for an application",
+       "GREW: the application's footprint grew beyond the baseline (exit status 1)."),
+      makeTool("rewrite", "Build a trimmed unikernel image for an application",
        "Builds a Linux 6.1 kernel with only the options the manifest needs (from the syscall -> Kconfig table) "
        "and an initramfs running binary (an x86-64 program; a dynamic one with its shared-library closure and "
        "loader) as the only application, and writes output: "
        "bzImage, initramfs.cpio.gz, kernel.config, image.json. A cold kernel build takes minutes (progress "
        "notifications are sent when requested; raise timeout_seconds); builds are cached by config hash. Boot "
        "the result with 'bespoke boot'. Runs 'bespoke rewrite'.",
-       true},
+       true),
   };
-  for (Tool &t : tools) t.params = paramsOf(t.name);
   return tools;
 }
 

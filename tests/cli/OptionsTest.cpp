@@ -81,7 +81,9 @@ TEST(Options, EveryCommandTable) {
         EXPECT_TRUE(spellings.insert(s).second) << c.name << ": " << s << " twice";
         EXPECT_NE(help.find(s), std::string::npos) << c.name << " --help lacks " << s;
       }
-      if (o.kind == Option::Value) EXPECT_STRNE(o.needs, "") << c.name << ": " << o.id;
+      if (o.kind == Option::Value) {
+        EXPECT_STRNE(o.needs, "") << c.name << ": " << o.id;
+      }
       for (const McpParam &m : o.mcp) EXPECT_TRUE(tool.insert(m.name).second) << c.name << ": " << m.name;
     }
     ParsedArgs p;

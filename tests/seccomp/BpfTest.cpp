@@ -1,3 +1,5 @@
+// seccomp/Bpf.h and the interpreter on hand-written programs and libseccomp-made filters: the raw format,
+// the disassembler (whose compiled subset the C header prints), the interpreter's ALU, scratch and jumps.
 #include <gtest/gtest.h>
 
 #include "seccomp/Bpf.h"

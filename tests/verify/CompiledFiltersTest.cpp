@@ -111,7 +111,7 @@ TEST(CompiledFilters, EveryCompiledProgramIsProven) {
 }
 
 // 1000+ mutants of compiled programs: each is unsafe, or proven equivalent (and random testing agrees),
-// or refused with a counterexample that both interpreters confirm.
+// or refused with a counterexample that the interpreter confirms.
 TEST(CompiledFilters, MutantsAreKilled) {
   std::mt19937_64 rng(77);
   static const uint16_t opcodes[] = {
