@@ -2,7 +2,7 @@
 // same policies. Prints Markdown tables (bench/RESULTS.md has the command and a reading).
 //
 //   (a) BPF instructions executed per allowed syscall (worst / mean), both programs walked by ONE
-//       interpreter (extension-gen's runBpf, which counts steps); every program proven equal to the policy.
+//       interpreter (seccomp/Interpreter.h's runBpf, which counts steps); every program proven equal to the policy.
 //   (b) ns per syscall in a tight loop under each live filter vs no filter: one forked child per variant,
 //       variants interleaved round-robin (rotated start) for several rounds, medians reported.
 //   (c) wall time of verify's proveEquivalent on large policies (median of several interleaved runs).
@@ -12,10 +12,12 @@
 // DIR holds APP.yaml manifests (bespoke analyze output); each becomes a kill-process policy.
 #include "analyzer/SyscallTable.h"
 #include "extension-gen/Compiler.h"
-#include "extension-gen/Policy.h"
+#include "extension-gen/ManifestPolicy.h"
 #include "extension-gen/Render.h"
 #include "manifests/Manifest.h"
-#include "verify/Bpf.h"
+#include "seccomp/Bpf.h"
+#include "seccomp/Interpreter.h"
+#include "seccomp/Policy.h"
 #include "verify/Equivalence.h"
 
 #include <seccomp.h>
@@ -255,19 +257,15 @@ std::optional<std::array<uint64_t, 6>> satisfying(const std::vector<ArgCondition
   return args;
 }
 
-// Walks `prog` for every allowed syscall with the step-counting interpreter; checks that it allows, and
-// that verify's independent interpreter returns the same value.
+// Walks `prog` for every allowed syscall with the step-counting interpreter (seccomp/Interpreter.h, the
+// kernel's semantics); checks that it allows, as the policy says.
 PathReport measurePaths(const BpfProgram &prog, const Policy &p, const std::string &what) {
   PathReport rep;
   auto run = [&](const SyscallRule &r, const uint64_t *args, Paths &into) {
     BpfRun b = runBpf(prog, static_cast<uint32_t>(r.nr), Policy::AuditArchX86_64, 0, args);
     if (!b.ok)
       die(what + ": interpreter: " + b.error);
-    seccomp_data d{};
-    d.nr = r.nr;
-    d.arch = Policy::AuditArchX86_64;
-    std::memcpy(d.args, args, sizeof d.args);
-    if (b.ret != kRetAllow || runBpf(prog, d) != b.ret || p.decide(d.nr, d.arch, args).value() != kRetAllow)
+    if (b.ret != kRetAllow || p.decide(static_cast<uint32_t>(r.nr), Policy::AuditArchX86_64, args).value() != kRetAllow)
       die(what + ": " + ruleName(r) + " is not allowed as the policy says");
     into.add(b.steps);
   };
@@ -305,7 +303,7 @@ Proof prove(const BpfProgram &prog, const Policy &p, const std::string &what) {
 
 void sectionA(const std::vector<NamedPolicy> &policies) {
   std::printf("## (a) BPF instructions executed per allowed syscall\n\n");
-  std::printf("Both programs walked by one interpreter (extension-gen runBpf, steps incl. the `ret`), arch "
+  std::printf("Both programs walked by one interpreter (seccomp runBpf, steps incl. the `ret`), arch "
               "x86-64; unconditional syscalls with all arguments 0. libseccomp: SCMP_FLTATR_CTL_OPTIMIZE 2, "
               "ACT_BADARCH kill-process, native x86-64 only. n = allowed syscalls, ranges = bespoke's "
               "merged number ranges (x32 block included). Both programs proven equal to the policy "

@@ -1,47 +1,70 @@
-// What the bespoke commands share: exit statuses, one-line errors, atomic output, and the analysis
-// wiring (binary or source, cross-check) that both `analyze` and `check` run.
+// What the bespoke commands share: the command registry (each command is a name, a usage text, an option
+// table and a function), exit statuses, one-line errors, atomic output, the rows several commands take,
+// and the analysis wiring (binary or source, cross-check) that both `analyze` and `check` run.
 #pragma once
 
 #include "analyzer/BinaryAnalyzer.h"
-#include "extension-gen/Policy.h"
+#include "cli/Options.h"
 #include "manifests/Manifest.h"
+#include "seccomp/Policy.h"
 #include "verify/Equivalence.h"
-
-#include <linux/filter.h>
 
 #include "llvm/Support/Error.h"
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bespoke::cli {
 
 constexpr int ExitOk = 0, ExitNegative = 1, ExitUsage = 2;
 
+// One bespoke command. Its option table drives parsing, --help and (through cli/Mcp.cpp) its MCP tool.
+struct Command {
+  const char *name, *summary;
+  CommandText text;
+  std::vector<Option> options;
+  int (*run)(const ParsedArgs &args);
+};
+
+// Every command, in the order `bespoke --help` lists them.
+const std::vector<Command> &commands();
+const Command *findCommand(std::string_view name);
+
+// `bespoke CMD ARGS...`: parses ARGS with CMD's table, prints its help or a usage error, or runs it.
+int runCommand(const Command &c, const std::vector<std::string> &args);
+// The text of `bespoke --help`.
+std::string topHelp();
+
+// The commands, each defined next to the code that runs it.
+Command analyzeCommand();                                                   // cli/Analyze.cpp
+Command extendCommand(), verifyCommand(), runUnderFilterCommand();         // cli/Filters.cpp
+Command decideCommand(), diffCommand(), checkCommand();                     // cli/Review.cpp
+Command rewriteCommand(), bootCommand();                                    // cli/Images.cpp
+Command mcpCommand();                                                       // cli/Mcp.cpp
+
 // "bespoke CMD: MSG" and a pointer to --help, on standard error; returns ExitUsage.
 int usageError(const char *cmd, const std::string &msg);
 // "bespoke: error: MSG" (the message names the input); returns ExitUsage.
 int inputError(llvm::Error e);
 
-// Takes the value of the flag at args[i] into `slot` (advancing i); false when it is missing or empty.
-bool takeValue(const std::vector<std::string> &args, size_t &i, std::optional<std::string> &slot);
-
 // Writes OUT through a temporary file renamed into place; '-' is standard output; an existing
 // non-regular file (/dev/null, a FIFO) is written in place, never replaced.
 llvm::Error writeOutput(const std::string &path, const std::string &text);
 
-// "kill-process (0x80000000)": a seccomp return value for messages.
-std::string actionText(uint32_t value);
+// The exit-status contract for a filter without a proof, in one place: the policy or manifest is bad
+// input (BadPolicy: 2); a filter the kernel would refuse, one that is not equivalent, and one the prover
+// could not decide are not proven (1), and nothing is written or run.
+int exitStatus(ProofError::Kind kind);
+// Prints "bespoke CMD: MSG" for a compileProven error and returns its exit status.
+int proofFailure(const char *cmd, llvm::Error e);
 
-// A compiled seccomp program with the proof that it means its policy.
-struct ProvenFilter {
-  std::vector<sock_filter> program;
-  Verdict verdict;
-};
-// The gate: compile, then prove. A program the proof does not accept is never returned.
-// Returns ExitOk with `out` filled, or the exit status after printing why (as "bespoke CMD: ...").
-int compileProven(const char *cmd, const Policy &policy, ProvenFilter &out);
+// Rows several tables share.
+Option quietOption(const char *help);                        // -q, --quiet
+Option defaultActionOption(const char *help, bool forTools); // -d, --default-action A (MCP default_action)
+// The parsed --default-action (kill-process when absent).
+Action defaultAction(const ParsedArgs &args);
 
 // What to analyse: an ELF, or a compile database (with the built binary or a C library to model).
 struct AnalysisInputs {
@@ -51,15 +74,12 @@ struct AnalysisInputs {
   bool quiet = false;
 };
 
-AnalysisInputs defaultAnalysisInputs();
-
-// If args[i] is an analysis flag (--compile-commands, --binary, --library, --cache-dir, --no-cache,
-// -j/--jobs), consumes it and its value (advancing i) and sets `consumed`. Returns ExitOk, or the exit
-// status of a usage error it printed.
-int parseAnalysisFlag(const char *cmd, const std::vector<std::string> &args, size_t &i, AnalysisInputs &in,
-                      bool &consumed);
-// Checks the combination once all flags are read (exactly one of binary / compile database, ...).
-int checkAnalysisInputs(const char *cmd, const AnalysisInputs &in);
+// The rows of the analysis inputs (--compile-commands, --binary, --library, --cache-dir, --no-cache,
+// -j/--jobs); the BINARY operand and -q are each command's own. cli/Analyze.cpp.
+std::vector<Option> analysisOptions();
+// The inputs a command line gives (BINARY is the operand "binary"), or the usage error that the
+// combination is (exactly one of binary / compile database, ...).
+llvm::Expected<AnalysisInputs> analysisInputs(const ParsedArgs &args);
 
 struct Analysis {
   Manifest manifest;
@@ -69,11 +89,5 @@ struct Analysis {
 
 // Runs the binary or source analysis (with the cross-check when both are given).
 llvm::Expected<Analysis> analyzeProgram(const AnalysisInputs &in);
-
-// The commands of cli/Review.cpp.
-extern const char *const DecideUsage, *const DiffUsage, *const CheckUsage;
-int runDecide(const std::vector<std::string> &args);
-int runDiff(const std::vector<std::string> &args);
-int runCheck(const std::vector<std::string> &args);
 
 } // namespace bespoke::cli

@@ -1,9 +1,9 @@
 // bespoke mcp: a Model Context Protocol server over stdio. JSON-RPC 2.0, one message per line; each tool
-// call runs the matching bespoke command in a child process (posix_spawn of /proc/self/exe), so a failing,
-// crashing or hanging call becomes a tool error and the server keeps serving.
-#include "cli/Mcp.h"
-
+// call runs the matching bespoke command in a child process (/proc/self/exe, through support/Process.h),
+// so a failing, crashing or hanging call becomes a tool error and the server keeps serving. Each tool's
+// arguments come from its command's option table (cli/Options.h).
 #include "cli/Cli.h"
+#include "support/Process.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -14,65 +14,17 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
 #include <functional>
 #include <optional>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <string>
-#include <sys/wait.h>
 #include <unistd.h>
-#include <utility>
 #include <vector>
-
-extern char **environ;
 
 namespace bespoke {
 
-const char *const McpUsage =
-    "usage: bespoke mcp\n"
-    "\n"
-    "Serves bespoke to AI agents and editors over the Model Context Protocol (MCP): JSON-RPC 2.0 messages,\n"
-    "one per line, on standard input and standard output (the MCP stdio transport; protocol versions\n"
-    "2025-11-25, 2025-06-18, 2025-03-26 and 2024-11-05). Diagnostics go to standard error only. The server\n"
-    "runs until standard input closes (exit status 0); a malformed or invalid message is answered with a\n"
-    "JSON-RPC error (-32700 parse, -32600 invalid request, -32601 unknown method, -32602 bad params) and\n"
-    "never stops it. Requests are served one at a time; JSON-RPC batches (arrays) are answered with -32600.\n"
-    "\n"
-    "Register it with an MCP client as a stdio server, e.g. in Claude Desktop's claude_desktop_config.json\n"
-    "(other clients take the same command and arguments):\n"
-    "\n"
-    "  {\"mcpServers\": {\"bespoke\": {\"command\": \"/path/to/bespoke\", \"args\": [\"mcp\"]}}}\n"
-    "\n"
-    "tools (each runs 'bespoke COMMAND' in a child process; see 'bespoke COMMAND --help'):\n"
-    "  analyze  syscall footprint of a binary or of C/C++ source -> manifest (YAML in the result, or a file)\n"
-    "  decide   extend-or-rewrite recommendation for a manifest (decision JSON, also as structuredContent)\n"
-    "  extend   proven seccomp filter from a manifest (bpf, c, oci, systemd, spo), written to a file\n"
-    "  verify   prove that a seccomp filter implements a manifest's policy\n"
-    "  diff     compare two manifests\n"
-    "  check    CI gate: did an application's footprint grow beyond a baseline manifest?\n"
-    "  rewrite  trimmed unikernel image (kernel + initramfs) for a program, written to a directory\n"
-    "\n"
-    "A result's first text item is the command's standard output, the next its standard error (summary\n"
-    "lines). structuredContent always holds exitCode and the command run: 0 success; 1 a negative verdict\n"
-    "(not proven, manifests differ, footprint grew), reported as a result with the verdict spelled out, not\n"
-    "as an error; 2 bad input, a crash, or a timeout (argument timeout_seconds, default 600) make the result\n"
-    "an error (isError) carrying the command's standard error. Invalid tool arguments are tool errors too.\n"
-    "Relative paths in tool arguments resolve against the server's working directory (where the client\n"
-    "starts it; most clients take a \"cwd\" setting).\n"
-    "\n"
-    "options:\n"
-    "  -h, --help   show this help\n"
-    "\n"
-    "exit status: 0 when standard input closes, 2 bad arguments or standard output unwritable\n";
-
-} // namespace bespoke
-
-using namespace bespoke;
 using llvm::json::Array;
 using llvm::json::Object;
 using llvm::json::Value;
@@ -96,7 +48,9 @@ constexpr int ProgressIntervalMs = 5000; // notifications/progress while a comma
 Value text(llvm::StringRef s) { return llvm::json::isUTF8(s) ? Value(s.str()) : Value(llvm::json::fixUTF8(s)); }
 
 // ---------------------------------------------------------------------------------------------------
-// Tools: one table gives both the advertised JSON Schema and the validation of arguments.
+// Tools. A tool's arguments are the rows of its command's option table that carry an McpParam (the same
+// table that parses `bespoke CMD` and writes its --help); this file adds only what is the tool's own: its
+// title and description, the constraints between arguments, and what exit status 1 means.
 
 enum class ParamType { String, Integer, Boolean, StringArray };
 
@@ -108,205 +62,146 @@ struct Param {
   std::vector<const char *> choices; // enum, when not empty
   const char *pattern = nullptr;     // for strings (ECMAScript and POSIX ERE alike)
   int64_t minimum = 0, maximum = 0;  // for integers
+  const cli::Option *row = nullptr;  // the option it fills (none: the server's own, timeout_seconds)
+  cli::McpPath path = cli::McpPath::No;
 };
 
-// The bespoke arguments (after "bespoke") for validated tool arguments, or why they do not go together.
-using CommandBuilder = llvm::Expected<std::vector<std::string>> (*)(const Object &);
+// Why validated tool arguments do not go together, or nothing.
+using ArgumentCheck = std::optional<std::string> (*)(const Object &);
 
 struct Tool {
-  const char *name, *title, *description;
-  std::vector<Param> params;
+  const char *name, *title, *description; // name: the bespoke command it runs
   bool writesFiles;
-  CommandBuilder command;
+  ArgumentCheck check = nullptr;
+  std::vector<const char *> fixedArgs;              // appended to every command line ("--json")
   const char *proven = nullptr, *refuted = nullptr; // structuredContent.verdict for exit 0 / exit 1
   const char *refutedText = nullptr;                // what exit status 1 means, said in the result text
+  std::vector<Param> params;                        // from the command's option table, + timeout_seconds
 };
-
-llvm::Error argumentError(const std::string &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s", msg.c_str());
-}
 
 // A path argument as a command-line operand: one starting with '-' would be read as an option.
 std::string operand(llvm::StringRef path) { return path.starts_with("-") ? "./" + path.str() : path.str(); }
 
-std::optional<std::string> pathArg(const Object &a, llvm::StringRef name) {
-  if (std::optional<llvm::StringRef> s = a.getString(name)) return operand(*s);
+// The source-or-binary choice of analyze and check.
+std::optional<std::string> checkProgram(const Object &a) {
+  bool binary = a.get("binary"), cc = a.get("compile_commands"), built = a.get("built_binary");
+  if (binary && cc) return "give either binary or compile_commands, not both";
+  if (!binary && !cc) return "missing binary (or compile_commands)";
+  if (built && !cc) return "built_binary goes with compile_commands";
   return std::nullopt;
 }
 
-const char *const DefaultActionPattern = "^(kill-process|kill-thread|trap|log|errno:[0-9]{1,4})$";
-const char *const DefaultActionText =
-    "Action for syscalls outside the manifest: kill-process (default), kill-thread, errno:N (N 0..4095), trap "
-    "or log.";
+std::optional<std::string> checkExtend(const Object &a) {
+  if (a.getString("format") == llvm::StringRef("bpf") && a.getString("output") == llvm::StringRef("-"))
+    return "format bpf is binary: give output a file name, not '-'";
+  return std::nullopt;
+}
 
-// The source-or-binary choice of analyze and check.
-llvm::Error addProgram(const Object &a, std::vector<std::string> &argv) {
-  std::optional<std::string> binary = pathArg(a, "binary"), cc = pathArg(a, "compile_commands"),
-                             built = pathArg(a, "built_binary");
-  if (binary && cc) return argumentError("give either binary or compile_commands, not both");
-  if (!binary && !cc) return argumentError("missing binary (or compile_commands)");
-  if (built && !cc) return argumentError("built_binary goes with compile_commands");
-  if (binary) {
-    argv.push_back(*binary);
-    return llvm::Error::success();
+// The tool arguments a command's option table offers, in table order.
+std::vector<Param> paramsOf(const char *command) {
+  std::vector<Param> out;
+  for (const cli::Option &o : cli::findCommand(command)->options)
+    for (const cli::McpParam &m : o.mcp) {
+      bool list = o.kind == cli::Option::Rest || (o.kind == cli::Option::Value && o.repeatable);
+      ParamType type = o.kind == cli::Option::Flag ? ParamType::Boolean : list ? ParamType::StringArray : ParamType::String;
+      out.push_back(Param{m.name, type, m.description, m.required, o.choices, m.pattern, 0, 0, &o, m.path});
+    }
+  out.push_back(Param{"timeout_seconds", ParamType::Integer,
+                      "Kill the command and report an error after this many seconds (default 600).", false, {}, nullptr,
+                      1, 86400});
+  return out;
+}
+
+// The bespoke arguments (after "bespoke") for validated tool arguments: each argument where its row
+// says (an operand in place, an option with the row's first spelling, the words after "--" last).
+std::vector<std::string> commandLine(const Tool &t, const Object &a) {
+  std::vector<std::string> argv{t.name}, rest;
+  for (const Param &p : t.params) {
+    const Value *v = a.get(p.name);
+    if (!p.row || !v) continue;
+    const cli::Option &o = *p.row;
+    auto word = [&](llvm::StringRef s) {
+      bool asIs = p.path == cli::McpPath::No || (p.path == cli::McpPath::OperandOrDash && s == "-");
+      return asIs ? s.str() : operand(s);
+    };
+    if (o.kind == cli::Option::Flag) {
+      if (*v->getAsBoolean()) argv.push_back(o.spellings[0]);
+    } else if (o.kind == cli::Option::Rest) {
+      rest.push_back("--"); // everything after it is the app's, never bespoke's options
+      for (const Value &x : *v->getAsArray()) rest.push_back(x.getAsString()->str());
+    } else if (p.type == ParamType::StringArray) {
+      for (const Value &x : *v->getAsArray()) argv.insert(argv.end(), {o.spellings[0], x.getAsString()->str()});
+    } else if (o.kind == cli::Option::Operand) {
+      argv.push_back(word(*v->getAsString()));
+    } else {
+      argv.insert(argv.end(), {o.spellings[0], word(*v->getAsString())});
+    }
   }
-  argv.insert(argv.end(), {"--compile-commands", *cc});
-  if (built) argv.insert(argv.end(), {"--binary", *built});
-  return llvm::Error::success();
-}
-
-llvm::Expected<std::vector<std::string>> analyzeCommand(const Object &a) {
-  std::vector<std::string> argv{"analyze"};
-  if (llvm::Error e = addProgram(a, argv)) return e;
-  if (std::optional<std::string> out = pathArg(a, "output")) argv.insert(argv.end(), {"-o", *out});
+  argv.insert(argv.end(), t.fixedArgs.begin(), t.fixedArgs.end());
+  argv.insert(argv.end(), rest.begin(), rest.end());
   return argv;
 }
 
-llvm::Expected<std::vector<std::string>> decideCommand(const Object &a) {
-  return std::vector<std::string>{"decide", *pathArg(a, "manifest"), "--json"};
-}
-
-llvm::Expected<std::vector<std::string>> extendCommand(const Object &a) {
-  std::string format = a.getString("format")->str(), output = a.getString("output")->str();
-  if (format == "bpf" && output == "-")
-    return argumentError("format bpf is binary: give output a file name, not '-'");
-  std::vector<std::string> argv{"extend", *pathArg(a, "manifest"), "--format", format, "-o",
-                                output == "-" ? output : operand(output)};
-  if (std::optional<llvm::StringRef> d = a.getString("default_action")) argv.insert(argv.end(), {"--default-action", d->str()});
-  return argv;
-}
-
-llvm::Expected<std::vector<std::string>> verifyCommand(const Object &a) {
-  std::vector<std::string> argv{"verify", "--manifest", *pathArg(a, "manifest"), "--filter", *pathArg(a, "filter")};
-  if (std::optional<llvm::StringRef> d = a.getString("default_action")) argv.insert(argv.end(), {"--default-action", d->str()});
-  return argv;
-}
-
-llvm::Expected<std::vector<std::string>> diffCommand(const Object &a) {
-  std::vector<std::string> argv{"diff", *pathArg(a, "old"), *pathArg(a, "new")};
-  if (std::optional<llvm::StringRef> f = a.getString("format")) argv.insert(argv.end(), {"--format", f->str()});
-  return argv;
-}
-
-llvm::Expected<std::vector<std::string>> checkCommand(const Object &a) {
-  std::vector<std::string> argv{"check", "--baseline", *pathArg(a, "baseline")};
-  if (llvm::Error e = addProgram(a, argv)) return e;
-  if (std::optional<llvm::StringRef> f = a.getString("format")) argv.insert(argv.end(), {"--format", f->str()});
-  return argv;
-}
-
-llvm::Expected<std::vector<std::string>> rewriteCommand(const Object &a) {
-  std::vector<std::string> argv{"rewrite", *pathArg(a, "manifest"), "--binary", *pathArg(a, "binary"), "-o",
-                                *pathArg(a, "output")};
-  if (std::optional<std::string> cache = pathArg(a, "cache_dir")) argv.insert(argv.end(), {"--cache-dir", *cache});
-  if (a.getBoolean("seccomp").value_or(false)) argv.push_back("--seccomp");
-  if (const Array *files = a.getArray("add"))
-    for (const Value &v : *files) argv.insert(argv.end(), {"--add", v.getAsString()->str()});
-  if (const Array *args = a.getArray("args")) {
-    argv.push_back("--"); // everything after it is the app's, never bespoke's options
-    for (const Value &v : *args) argv.push_back(v.getAsString()->str());
-  }
-  return argv;
-}
-
-Param timeoutParam() {
-  return {"timeout_seconds", ParamType::Integer,
-          "Kill the command and report an error after this many seconds (default 600).", false, {}, nullptr, 1, 86400};
+Tool makeTool(const char *name, const char *title, const char *description, bool writesFiles,
+              ArgumentCheck check = nullptr, std::vector<const char *> fixedArgs = {}, const char *proven = nullptr,
+              const char *refuted = nullptr, const char *refutedText = nullptr) {
+  return Tool{name, title, description, writesFiles, check, std::move(fixedArgs), proven, refuted, refutedText,
+              paramsOf(name)};
 }
 
 std::vector<Tool> makeTools() {
-  using P = ParamType;
   std::vector<Tool> tools = {
-      {"analyze", "Analyze an application's syscall footprint",
+      makeTool("analyze", "Analyze an application's syscall footprint",
        "Statically computes every Linux system call an x86-64 application can reach and returns its bespoke "
        "manifest (YAML: syscalls with evidence call chains, argument facts, unresolved sites). Give exactly "
        "one of binary (an ELF executable; its shared-library closure is analysed too) or compile_commands "
        "(a compile_commands.json: C/C++ source analysis with Clang, optionally cross-checked against "
        "built_binary). Without output the manifest is the result text; with output it is written to that "
        "file. Runs 'bespoke analyze'.",
-       {{"binary", P::String, "Path of the x86-64 ELF executable to analyse.", false, {}, nullptr},
-        {"compile_commands", P::String, "Path of a compile_commands.json: analyse the program's source instead.",
-         false, {}, nullptr},
-        {"built_binary", P::String,
-         "With compile_commands: the built program, to model its libraries and cross-check the source analysis.",
-         false, {}, nullptr},
-        {"output", P::String, "Write the manifest to this file (atomically) instead of returning it.", false, {},
-         nullptr}},
-       true, analyzeCommand},
-      {"decide", "Decide: extend (seccomp filter) or rewrite (unikernel)",
+       true, checkProgram),
+      makeTool("decide", "Decide: extend (seccomp filter) or rewrite (unikernel)",
        "Recommends, for the application a manifest describes, whether to extend (a proven seccomp filter) or "
        "rewrite (a trimmed unikernel image), with blockers, caveats, the filter's size and the kernel options "
        "a rewrite needs. The result text is the decision JSON; structuredContent holds the same fields plus "
        "exitCode. Runs 'bespoke decide --json'.",
-       {{"manifest", P::String, "Path of the application's manifest (from analyze).", true, {}, nullptr}}, false,
-       decideCommand},
-      {"extend", "Compile a manifest into a proven seccomp filter",
+       false, nullptr, {"--json"}),
+      makeTool("extend", "Compile a manifest into a proven seccomp filter",
        "Compiles a manifest's policy (x86-64 only; every manifest syscall allowed; everything else the default "
        "action) into a seccomp filter, proves with Z3 that the filter means exactly that policy, and only then "
        "writes output. Formats: bpf (raw struct sock_filter array), c (C header), oci (OCI/Docker seccomp "
        "profile JSON), systemd (drop-in), spo (Kubernetes security-profiles-operator SeccompProfile). "
        "exitCode 1 means the filter was not proven and nothing was written. Runs 'bespoke extend'.",
-       {{"manifest", P::String, "Path of the manifest.", true, {}, nullptr},
-        {"format", P::String, "Output format.", true, {"bpf", "c", "oci", "systemd", "spo"}, nullptr},
-        {"output", P::String, "File to write ('-' returns a text format in the result instead).", true, {},
-         nullptr},
-        {"default_action", P::String, DefaultActionText, false, {}, DefaultActionPattern}},
-       true, extendCommand, "proven", "not-proven",
+       true, checkExtend, {}, "proven", "not-proven",
        "NOT PROVEN: the compiled filter could not be proven to implement the manifest's policy; nothing was "
-       "written (exit status 1)."},
-      {"verify", "Prove a seccomp filter implements a manifest",
+       "written (exit status 1)."),
+      makeTool("verify", "Prove a seccomp filter implements a manifest",
        "Checks that the kernel would accept a classic-BPF seccomp filter (raw struct sock_filter array, e.g. "
        "from extend or libseccomp's seccomp_export_bpf) and proves with Z3 that it returns exactly what the "
        "manifest's policy prescribes for every input; on a difference, gives a concrete seccomp_data and both "
-       "actions. exitCode 0 and 'PROVEN' in the text: equivalent; exitCode 1: not equivalent or unsafe. Runs "
-       "'bespoke verify'.",
-       {{"manifest", P::String, "Path of the manifest the filter must implement.", true, {}, nullptr},
-        {"filter", P::String, "Path of the filter (raw little-endian struct sock_filter array).", true, {}, nullptr},
-        {"default_action", P::String, DefaultActionText, false, {}, DefaultActionPattern}},
-       false, verifyCommand, "proven", "not-proven",
-       "NOT PROVEN: the filter does not implement the manifest's policy, or the kernel would refuse it "
-       "(exit status 1)."},
-      {"diff", "Compare two manifests",
+       "actions. exitCode 0 and 'PROVEN' in the text: equivalent; exitCode 1: not equivalent, unsafe, or no "
+       "verdict. Runs 'bespoke verify'.",
+       false, nullptr, {}, "proven", "not-proven",
+       "NOT PROVEN: the filter does not implement the manifest's policy, the kernel would refuse it, or the "
+       "prover reached no verdict (exit status 1)."),
+      makeTool("diff", "Compare two manifests",
        "Compares two manifests of an application (e.g. before and after a change): syscalls added and removed, "
        "argument facts, kernel paths. exitCode 0: same policy; 1: they differ. Runs 'bespoke diff'.",
-       {{"old", P::String, "Path of the old manifest.", true, {}, nullptr},
-        {"new", P::String, "Path of the new manifest.", true, {}, nullptr},
-        {"format", P::String, "Report format (default text).", false, {"text", "markdown", "json"}, nullptr}},
-       false, diffCommand, "same", "different", "DIFFERENT: the manifests differ (exit status 1)."},
-      {"check", "Check an application against a baseline manifest",
+       false, nullptr, {}, "same", "different", "DIFFERENT: the manifests differ (exit status 1)."),
+      makeTool("check", "Check an application against a baseline manifest",
        "CI gate: analyses an application (binary, or compile_commands with optional built_binary, as analyze "
        "does) and compares its footprint with a baseline manifest. exitCode 0: within the baseline; 1: the "
        "footprint grew (new syscalls). Runs 'bespoke check'.",
-       {{"baseline", P::String, "Path of the baseline manifest.", true, {}, nullptr},
-        {"binary", P::String, "Path of the x86-64 ELF executable to check.", false, {}, nullptr},
-        {"compile_commands", P::String, "Path of a compile_commands.json: check the program's source instead.",
-         false, {}, nullptr},
-        {"built_binary", P::String, "With compile_commands: the built program.", false, {}, nullptr},
-        {"format", P::String, "Report format (default text).", false, {"text", "markdown", "sarif"}, nullptr}},
-       false, checkCommand, "within-baseline", "grew",
-       "GREW: the application's footprint grew beyond the baseline (exit status 1)."},
-      {"rewrite", "Build a trimmed unikernel image for an application",
+       false, checkProgram, {}, "within-baseline", "grew",
+       "GREW: the application's footprint grew beyond the baseline (exit status 1)."),
+      makeTool("rewrite", "Build a trimmed unikernel image for an application",
        "Builds a Linux 6.1 kernel with only the options the manifest needs (from the syscall -> Kconfig table) "
        "and an initramfs running binary (an x86-64 program; a dynamic one with its shared-library closure and "
        "loader) as the only application, and writes output: "
        "bzImage, initramfs.cpio.gz, kernel.config, image.json. A cold kernel build takes minutes (progress "
        "notifications are sent when requested; raise timeout_seconds); builds are cached by config hash. Boot "
        "the result with 'bespoke boot'. Runs 'bespoke rewrite'.",
-       {{"manifest", P::String, "Path of the application's manifest.", true, {}, nullptr},
-        {"binary", P::String, "Path of the application (an x86-64 ELF, static or dynamic).", true, {}, nullptr},
-        {"output", P::String, "Directory to write the image to (replaced only if it holds an earlier image).", true,
-         {}, nullptr},
-        {"args", P::StringArray, "The application's arguments inside the image.", false, {}, nullptr},
-        {"seccomp", P::Boolean,
-         "Install the application's seccomp filter (from the manifest, proven by Z3) right before it starts.",
-         false, {}, nullptr},
-        {"add", P::StringArray, "Extra files for the image, each FILE or FILE:GUEST_PATH (default /data/NAME).",
-         false, {}, nullptr},
-        {"cache_dir", P::String, "Where kernel sources, configs and builds are cached (default: bespoke's cache).",
-         false, {}, nullptr}},
-       true, rewriteCommand},
+       true),
   };
-  for (Tool &t : tools) t.params.push_back(timeoutParam());
   return tools;
 }
 
@@ -398,131 +293,22 @@ std::vector<std::string> schemaProblems(const Tool &t, const Object &args) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Child processes: 'bespoke ARGS' with both output streams captured and a deadline.
+// Child processes: 'bespoke ARGS' (this executable) with both output streams captured and a deadline, in
+// its own process group so that a timeout kills everything it started (support/Process.h).
 
-class Fd {
-public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd &operator=(Fd &&o) noexcept { reset(std::exchange(o.fd_, -1)); return *this; }
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  void reset(int fd = -1) { if (fd_ >= 0) close(fd_); fd_ = fd; }
-
-private:
-  int fd_;
-};
-
-struct ChildRun {
-  int exitCode = -1; // when it exited
-  int signal = 0;    // when a signal ended it
-  bool timedOut = false;
-  std::string out, err;
-  bool truncated = false; // an output stream exceeded MaxCaptureBytes
-};
-
-llvm::Error systemError(const char *what, int err) {
-  return llvm::createStringError(std::error_code(err, std::generic_category()), "%s: %s", what, strerror(err));
-}
-
-struct SpawnSetup {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  SpawnSetup() { posix_spawn_file_actions_init(&actions); posix_spawnattr_init(&attr); }
-  ~SpawnSetup() { posix_spawn_file_actions_destroy(&actions); posix_spawnattr_destroy(&attr); }
-  SpawnSetup(const SpawnSetup &) = delete;
-  SpawnSetup &operator=(const SpawnSetup &) = delete;
-};
-
-void killGroup(pid_t pid) {
-  kill(-pid, SIGKILL); // the child leads its own process group
-  kill(pid, SIGKILL);
-}
-
-// Runs 'bespoke ARGS'; calls TICK with the seconds elapsed every ProgressIntervalMs while it runs.
-llvm::Expected<ChildRun> runBespoke(const std::vector<std::string> &args, int64_t timeoutSeconds,
-                                    const std::function<void(int64_t)> &tick) {
-  int p[2];
-  if (pipe2(p, O_CLOEXEC)) return systemError("pipe", errno);
-  Fd outRead(p[0]), outWrite(p[1]);
-  if (pipe2(p, O_CLOEXEC)) return systemError("pipe", errno);
-  Fd errRead(p[0]), errWrite(p[1]);
-
-  // stdin from /dev/null: the child must not eat the JSON-RPC stream. Own process group, so a timeout
-  // kills everything it started; default signal dispositions (the server ignores SIGPIPE).
-  SpawnSetup s;
-  posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&s.actions, outWrite.get(), 1);
-  posix_spawn_file_actions_adddup2(&s.actions, errWrite.get(), 2);
-  sigset_t defaults, none;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&s.attr, &defaults);
-  posix_spawnattr_setsigmask(&s.attr, &none);
-  posix_spawnattr_setpgroup(&s.attr, 0);
-  posix_spawnattr_setflags(&s.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
-  std::vector<std::string> argvStrings{"bespoke"};
-  argvStrings.insert(argvStrings.end(), args.begin(), args.end());
-  std::vector<char *> argv;
-  for (std::string &a : argvStrings) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid;
-  if (int rc = posix_spawn(&pid, "/proc/self/exe", &s.actions, &s.attr, argv.data(), environ))
-    return systemError("cannot start /proc/self/exe", rc);
-  outWrite.reset();
-  errWrite.reset();
-
-  ChildRun run;
-  auto start = std::chrono::steady_clock::now();
-  auto deadline = start + std::chrono::seconds(timeoutSeconds);
-  auto nextTick = start + std::chrono::milliseconds(ProgressIntervalMs);
-  auto msLeft = [&] {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    return int(std::clamp<int64_t>(left.count(), 0, INT_MAX));
-  };
-  pollfd fds[2] = {{outRead.get(), POLLIN, 0}, {errRead.get(), POLLIN, 0}};
-  std::string *sinks[2] = {&run.out, &run.err};
-  char buf[65536];
-  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-    int ms = msLeft();
-    if (ms == 0) { run.timedOut = true; break; }
-    auto now = std::chrono::steady_clock::now();
-    if (now >= nextTick) {
-      tick(std::chrono::duration_cast<std::chrono::seconds>(now - start).count());
-      nextTick = now + std::chrono::milliseconds(ProgressIntervalMs);
-    }
-    auto toTick = std::chrono::duration_cast<std::chrono::milliseconds>(nextTick - now).count();
-    int n = poll(fds, 2, int(std::min<int64_t>(ms, toTick + 1)));
-    if (n < 0 && errno != EINTR) { int err = errno; killGroup(pid); waitpid(pid, nullptr, 0); return systemError("poll", err); }
-    for (int i = 0; i < 2 && n > 0; ++i) {
-      if (fds[i].fd < 0 || !fds[i].revents) continue;
-      ssize_t k = read(fds[i].fd, buf, sizeof buf);
-      if (k > 0) {
-        size_t room = MaxCaptureBytes - std::min(MaxCaptureBytes, sinks[i]->size());
-        sinks[i]->append(buf, std::min(size_t(k), room));
-        if (size_t(k) > room) run.truncated = true;
-      } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
-        fds[i].fd = -1; // end of stream (the child exited or closed it)
-      }
-    }
-  }
-  // Both streams closed: the child is exiting; still bound the wait, in case it closed them and went on.
-  int status = 0;
-  for (;;) {
-    if (run.timedOut) killGroup(pid);
-    pid_t w = waitpid(pid, &status, run.timedOut ? 0 : WNOHANG);
-    if (w == pid) break;
-    if (w < 0 && errno != EINTR) return systemError("waitpid", errno);
-    if (w == 0) {
-      if (msLeft() == 0) run.timedOut = true;
-      else poll(nullptr, 0, 10);
-    }
-  }
-  if (WIFEXITED(status)) run.exitCode = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);
-  return run;
+llvm::Expected<ProcessResult> runBespoke(const std::vector<std::string> &args, int64_t timeoutSeconds,
+                                         const std::function<void(int64_t)> &tick) {
+  std::vector<std::string> argv{"bespoke"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessOptions opt;
+  opt.executable = "/proc/self/exe";
+  opt.capture = true;
+  opt.maxCaptureBytes = MaxCaptureBytes;
+  opt.timeout = std::chrono::seconds(timeoutSeconds);
+  opt.ownProcessGroup = true;
+  opt.tickInterval = std::chrono::milliseconds(ProgressIntervalMs);
+  opt.tick = [&](double seconds) { tick(static_cast<int64_t>(seconds)); };
+  return runProcess(argv, opt);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -530,7 +316,7 @@ llvm::Expected<ChildRun> runBespoke(const std::vector<std::string> &args, int64_
 
 Object textItem(llvm::StringRef s) { return Object{{"type", "text"}, {"text", text(s)}}; }
 
-Array commandLine(const std::vector<std::string> &args) {
+Array commandJson(const std::vector<std::string> &args) {
   Array a{"bespoke"};
   for (const std::string &s : args) a.push_back(text(s));
   return a;
@@ -543,8 +329,8 @@ Object toolError(const std::string &msg, Object structured) {
 
 // The result of a finished command: exit 0 and 1 are results (1 a negative verdict, said plainly),
 // anything else an error carrying the command's standard error.
-Object commandResult(const Tool &t, const std::vector<std::string> &args, const ChildRun &r, int64_t timeout) {
-  Object sc{{"command", commandLine(args)}};
+Object commandResult(const Tool &t, const std::vector<std::string> &args, const ProcessResult &r, int64_t timeout) {
+  Object sc{{"command", commandJson(args)}};
   std::string cmd = "bespoke " + std::string(t.name);
   std::string err = llvm::StringRef(r.err).rtrim().str();
   if (r.timedOut || r.signal || (r.exitCode != 0 && r.exitCode != 1)) {
@@ -598,16 +384,16 @@ Object callTool(const Tool &t, const Object &args, const std::function<void(int6
     for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
     return toolError(msg, Object{{"exitCode", ExitUsage}});
   }
-  auto argv = t.command(args);
-  if (!argv)
-    return toolError("invalid arguments for " + std::string(t.name) + ": " + llvm::toString(argv.takeError()),
-                     Object{{"exitCode", ExitUsage}});
+  if (t.check)
+    if (std::optional<std::string> problem = t.check(args))
+      return toolError("invalid arguments for " + std::string(t.name) + ": " + *problem, Object{{"exitCode", ExitUsage}});
+  std::vector<std::string> argv = commandLine(t, args);
   int64_t timeout = args.getInteger("timeout_seconds").value_or(DefaultTimeoutSeconds);
-  auto run = runBespoke(*argv, timeout, tick);
+  auto run = runBespoke(argv, timeout, tick);
   if (!run)
     return toolError("bespoke " + std::string(t.name) + " could not be run: " + llvm::toString(run.takeError()),
-                     Object{{"exitCode", 127}, {"command", commandLine(*argv)}});
-  return commandResult(t, *argv, *run, timeout);
+                     Object{{"exitCode", 127}, {"command", commandJson(argv)}});
+  return commandResult(t, argv, *run, timeout);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -819,16 +605,7 @@ private:
   bool eof_ = false, skipping_ = false;
 };
 
-int usageError(const std::string &msg) { return cli::usageError("mcp", msg); }
-
-} // namespace
-
-int bespoke::runMcp(const std::vector<std::string> &args) {
-  for (const std::string &a : args) {
-    if (a == "-h" || a == "--help") { fputs(McpUsage, stdout); return ExitOk; }
-    if (a.size() > 1 && a[0] == '-') return usageError("unknown option '" + a + "'");
-    return usageError("unexpected argument '" + a + "' (bespoke mcp takes no arguments)");
-  }
+int runMcp(const cli::ParsedArgs &) {
   // A client that goes away must not kill the server mid-write; the write fails and we stop.
   signal(SIGPIPE, SIG_IGN);
   Server server;
@@ -849,3 +626,44 @@ int bespoke::runMcp(const std::vector<std::string> &args) {
   }
   return ExitOk;
 }
+
+} // namespace
+
+cli::Command cli::mcpCommand() {
+  return {"mcp", "serve bespoke to agents over the Model Context Protocol (stdio)",
+          {"usage: bespoke mcp\n",
+    "Serves bespoke to AI agents and editors over the Model Context Protocol (MCP): JSON-RPC 2.0 messages,\n"
+    "one per line, on standard input and standard output (the MCP stdio transport; protocol versions\n"
+    "2025-11-25, 2025-06-18, 2025-03-26 and 2024-11-05). Diagnostics go to standard error only. The server\n"
+    "runs until standard input closes (exit status 0); a malformed or invalid message is answered with a\n"
+    "JSON-RPC error (-32700 parse, -32600 invalid request, -32601 unknown method, -32602 bad params) and\n"
+    "never stops it. Requests are served one at a time; JSON-RPC batches (arrays) are answered with -32600.\n"
+    "\n"
+    "Register it with an MCP client as a stdio server, e.g. in Claude Desktop's claude_desktop_config.json\n"
+    "(other clients take the same command and arguments):\n"
+    "\n"
+    "  {\"mcpServers\": {\"bespoke\": {\"command\": \"/path/to/bespoke\", \"args\": [\"mcp\"]}}}\n"
+    "\n"
+    "tools (each runs 'bespoke COMMAND' in a child process; see 'bespoke COMMAND --help'):\n"
+    "  analyze  syscall footprint of a binary or of C/C++ source -> manifest (YAML in the result, or a file)\n"
+    "  decide   extend-or-rewrite recommendation for a manifest (decision JSON, also as structuredContent)\n"
+    "  extend   proven seccomp filter from a manifest (bpf, c, oci, systemd, spo), written to a file\n"
+    "  verify   prove that a seccomp filter implements a manifest's policy\n"
+    "  diff     compare two manifests\n"
+    "  check    CI gate: did an application's footprint grow beyond a baseline manifest?\n"
+    "  rewrite  trimmed unikernel image (kernel + initramfs) for a program, written to a directory\n"
+    "\n"
+    "A result's first text item is the command's standard output, the next its standard error (summary\n"
+    "lines). structuredContent always holds exitCode and the command run: 0 success; 1 a negative verdict\n"
+    "(not proven, manifests differ, footprint grew), reported as a result with the verdict spelled out, not\n"
+    "as an error; 2 bad input, a crash, or a timeout (argument timeout_seconds, default 600) make the result\n"
+    "an error (isError) carrying the command's standard error. Invalid tool arguments are tool errors too.\n"
+    "Relative paths in tool arguments resolve against the server's working directory (where the client\n"
+    "starts it; most clients take a \"cwd\" setting).\n",
+           "exit status: 0 when standard input closes, 2 bad arguments or standard output unwritable\n",
+           " (bespoke mcp takes no arguments)"},
+          {},
+          runMcp};
+}
+
+} // namespace bespoke

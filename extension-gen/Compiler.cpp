@@ -6,49 +6,13 @@
 
 #include "extension-gen/Compiler.h"
 
-#include "analyzer/KernelEntries.h"
-#include "analyzer/SyscallTable.h"
+#include "seccomp/Interpreter.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstring>
-#include <map>
 #include <optional>
 #include <tuple>
 
 namespace bespoke {
-
-// ---------------------------------------------------------------------------------------------------
-// Manifest -> Policy
-
-llvm::Expected<Policy> policyFromManifest(const Manifest &m, Action defaultAction) {
-  Policy p;
-  p.defaultAction = defaultAction;
-  p.badArchAction = Action{Action::KillProcess, 0};
-  std::map<int, std::string> byNr;
-  for (const SyscallUse &s : m.footprint.syscalls) {
-    std::optional<int> nr = syscallNumber(s.name);
-    if (!nr)
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "manifest syscall '%s' is not an x86-64 system call",
-                                     s.name.c_str());
-    if (s.nr >= 0 && s.nr != *nr)
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "manifest syscall '%s' has number %d, but x86-64 says %d",
-                                     s.name.c_str(), s.nr, *nr);
-    byNr.emplace(*nr, s.name);
-  }
-  // A manifest written before bespoke listed kernel-issued syscalls (restart_syscall, ...) still needs them.
-  for (const KernelIssuedSyscall &k : kernelIssuedSyscalls())
-    byNr.emplace(*syscallNumber(k.name), std::string(k.name));
-  for (const auto &[nr, name] : byNr) {
-    SyscallRule r;
-    r.nr = nr;
-    r.name = name;
-    p.allowed.push_back(std::move(r)); // argument facts are not used yet: unconditional
-  }
-  return p;
-}
 
 // ---------------------------------------------------------------------------------------------------
 // IR
@@ -187,12 +151,6 @@ struct Range {
   const SyscallRule *rule = nullptr; // when !ret: the argument checks of this rule
 };
 
-bool unconditional(const SyscallRule &r) {
-  return r.alternatives.empty() ||
-         std::any_of(r.alternatives.begin(), r.alternatives.end(),
-                     [](const auto &alt) { return alt.empty(); });
-}
-
 std::vector<Range> buildRanges(const Policy &p) {
   std::vector<Range> out;
   auto add = [&](uint32_t start, Range r) {
@@ -207,7 +165,7 @@ std::vector<Range> buildRanges(const Policy &p) {
     uint32_t nr = static_cast<uint32_t>(r.nr);
     if (nr > next)
       add(next, Range{0, true, p.defaultAction.value(), nullptr});
-    if (unconditional(r))
+    if (r.unconditional())
       add(nr, Range{0, true, allow, nullptr});
     else
       add(nr, Range{0, false, 0, &r});
@@ -317,11 +275,11 @@ void emitTree(Builder &b, const std::vector<Range> &ranges, size_t lo, size_t hi
 llvm::Error tooLong(size_t n) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  "policy needs %zu instructions, more than the kernel's %zu", n,
-                                 kMaxBpfInstructions);
+                                 BpfMaxInstructions);
 }
 
 // Lays out the nodes, inserting trampolines until every conditional jump is in range.
-llvm::Expected<std::vector<sock_filter>> resolve(std::vector<Node> nodes, int labelCount) {
+llvm::Expected<BpfProgram> resolve(std::vector<Node> nodes, int labelCount) {
   for (;;) {
     size_t count = 0;
     std::vector<long> labelPos(labelCount, -1);
@@ -332,7 +290,7 @@ llvm::Expected<std::vector<sock_filter>> resolve(std::vector<Node> nodes, int la
       else
         insnPos[i] = static_cast<long>(count++);
     }
-    if (count > kMaxBpfInstructions)
+    if (count > BpfMaxInstructions)
       return tooLong(count);
     auto dist = [&](size_t i, int label) { return labelPos[label] - insnPos[i] - 1; };
     std::vector<Node> fixed;
@@ -369,7 +327,7 @@ llvm::Expected<std::vector<sock_filter>> resolve(std::vector<Node> nodes, int la
       nodes = std::move(fixed);
       continue;
     }
-    std::vector<sock_filter> prog;
+    BpfProgram prog;
     prog.reserve(count);
     for (size_t i = 0; i < nodes.size(); ++i) {
       const Node &n = nodes[i];
@@ -397,7 +355,7 @@ llvm::Expected<std::vector<sock_filter>> resolve(std::vector<Node> nodes, int la
 } // namespace
 
 namespace {
-llvm::Expected<std::vector<sock_filter>> compileWithLayout(const Policy &p, Layout layout) {
+llvm::Expected<BpfProgram> compileWithLayout(const Policy &p, Layout layout) {
   Builder b;
   // Architecture first: a foreign arch's numbers mean other syscalls.
   b.load(kOffArch);
@@ -417,13 +375,13 @@ llvm::Expected<std::vector<sock_filter>> compileWithLayout(const Policy &p, Layo
   }
 
   size_t base = b.instructionCount();
-  if (base > kMaxBpfInstructions)
+  if (base > BpfMaxInstructions)
     return tooLong(base);
   return resolve(std::move(b.nodes), b.labels);
 }
 } // namespace
 
-llvm::Expected<std::vector<sock_filter>> compilePolicy(const Policy &p) {
+llvm::Expected<BpfProgram> compilePolicy(const Policy &p) {
   long prev = -1;
   for (const SyscallRule &r : p.allowed) {
     if (r.nr < 0 || static_cast<uint32_t>(r.nr) >= Policy::X32SyscallBit)
@@ -448,9 +406,9 @@ llvm::Expected<std::vector<sock_filter>> compilePolicy(const Policy &p) {
   // and gives unconditional syscalls the shorter worst (then mean) path, then the shorter program.
   Policy uncond;
   for (const SyscallRule &r : p.allowed)
-    if (unconditional(r))
+    if (r.unconditional())
       uncond.allowed.push_back(r);
-  std::optional<std::vector<sock_filter>> best;
+  std::optional<BpfProgram> best;
   PathStats bestStats;
   llvm::Error firstError = llvm::Error::success();
   for (Layout layout : {Layout::AtEnd, Layout::AfterSubtree, Layout::Inline}) {
@@ -477,179 +435,5 @@ llvm::Expected<std::vector<sock_filter>> compilePolicy(const Policy &p) {
 }
 
 size_t rangeCount(const Policy &p) { return buildRanges(p).size(); }
-
-// ---------------------------------------------------------------------------------------------------
-// Interpreter and measurements
-
-BpfRun runBpf(const std::vector<sock_filter> &prog, uint32_t nr, uint32_t arch, uint64_t ip,
-              const uint64_t args[6]) {
-  uint8_t data[64];
-  std::memcpy(data + 0, &nr, 4);
-  std::memcpy(data + 4, &arch, 4);
-  std::memcpy(data + 8, &ip, 8);
-  std::memcpy(data + 16, args, 48);
-  BpfRun r;
-  uint32_t A = 0, X = 0, M[BPF_MEMWORDS] = {};
-  auto fail = [&](size_t pc, const char *why) {
-    r.ok = false;
-    r.error = "pc " + std::to_string(pc) + ": " + why;
-    return r;
-  };
-  size_t pc = 0;
-  while (true) {
-    if (pc >= prog.size())
-      return fail(pc, "ran off the end");
-    if (r.steps > prog.size())
-      return fail(pc, "too many steps");
-    const sock_filter &f = prog[pc];
-    ++r.steps;
-    uint16_t code = f.code;
-    switch (BPF_CLASS(code)) {
-    case BPF_LD:
-    case BPF_LDX: {
-      uint32_t v = 0;
-      if (code == (BPF_LD | BPF_W | BPF_ABS)) {
-        if (f.k % 4 || f.k >= 64)
-          return fail(pc, "load outside seccomp_data");
-        std::memcpy(&v, data + f.k, 4);
-        r.loadedWords |= static_cast<uint16_t>(1U << (f.k / 4));
-      } else if (BPF_MODE(code) == BPF_LEN && BPF_SIZE(code) == BPF_W) {
-        v = 64;
-      } else if (BPF_MODE(code) == BPF_IMM) {
-        v = f.k;
-      } else if (BPF_MODE(code) == BPF_MEM && f.k < BPF_MEMWORDS) {
-        v = M[f.k];
-      } else {
-        return fail(pc, "unsupported load");
-      }
-      (BPF_CLASS(code) == BPF_LD ? A : X) = v;
-      ++pc;
-      break;
-    }
-    case BPF_ST:
-    case BPF_STX:
-      if (f.k >= BPF_MEMWORDS)
-        return fail(pc, "bad scratch slot");
-      M[f.k] = BPF_CLASS(code) == BPF_ST ? A : X;
-      ++pc;
-      break;
-    case BPF_ALU: {
-      uint32_t src = BPF_SRC(code) == BPF_X ? X : f.k;
-      switch (BPF_OP(code)) {
-      case BPF_ADD: A += src; break;
-      case BPF_SUB: A -= src; break;
-      case BPF_MUL: A *= src; break;
-      case BPF_DIV:
-        if (src == 0)
-          return fail(pc, "division by zero");
-        A /= src;
-        break;
-      case BPF_MOD:
-        if (src == 0)
-          return fail(pc, "division by zero");
-        A %= src;
-        break;
-      case BPF_OR: A |= src; break;
-      case BPF_AND: A &= src; break;
-      case BPF_XOR: A ^= src; break;
-      case BPF_LSH: A = src >= 32 ? 0 : A << src; break;
-      case BPF_RSH: A = src >= 32 ? 0 : A >> src; break;
-      case BPF_NEG: A = 0U - A; break;
-      default:
-        return fail(pc, "unsupported alu op");
-      }
-      ++pc;
-      break;
-    }
-    case BPF_JMP: {
-      if (BPF_OP(code) == BPF_JA) {
-        if (static_cast<uint64_t>(f.k) >= prog.size() - pc - 1)
-          return fail(pc, "jump out of range");
-        pc += 1 + f.k;
-        break;
-      }
-      uint32_t src = BPF_SRC(code) == BPF_X ? X : f.k;
-      bool cond;
-      switch (BPF_OP(code)) {
-      case BPF_JEQ: cond = A == src; break;
-      case BPF_JGT: cond = A > src; break;
-      case BPF_JGE: cond = A >= src; break;
-      case BPF_JSET: cond = (A & src) != 0; break;
-      default:
-        return fail(pc, "unsupported jump");
-      }
-      size_t off = cond ? f.jt : f.jf;
-      if (pc + 1 + off >= prog.size())
-        return fail(pc, "jump out of range");
-      pc += 1 + off;
-      break;
-    }
-    case BPF_RET:
-      if (BPF_RVAL(code) == BPF_K)
-        r.ret = f.k;
-      else if (BPF_RVAL(code) == BPF_A)
-        r.ret = A;
-      else
-        return fail(pc, "unsupported return");
-      r.ok = true;
-      return r;
-    case BPF_MISC:
-      if (BPF_MISCOP(code) == BPF_TAX)
-        X = A;
-      else
-        A = X;
-      ++pc;
-      break;
-    default:
-      return fail(pc, "unknown class");
-    }
-  }
-}
-
-PathStats pathLengths(const std::vector<sock_filter> &prog, const Policy &p) {
-  PathStats s;
-  const uint64_t zero[6] = {};
-  size_t total = 0;
-  for (const SyscallRule &r : p.allowed) {
-    BpfRun run = runBpf(prog, static_cast<uint32_t>(r.nr), Policy::AuditArchX86_64, 0, zero);
-    ++s.syscalls;
-    total += run.steps;
-    if (run.steps > s.worst) {
-      s.worst = run.steps;
-      s.worstNr = static_cast<size_t>(r.nr);
-    }
-  }
-  s.mean = s.syscalls ? static_cast<double>(total) / static_cast<double>(s.syscalls) : 0.0;
-  return s;
-}
-
-std::string disassembleAt(const sock_filter &f, size_t pc) {
-  char buf[96];
-  const uint16_t c = f.code;
-  auto jmp = [&](const char *op) {
-    std::snprintf(buf, sizeof buf, "%s #0x%x, %zu, %zu", op, f.k, pc + 1 + f.jt, pc + 1 + f.jf);
-  };
-  if (c == (BPF_LD | BPF_W | BPF_ABS))
-    std::snprintf(buf, sizeof buf, "ld [%u]", f.k);
-  else if (c == (BPF_RET | BPF_K))
-    std::snprintf(buf, sizeof buf, "ret #0x%08x", f.k);
-  else if (c == (BPF_RET | BPF_A))
-    std::snprintf(buf, sizeof buf, "ret a");
-  else if (c == (BPF_JMP | BPF_JA))
-    std::snprintf(buf, sizeof buf, "ja %zu", pc + 1 + static_cast<size_t>(f.k));
-  else if (c == (BPF_JMP | BPF_JEQ | BPF_K))
-    jmp("jeq");
-  else if (c == (BPF_JMP | BPF_JGT | BPF_K))
-    jmp("jgt");
-  else if (c == (BPF_JMP | BPF_JGE | BPF_K))
-    jmp("jge");
-  else if (c == (BPF_JMP | BPF_JSET | BPF_K))
-    jmp("jset");
-  else if (c == (BPF_ALU | BPF_AND | BPF_K))
-    std::snprintf(buf, sizeof buf, "and #0x%x", f.k);
-  else
-    std::snprintf(buf, sizeof buf, "op 0x%04x #0x%x, %u, %u", c, f.k, f.jt, f.jf);
-  return buf;
-}
 
 } // namespace bespoke

@@ -11,7 +11,7 @@
 
 namespace bespoke {
 
-llvm::Error installFilter(const std::vector<sock_filter> &prog) {
+llvm::Error installFilter(const BpfProgram &prog) {
   if (prog.empty() || prog.size() > std::numeric_limits<unsigned short>::max())
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "cannot install a filter of %zu instructions", prog.size());

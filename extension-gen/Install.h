@@ -3,7 +3,7 @@
 
 #include "llvm/Support/Error.h"
 
-#include <linux/filter.h>
+#include "seccomp/Bpf.h"
 
 #include <vector>
 
@@ -12,6 +12,6 @@ namespace bespoke {
 // Sets no_new_privs and installs `prog` with SECCOMP_FILTER_FLAG_TSYNC, so every thread of the process
 // is filtered (and the call fails rather than leaving a thread unfiltered). Irreversible on success.
 // Errors name the step that failed (prctl / seccomp) with errno's text.
-llvm::Error installFilter(const std::vector<sock_filter> &prog);
+llvm::Error installFilter(const BpfProgram &prog);
 
 } // namespace bespoke

@@ -3,7 +3,7 @@
 
 #include "extension-gen/Render.h"
 
-#include "extension-gen/Compiler.h"
+#include "seccomp/Bpf.h"
 
 #include <algorithm>
 #include <cctype>
@@ -21,32 +21,6 @@ std::string errnoName(uint16_t e) {
     return n;
 #endif
   return std::to_string(e);
-}
-
-const char *ociAction(const Action &a) {
-  switch (a.kind) {
-  case Action::KillProcess:
-    return "SCMP_ACT_KILL_PROCESS";
-  case Action::KillThread:
-    return "SCMP_ACT_KILL_THREAD";
-  case Action::Trap:
-    return "SCMP_ACT_TRAP";
-  case Action::Errno:
-    return "SCMP_ACT_ERRNO";
-  case Action::Trace:
-    return "SCMP_ACT_TRACE";
-  case Action::Log:
-    return "SCMP_ACT_LOG";
-  case Action::Allow:
-    return "SCMP_ACT_ALLOW";
-  }
-  return "SCMP_ACT_KILL_PROCESS";
-}
-
-bool isUnconditional(const SyscallRule &r) {
-  return r.alternatives.empty() ||
-         std::any_of(r.alternatives.begin(), r.alternatives.end(),
-                     [](const auto &alt) { return alt.empty(); });
 }
 
 std::string ruleName(const SyscallRule &r) {
@@ -132,7 +106,7 @@ std::vector<OciRule> ociRules(const Policy &p) {
   OciRule plain;
   std::vector<std::pair<std::string, std::vector<OciComparison>>> conditional;
   for (const SyscallRule &r : p.allowed) {
-    if (isUnconditional(r)) {
+    if (r.unconditional()) {
       plain.names.push_back(ruleName(r));
       continue;
     }
@@ -163,7 +137,7 @@ namespace {
 std::string sortedNamesNote(const Policy &p, bool conditionalOnly) {
   std::vector<std::string> names;
   for (const SyscallRule &r : p.allowed)
-    if (!conditionalOnly || !isUnconditional(r))
+    if (!conditionalOnly || !r.unconditional())
       names.push_back(ruleName(r));
   std::sort(names.begin(), names.end());
   std::string s;
@@ -174,19 +148,7 @@ std::string sortedNamesNote(const Policy &p, bool conditionalOnly) {
 
 } // namespace
 
-std::string renderBpf(const std::vector<sock_filter> &prog) {
-  std::string out;
-  out.reserve(prog.size() * 8);
-  for (const sock_filter &f : prog) {
-    const uint8_t b[8] = {static_cast<uint8_t>(f.code), static_cast<uint8_t>(f.code >> 8), f.jt, f.jf,
-                          static_cast<uint8_t>(f.k), static_cast<uint8_t>(f.k >> 8),
-                          static_cast<uint8_t>(f.k >> 16), static_cast<uint8_t>(f.k >> 24)};
-    out.append(reinterpret_cast<const char *>(b), 8);
-  }
-  return out;
-}
-
-std::string renderCHeader(const std::vector<sock_filter> &prog, const Policy &p, const std::string &name) {
+std::string renderCHeader(const BpfProgram &prog, const Policy &p, const std::string &name) {
   std::string id;
   for (char c : name)
     id += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
@@ -215,7 +177,7 @@ std::string renderCHeader(const std::vector<sock_filter> &prog, const Policy &p,
     const sock_filter &f = prog[i];
     char buf[80];
     std::snprintf(buf, sizeof buf, "  { 0x%02x, %3u, %3u, 0x%08x }, /* %4zu: ", f.code, f.jt, f.jf, f.k, i);
-    o += buf + disassembleAt(f, i) + " */\n";
+    o += buf + disassemble(f, i) + " */\n";
   }
   o += "};\n\n";
   o += "static const struct sock_fprog " + id + "_prog = {\n";
@@ -227,7 +189,7 @@ std::string renderCHeader(const std::vector<sock_filter> &prog, const Policy &p,
 
 std::string renderOciJson(const Policy &p) {
   std::string o = "{\n";
-  o += "  \"defaultAction\": \"" + std::string(ociAction(p.defaultAction)) + "\",\n";
+  o += "  \"defaultAction\": \"" + std::string(p.defaultAction.libseccompName()) + "\",\n";
   if (p.defaultAction.kind == Action::Errno)
     o += "  \"defaultErrnoRet\": " + std::to_string(p.defaultAction.data) + ",\n";
   o += "  \"architectures\": [\"SCMP_ARCH_X86_64\"],\n";
@@ -323,7 +285,7 @@ std::string renderSpo(const Policy &p, const std::string &appName) {
   o += "kind: SeccompProfile\n";
   o += "metadata:\n  name: " + name + "\n";
   o += "spec:\n";
-  o += "  defaultAction: " + std::string(ociAction(p.defaultAction)) + "\n";
+  o += "  defaultAction: " + std::string(p.defaultAction.libseccompName()) + "\n";
   o += "  architectures:\n  - SCMP_ARCH_X86_64\n";
   std::vector<OciRule> entries = ociRules(p);
   if (entries.empty()) {

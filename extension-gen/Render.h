@@ -1,9 +1,9 @@
-// Render: one compiled seccomp program and its Policy in the formats people deploy. All deterministic.
+// Render: one compiled seccomp program and its Policy in the formats people deploy (the raw format is
+// seccomp/Bpf.h's writeBpf). All deterministic.
 #pragma once
 
-#include "extension-gen/Policy.h"
-
-#include <linux/filter.h>
+#include "seccomp/Bpf.h"
+#include "seccomp/Policy.h"
 
 #include <cstdint>
 #include <string>
@@ -11,12 +11,9 @@
 
 namespace bespoke {
 
-// Raw little-endian struct sock_filter array, 8 bytes per instruction (what seccomp_export_bpf writes).
-std::string renderBpf(const std::vector<sock_filter> &prog);
-
 // A C header: `static const struct sock_filter NAME[]` and `static const struct sock_fprog NAME_prog`.
 // `name` is made a C identifier.
-std::string renderCHeader(const std::vector<sock_filter> &prog, const Policy &p, const std::string &name);
+std::string renderCHeader(const BpfProgram &prog, const Policy &p, const std::string &name);
 
 // One `syscalls` entry of an OCI / SPO profile: all `args` comparisons must hold (AND); entries are OR-ed.
 struct OciComparison {

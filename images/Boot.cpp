@@ -2,7 +2,7 @@
 #include "images/Boot.h"
 
 #include "analyzer/SyscallTable.h"
-#include "images/Process.h"
+#include "support/Process.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"

@@ -2,7 +2,7 @@
 #include "images/KernelBuild.h"
 
 #include "images/KernelConfig.h"
-#include "images/Process.h"
+#include "support/Process.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"

@@ -1,7 +1,7 @@
 // Config composition and resolution with the kernel's own Kconfig tool.
 #include "images/KernelConfig.h"
 
-#include "images/Process.h"
+#include "support/Process.h"
 #include "verify/ConfigProof.h"
 
 #include "llvm/ADT/StringExtras.h"

@@ -1,7 +1,7 @@
 // Unpacking the kernel source once: tar into a temporary directory beside the destination, stamp, rename.
 #include "images/KernelSource.h"
 
-#include "images/Process.h"
+#include "support/Process.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"

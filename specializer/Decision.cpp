@@ -4,6 +4,8 @@
 
 #include "analyzer/SyscallTable.h"
 #include "extension-gen/Compiler.h"
+#include "extension-gen/ManifestPolicy.h"
+#include "seccomp/Interpreter.h"
 #include "specializer/KernelRequirements.h"
 
 #include "llvm/ADT/StringExtras.h"

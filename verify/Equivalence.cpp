@@ -7,57 +7,12 @@
 #include <llvm/ADT/StringExtras.h>
 #include <z3++.h>
 
+#include "seccomp/Interpreter.h"
 #include "verify/Safety.h"
 
 namespace bespoke {
 
-uint32_t seccompValue(const Action &a) {
-  switch (a.kind) {
-  case Action::KillProcess: return SECCOMP_RET_KILL_PROCESS;
-  case Action::KillThread: return SECCOMP_RET_KILL_THREAD;
-  case Action::Trap: return SECCOMP_RET_TRAP;
-  case Action::Errno: return SECCOMP_RET_ERRNO | a.data;
-  case Action::Trace: return SECCOMP_RET_TRACE | a.data;
-  case Action::Log: return SECCOMP_RET_LOG;
-  case Action::Allow: return SECCOMP_RET_ALLOW;
-  }
-  return SECCOMP_RET_KILL_PROCESS;
-}
-
-static bool conditionHolds(const ArgCondition &c, const uint64_t args[6]) {
-  uint64_t v = args[c.arg];
-  switch (c.op) {
-  case ArgCondition::Equal: return v == c.a;
-  case ArgCondition::MaskedEqual: return (v & c.mask) == c.a;
-  case ArgCondition::InRange: return c.a <= v && v <= c.b;
-  }
-  return false;
-}
-
-uint32_t policyValue(const Policy &p, const seccomp_data &d) {
-  uint32_t nr = static_cast<uint32_t>(d.nr);
-  if (d.arch != Policy::AuditArchX86_64)
-    return seccompValue(p.badArchAction);
-  if (nr >= Policy::X32SyscallBit && nr != 0xffffffffu)
-    return seccompValue(p.badArchAction);
-  uint64_t args[6];
-  for (int i = 0; i < 6; ++i)
-    args[i] = d.args[i];
-  for (const SyscallRule &r : p.allowed) {
-    if (static_cast<uint32_t>(r.nr) != nr)
-      continue;
-    if (r.alternatives.empty())
-      return SECCOMP_RET_ALLOW;
-    for (const auto &alt : r.alternatives) {
-      bool all = true;
-      for (const ArgCondition &c : alt)
-        all = all && c.arg < 6 && conditionHolds(c, args);
-      if (all)
-        return SECCOMP_RET_ALLOW;
-    }
-  }
-  return seccompValue(p.defaultAction);
-}
+char ProofError::ID = 0;
 
 bool kernelCachesAllow(const BpfProgram &filter, uint32_t nr, uint32_t arch) {
   uint32_t reg = 0;
@@ -272,12 +227,14 @@ z3::expr encodeCondition(z3::context &ctx, const ArgCondition &c, const SymData 
   return ctx.bool_val(false);
 }
 
-// policyValue as a term over d.
+// Policy::decide as a term over d.
 z3::expr encodePolicy(z3::context &ctx, const Policy &p, const SymData &d) {
   auto val = [&](uint32_t v) { return ctx.bv_val(v, 32); };
-  z3::expr res = val(seccompValue(p.defaultAction));
+  z3::expr res = val(p.defaultAction.value());
   for (size_t i = p.allowed.size(); i-- > 0;) {
     const SyscallRule &r = p.allowed[i];
+    if (r.nr < 0)
+      continue; // matches no nr (Policy::decide)
     z3::expr when = d.nr == val(static_cast<uint32_t>(r.nr));
     if (!r.alternatives.empty()) {
       z3::expr_vector alts(ctx);
@@ -293,7 +250,7 @@ z3::expr encodePolicy(z3::context &ctx, const Policy &p, const SymData &d) {
   }
   z3::expr x32 = z3::uge(d.nr, val(Policy::X32SyscallBit)) && d.nr != val(0xffffffffu);
   z3::expr bad = d.arch != val(Policy::AuditArchX86_64) || x32;
-  return z3::ite(bad, val(seccompValue(p.badArchAction)), res);
+  return z3::ite(bad, val(p.badArchAction.value()), res);
 }
 
 uint64_t modelValue(const z3::model &m, const z3::expr &e) {
@@ -308,7 +265,7 @@ uint64_t modelValue(const z3::model &m, const z3::expr &e) {
 // tree (SCMP_FLTATR_CTL_OPTIMIZE 2) 4.7M.
 constexpr unsigned SmtCoreBudget = 500000;
 
-llvm::Error fail(const std::string &msg) { return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s", msg.c_str()); }
+llvm::Error fail(ProofError::Kind kind, const std::string &msg) { return llvm::make_error<ProofError>(kind, msg); }
 
 } // namespace
 
@@ -319,13 +276,13 @@ llvm::Expected<Verdict> proveEquivalent(const BpfProgram &filter, const Policy &
     std::string msg = "the kernel would refuse this filter:";
     for (const auto &p : problems)
       msg += "\n  " + p;
-    return fail(msg);
+    return fail(ProofError::KernelWouldRefuse, msg);
   }
   for (const SyscallRule &r : policy.allowed)
     for (const auto &alt : r.alternatives)
       for (const ArgCondition &c : alt)
         if (c.arg > 5)
-          return fail("policy rule for syscall " + std::to_string(r.nr) + " names argument " +
+          return fail(ProofError::BadPolicy, "policy rule for syscall " + std::to_string(r.nr) + " names argument " +
                       std::to_string(c.arg) + " (there are 6, numbered 0..5)");
   Verdict verdict;
   try {
@@ -347,7 +304,7 @@ llvm::Expected<Verdict> proveEquivalent(const BpfProgram &filter, const Policy &
       r = s.check();
     }
     if (r == z3::unknown)
-      return fail("Z3 could not decide equivalence: " + s.reason_unknown());
+      return fail(ProofError::GaveUp, "Z3 could not decide equivalence: " + s.reason_unknown());
     if (r == z3::sat) {
       z3::model m = s.get_model();
       seccomp_data cex{};
@@ -356,12 +313,12 @@ llvm::Expected<Verdict> proveEquivalent(const BpfProgram &filter, const Policy &
       cex.instruction_pointer = modelValue(m, d.ip);
       for (int i = 0; i < 6; ++i)
         cex.args[i] = modelValue(m, d.args[i]);
-      verdict.filterAction = runBpf(filter, cex);
-      verdict.policyAction = policyValue(policy, cex);
+      verdict.filterAction = runBpf(filter, cex).ret;
+      verdict.policyAction = policy.decide(cex).value();
       verdict.counterexample = describe(cex);
       verdict.witness = cex;
       if (verdict.filterAction == verdict.policyAction)
-        return fail("internal error: Z3's counterexample " + verdict.counterexample +
+        return fail(ProofError::GaveUp, "internal error: Z3's counterexample " + verdict.counterexample +
                     " does not reproduce (both return 0x" + llvm::utohexstr(verdict.filterAction) + ")");
       verdict.equivalent = false;
     } else {
@@ -395,7 +352,7 @@ llvm::Expected<Verdict> proveEquivalent(const BpfProgram &filter, const Policy &
       while (true) {
         z3::check_result cr = cs.check();
         if (cr == z3::unknown)
-          return fail("Z3 could not decide the constant-action question: " + cs.reason_unknown());
+          return fail(ProofError::GaveUp, "Z3 could not decide the constant-action question: " + cs.reason_unknown());
         if (cr == z3::unsat)
           break;
         uint32_t nr = static_cast<uint32_t>(modelValue(cs.get_model(), d1.nr));
@@ -405,7 +362,7 @@ llvm::Expected<Verdict> proveEquivalent(const BpfProgram &filter, const Policy &
     }
     verdict.constantActionSyscalls.assign(candidates.begin(), candidates.end());
   } catch (const z3::exception &e) {
-    return fail(std::string("Z3 error: ") + e.msg());
+    return fail(ProofError::GaveUp, std::string("Z3 error: ") + e.msg());
   }
   verdict.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return verdict;

@@ -6,8 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "extension-gen/Policy.h"
-#include "verify/Bpf.h"
+#include "seccomp/Bpf.h"
+#include "seccomp/Policy.h"
+
+#include <llvm/Support/Error.h>
 
 namespace bespoke {
 
@@ -23,29 +25,36 @@ struct Verdict {
   double seconds = 0; // wall time of the whole proof
 };
 
-// The 32-bit value a `ret` returns for an action (SECCOMP_RET_* | data). Computed from the data fields
-// only, so verify/ does not depend on extension-gen's implementation.
-uint32_t seccompValue(const Action &action);
-
-// The policy's semantics on one concrete seccomp_data, as encoded in the proof:
-//   arch != AUDIT_ARCH_X86_64                    -> badArchAction
-//   nr >= 0x40000000 (x32 bit) and nr != -1      -> badArchAction
-//   nr is allowed and some alternative holds     -> allow (Equal: v == a; MaskedEqual: (v & mask) == a;
-//                                                   InRange: a <= v <= b, unsigned 64-bit; no
-//                                                   alternatives: unconditionally)
-//   otherwise (including nr == -1)               -> defaultAction
-// nr == -1 is what a tracer uses to skip a syscall; libseccomp gives it the default action, not the
-// bad-arch kill, and so does this model.
-uint32_t policyValue(const Policy &policy, const seccomp_data &data);
+// Why a filter has no proof. Callers act on the kind (the CLI maps each to its exit status in one
+// place) and print the message.
+class ProofError : public llvm::ErrorInfo<ProofError> {
+public:
+  enum Kind {
+    BadPolicy,         // the policy is malformed (a rule names an argument > 5, or cannot be compiled)
+    KernelWouldRefuse, // the filter fails checkSafety: there is nothing to prove
+    NotEquivalent,     // a seccomp_data where filter and policy differ (for gates that turn a Verdict
+                       // into an error, like extension-gen's compileProven)
+    GaveUp,            // no verdict: Z3 gave up, or its counterexample did not reproduce
+  };
+  static char ID;
+  ProofError(Kind kind, std::string message) : kind(kind), message(std::move(message)) {}
+  void log(llvm::raw_ostream &os) const override { os << message; }
+  std::error_code convertToErrorCode() const override { return llvm::inconvertibleErrorCode(); }
+  Kind kind;
+  std::string message;
+};
 
 // Mirrors the kernel's seccomp_is_const_allow (kernel/seccomp.c, Linux >= 5.11): emulates the filter
 // for this nr and arch with only LD W ABS of nr/arch, JA, JEQ/JGE/JGT/JSET K, AND K and RET K; true when
 // it reaches `ret ALLOW` without loading anything else. The kernel then skips the filter for that nr.
 bool kernelCachesAllow(const BpfProgram &filter, uint32_t nr, uint32_t arch = Policy::AuditArchX86_64);
 
-// Proves filter(d) == policyValue(d) (bit-identical 32-bit return values) for all seccomp_data d.
-// Errors: the filter fails checkSafety (the kernel would refuse it), a rule names an argument > 5, or
-// Z3 gives up / a counterexample does not reproduce (an internal error, never a wrong verdict).
+// Proves filter(d) == policy.decide(d).value() (bit-identical 32-bit return values) for all seccomp_data d.
+// The filter's semantics are encoded in Z3 from the kernel's rules (the deliberately independent oracle:
+// seccomp/Interpreter.h only replays a counterexample), the policy's from the rules documented at
+// Policy::decide. Errors are ProofError: KernelWouldRefuse (the filter fails checkSafety), BadPolicy (a
+// rule names an argument > 5), GaveUp (Z3 gives up, or a counterexample does not reproduce: an internal
+// error, never a wrong verdict).
 llvm::Expected<Verdict> proveEquivalent(const BpfProgram &filter, const Policy &policy);
 
 } // namespace bespoke

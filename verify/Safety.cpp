@@ -52,7 +52,7 @@ std::vector<std::string> checkSafety(const BpfProgram &prog) {
   if (n > BpfMaxInstructions)
     return {std::to_string(n) + " instructions: more than the kernel's limit of 4096"};
   auto at = [&](size_t pc, const std::string &msg) {
-    problems.push_back("insn " + std::to_string(pc) + " (" + disassemble(prog[pc]) + "): " + msg);
+    problems.push_back("insn " + std::to_string(pc) + " (" + disassemble(prog[pc], pc) + "): " + msg);
   };
   bool structural = true; // jump targets and scratch indices are valid, so the dataflow can run
   for (size_t pc = 0; pc < n; ++pc) {
@@ -131,7 +131,7 @@ std::vector<std::string> checkStructure(const BpfProgram &prog) {
   if (n == 0)
     return {"empty program: a seccomp filter has 1 to 4096 instructions"};
   auto at = [&](size_t pc, const std::string &msg) {
-    problems.push_back("insn " + std::to_string(pc) + " (" + disassemble(prog[pc]) + "): " + msg);
+    problems.push_back("insn " + std::to_string(pc) + " (" + disassemble(prog[pc], pc) + "): " + msg);
   };
   for (size_t pc = 0; pc < n; ++pc) {
     const sock_filter &in = prog[pc];

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "verify/Bpf.h"
+#include "seccomp/Bpf.h"
 
 namespace bespoke {
 

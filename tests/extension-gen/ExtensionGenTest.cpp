@@ -4,6 +4,8 @@
 // renderings, and live filters installed in forked children.
 
 #include "extension-gen/Compiler.h"
+#include "extension-gen/ManifestPolicy.h"
+#include "seccomp/Interpreter.h"
 #include "extension-gen/Render.h"
 
 #include "analyzer/SyscallTable.h"
@@ -104,7 +106,7 @@ std::vector<sock_filter> compileOk(const Policy &p) {
 // Every instruction's jumps land inside the program; length within the kernel's limit.
 void checkStructure(const std::vector<sock_filter> &prog) {
   ASSERT_FALSE(prog.empty());
-  ASSERT_LE(prog.size(), kMaxBpfInstructions);
+  ASSERT_LE(prog.size(), BpfMaxInstructions);
   for (size_t i = 0; i < prog.size(); ++i) {
     const sock_filter &f = prog[i];
     if (BPF_CLASS(f.code) != BPF_JMP)
@@ -513,10 +515,10 @@ TEST(Compiler, MalformedPolicies) {
 
 TEST(Compiler, Deterministic) {
   Policy p = conditionalPolicy(allNumbers());
-  std::string a = renderBpf(compileOk(p)), b = renderBpf(compileOk(p));
+  std::string a = writeBpf(compileOk(p)), b = writeBpf(compileOk(p));
   EXPECT_EQ(a, b);
   Policy q = unconditionalPolicy(spread(100));
-  EXPECT_EQ(renderBpf(compileOk(q)), renderBpf(compileOk(q)));
+  EXPECT_EQ(writeBpf(compileOk(q)), writeBpf(compileOk(q)));
 }
 
 // ----------------------------------------------------------------------------------------------------
@@ -525,7 +527,7 @@ TEST(Compiler, Deterministic) {
 TEST(Render, Bpf) {
   Policy p = unconditionalPolicy({0, 1, 60, 231});
   std::vector<sock_filter> prog = compileOk(p);
-  std::string bytes = renderBpf(prog);
+  std::string bytes = writeBpf(prog);
   ASSERT_EQ(bytes.size(), 8 * prog.size());
   // First instruction: ld [4] = code 0x0020, jt 0, jf 0, k 4, little-endian.
   const std::string first("\x20\x00\x00\x00\x04\x00\x00\x00", 8);

@@ -6,6 +6,8 @@
 #include "analyzer/KernelEntries.h"
 #include "analyzer/SyscallTable.h"
 #include "extension-gen/Compiler.h"
+#include "extension-gen/ManifestPolicy.h"
+#include "seccomp/Interpreter.h"
 #include "specializer/KernelRequirements.h"
 
 #include "llvm/Support/JSON.h"

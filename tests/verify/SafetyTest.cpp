@@ -48,7 +48,7 @@ TEST(Safety, BadOpcodes) {
 }
 
 TEST(Safety, Jumps) {
-  EXPECT_PROBLEM(BpfProgram({insn(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0), Ret}), "insn 0 (jeq #0x0 jt 1 jf 0): true target 2");
+  EXPECT_PROBLEM(BpfProgram({insn(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0), Ret}), "insn 0 (jeq #0x0, 2, 1): true target 2");
   EXPECT_PROBLEM(BpfProgram({insn(BPF_JMP | BPF_JGT | BPF_K, 0, 0, 7), Ret}), "false target 8");
   EXPECT_PROBLEM(BpfProgram({insn(BPF_JMP | BPF_JA, 1), Ret}), "jump target 2 is past the end");
   EXPECT_PROBLEM(BpfProgram({insn(BPF_JMP | BPF_JA, 0xffffffff), Ret}), "past the end");

@@ -1,4 +1,5 @@
-// Test helpers: build filters with libseccomp from a Policy, random policies, random seccomp_data.
+// Test helpers: build filters with libseccomp from a Policy (SCMP_ACT_* values are the SECCOMP_RET_* ones,
+// so Action::value() serves libseccomp too), random policies, random seccomp_data.
 #pragma once
 
 #include <cerrno>
@@ -10,8 +11,9 @@
 
 #include <seccomp.h>
 
-#include "extension-gen/Policy.h"
-#include "verify/Bpf.h"
+#include "seccomp/Bpf.h"
+#include "seccomp/Interpreter.h"
+#include "seccomp/Policy.h"
 
 namespace bespoke::test {
 
@@ -20,19 +22,6 @@ inline Action act(Action::Kind k, uint16_t data = 0) {
   a.kind = k;
   a.data = data;
   return a;
-}
-
-inline uint32_t libseccompAction(const Action &a) {
-  switch (a.kind) {
-  case Action::KillProcess: return SCMP_ACT_KILL_PROCESS;
-  case Action::KillThread: return SCMP_ACT_KILL_THREAD;
-  case Action::Trap: return SCMP_ACT_TRAP;
-  case Action::Errno: return SCMP_ACT_ERRNO(a.data);
-  case Action::Trace: return SCMP_ACT_TRACE(a.data);
-  case Action::Log: return SCMP_ACT_LOG;
-  case Action::Allow: return SCMP_ACT_ALLOW;
-  }
-  return SCMP_ACT_KILL_PROCESS;
 }
 
 // Exports a libseccomp context through a memfd, as the raw bytes seccomp_export_bpf writes.
@@ -58,7 +47,7 @@ inline std::string exportBpf(scmp_filter_ctx ctx) {
 // Compiles a policy with libseccomp (native x86-64 only). extraNr / missingNr make it deliberately wrong.
 // Only Equal and MaskedEqual conditions are supported.
 inline std::string libseccompBytes(const Policy &p, int optimize, int extraNr = -1, int missingNr = -1) {
-  scmp_filter_ctx ctx = seccomp_init(libseccompAction(p.defaultAction));
+  scmp_filter_ctx ctx = seccomp_init(p.defaultAction.value());
   if (!ctx)
     throw std::runtime_error("seccomp_init failed");
   auto check = [&](int rc, const std::string &what) {
@@ -67,7 +56,7 @@ inline std::string libseccompBytes(const Policy &p, int optimize, int extraNr = 
       throw std::runtime_error(what + " failed: " + std::to_string(rc));
     }
   };
-  check(seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, libseccompAction(p.badArchAction)), "ACT_BADARCH");
+  check(seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, p.badArchAction.value()), "ACT_BADARCH");
   if (optimize)
     check(seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, optimize), "CTL_OPTIMIZE");
   for (const SyscallRule &r : p.allowed) {

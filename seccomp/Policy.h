@@ -1,6 +1,9 @@
-// Policy: what a seccomp filter for an application must decide, derived from its manifest.
-// The data type between extension-gen/ (which compiles it) and verify/ (which proves a filter means it).
+// Policy: what a seccomp filter for an application must decide, and the return actions it decides
+// between. The data type between extension-gen/ (which compiles it) and verify/ (which proves a filter
+// means it); both link this library, neither owns it.
 #pragma once
+
+#include <linux/seccomp.h>
 
 #include <cstdint>
 #include <optional>
@@ -16,7 +19,8 @@ struct Action {
   uint16_t data = 0; // errno value for Errno, trace message for Trace
   uint32_t value() const; // the 32-bit value a BPF `ret` returns (e.g. SECCOMP_RET_ERRNO | data)
   static std::optional<Action> fromValue(uint32_t v);
-  std::string name() const; // "kill-process", "errno:1", "allow", ...
+  std::string name() const;        // "kill-process", "errno:1", "allow", ...
+  const char *libseccompName() const; // "SCMP_ACT_KILL_PROCESS", ... (OCI profiles)
   bool operator==(const Action &o) const { return kind == o.kind && data == o.data; }
   bool operator!=(const Action &o) const { return !(*this == o); }
 };
@@ -24,12 +28,17 @@ struct Action {
 // Parses "kill-process | kill-thread | errno:N | trap | log | allow".
 std::optional<Action> parseAction(const std::string &text);
 
+// "kill-process (0x80000000)": a `ret` value for messages (just the hex when it is no action).
+std::string actionText(uint32_t value);
+
 // One condition on a 64-bit syscall argument. All conditions of a rule must hold (AND).
 struct ArgCondition {
   enum Op : uint8_t { Equal, MaskedEqual, InRange }; // value == a; (value & mask) == a; a <= value <= b
   uint8_t arg = 0;    // 0..5
   Op op = Equal;
   uint64_t a = 0, b = 0, mask = ~0ULL;
+
+  bool holds(const uint64_t args[6]) const; // false for arg > 5
 };
 
 // A syscall is allowed when any of its rules holds (OR of ANDs); no rules means unconditionally.
@@ -37,6 +46,9 @@ struct SyscallRule {
   int nr = -1;
   std::string name;
   std::vector<std::vector<ArgCondition>> alternatives; // empty: allowed for any arguments
+
+  // No alternatives, or one without conditions: allowed whatever the arguments.
+  bool unconditional() const;
 };
 
 struct Policy {
@@ -50,8 +62,14 @@ struct Policy {
   Action badArchAction;             // for other architectures and x32 numbers (the kill action)
                                     // (nr >= 0x40000000 except SkippedSyscall)
 
-  // The action the policy prescribes for one concrete seccomp_data.
+  // The action the policy prescribes for one concrete seccomp_data: the reference semantics every
+  // filter must agree with (verify/ encodes the same rules in Z3, independently):
+  //   arch != AUDIT_ARCH_X86_64                    -> badArchAction
+  //   nr >= 0x40000000 (x32 bit) and nr != -1      -> badArchAction
+  //   nr is allowed and some alternative holds     -> allow (no alternatives: unconditionally)
+  //   otherwise (including nr == -1)               -> defaultAction
   Action decide(uint32_t nr, uint32_t arch, const uint64_t args[6]) const;
+  Action decide(const seccomp_data &d) const;
 };
 
 } // namespace bespoke

@@ -1,7 +1,10 @@
+// seccomp/Bpf.h and the interpreter on hand-written programs and libseccomp-made filters: the raw format,
+// the disassembler (whose compiled subset the C header prints), the interpreter's ALU, scratch and jumps.
 #include <gtest/gtest.h>
 
+#include "seccomp/Bpf.h"
+#include "seccomp/Interpreter.h"
 #include "tests/verify/SeccompHelpers.h"
-#include "verify/Bpf.h"
 
 using namespace bespoke;
 
@@ -62,18 +65,18 @@ TEST(RunBpf, LibseccompFilter) {
   p.allowed.push_back(write);
   auto prog = readBpf(test::libseccompBytes(p, 0), "libseccomp");
   ASSERT_TRUE(static_cast<bool>(prog));
-  EXPECT_EQ(runBpf(*prog, data(0)), SECCOMP_RET_ALLOW);
-  EXPECT_EQ(runBpf(*prog, data(2)), SECCOMP_RET_ERRNO | 1);
-  EXPECT_EQ(runBpf(*prog, data(0, 0x40000003)), SECCOMP_RET_KILL_PROCESS);
-  EXPECT_EQ(runBpf(*prog, data(0x40000000)), SECCOMP_RET_KILL_PROCESS);
+  EXPECT_EQ(runBpf(*prog, data(0)).ret, SECCOMP_RET_ALLOW);
+  EXPECT_EQ(runBpf(*prog, data(2)).ret, SECCOMP_RET_ERRNO | 1);
+  EXPECT_EQ(runBpf(*prog, data(0, 0x40000003)).ret, SECCOMP_RET_KILL_PROCESS);
+  EXPECT_EQ(runBpf(*prog, data(0x40000000)).ret, SECCOMP_RET_KILL_PROCESS);
   // libseccomp gives nr == -1 (a tracer skipping a syscall) the default action, not the bad-arch kill.
-  EXPECT_EQ(runBpf(*prog, data(0xffffffff)), SECCOMP_RET_ERRNO | 1);
+  EXPECT_EQ(runBpf(*prog, data(0xffffffff)).ret, SECCOMP_RET_ERRNO | 1);
   seccomp_data w = data(1);
-  EXPECT_EQ(runBpf(*prog, w), SECCOMP_RET_ERRNO | 1);
+  EXPECT_EQ(runBpf(*prog, w).ret, SECCOMP_RET_ERRNO | 1);
   w.args[0] = 5;
-  EXPECT_EQ(runBpf(*prog, w), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(runBpf(*prog, w).ret, SECCOMP_RET_ALLOW);
   w.args[0] = 5 | (1ULL << 32);
-  EXPECT_EQ(runBpf(*prog, w), SECCOMP_RET_ERRNO | 1);
+  EXPECT_EQ(runBpf(*prog, w).ret, SECCOMP_RET_ERRNO | 1);
 }
 
 TEST(RunBpf, AluScratchAndMisc) {
@@ -91,20 +94,43 @@ TEST(RunBpf, AluScratchAndMisc) {
       insn(BPF_ALU | BPF_XOR | BPF_X, 0), // 0x11223075
       insn(BPF_ALU | BPF_NEG, 0),         insn(BPF_ALU | BPF_NEG, 0),
       insn(BPF_JMP | BPF_JSET | BPF_K, 0x1, 0, 1), insn(BPF_RET | BPF_A, 0), insn(BPF_RET | BPF_K, 9)};
-  EXPECT_EQ(runBpf(p, d), 0x11223075u);
+  EXPECT_EQ(runBpf(p, d).ret, 0x11223075u);
   // ip.lo, len, div by X == 0 returns 0
   BpfProgram q = {insn(BPF_LD | BPF_W | BPF_ABS, 8), insn(BPF_JMP | BPF_JEQ | BPF_K, 0x10, 1, 0),
                   insn(BPF_RET | BPF_K, 1), insn(BPF_LD | BPF_W | BPF_LEN, 0), insn(BPF_JMP | BPF_JGE | BPF_K, 64, 1, 0),
                   insn(BPF_RET | BPF_K, 2), insn(BPF_LDX | BPF_IMM, 0), insn(BPF_ALU | BPF_DIV | BPF_X, 0),
                   insn(BPF_RET | BPF_K, 3)};
-  EXPECT_EQ(runBpf(q, d), 0u);
+  EXPECT_EQ(runBpf(q, d).ret, 0u);
   q[6].k = 2;
-  EXPECT_EQ(runBpf(q, d), 3u);
+  EXPECT_EQ(runBpf(q, d).ret, 3u);
   // Out-of-range things never crash.
-  EXPECT_EQ(runBpf({insn(BPF_LD | BPF_W | BPF_ABS, 64)}, d), SECCOMP_RET_KILL_PROCESS);
-  EXPECT_EQ(runBpf({insn(BPF_JMP | BPF_JA, 5)}, d), SECCOMP_RET_KILL_PROCESS);
-  EXPECT_EQ(runBpf({insn(BPF_LD | BPF_IMM, 1)}, d), SECCOMP_RET_KILL_PROCESS);
-  EXPECT_EQ(runBpf({insn(0xffff, 1)}, d), SECCOMP_RET_KILL_PROCESS);
+  EXPECT_EQ(runBpf({insn(BPF_LD | BPF_W | BPF_ABS, 64)}, d).ret, SECCOMP_RET_KILL_PROCESS);
+  EXPECT_EQ(runBpf({insn(BPF_JMP | BPF_JA, 5)}, d).ret, SECCOMP_RET_KILL_PROCESS);
+  EXPECT_EQ(runBpf({insn(BPF_LD | BPF_IMM, 1)}, d).ret, SECCOMP_RET_KILL_PROCESS);
+  EXPECT_EQ(runBpf({insn(0xffff, 1)}, d).ret, SECCOMP_RET_KILL_PROCESS);
+}
+
+TEST(Disassemble, OneLinePerInstruction) {
+  // The C header's comments use this text, so the compiled subset must not change.
+  EXPECT_EQ(disassemble(insn(BPF_LD | BPF_W | BPF_ABS, 4), 0), "ld [4]");
+  EXPECT_EQ(disassemble(insn(BPF_JMP | BPF_JEQ | BPF_K, 0xc000003e, 1, 0), 1), "jeq #0xc000003e, 3, 2");
+  EXPECT_EQ(disassemble(insn(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 7), 5), "jge #0x40000000, 6, 13");
+  EXPECT_EQ(disassemble(insn(BPF_JMP | BPF_JA, 300), 2), "ja 303");
+  EXPECT_EQ(disassemble(insn(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), 9), "ret #0x7fff0000");
+  EXPECT_EQ(disassemble(insn(BPF_RET | BPF_K, 0), 9), "ret #0x00000000");
+  EXPECT_EQ(disassemble(insn(BPF_ALU | BPF_AND | BPF_K, 0xff), 0), "and #0xff");
+  // The rest of what seccomp takes, for verify's messages.
+  EXPECT_EQ(disassemble(insn(BPF_JMP | BPF_JSET | BPF_X, 0, 2, 3), 0), "jset x, 3, 4");
+  EXPECT_EQ(disassemble(insn(BPF_ALU | BPF_LSH | BPF_X, 0), 0), "lsh x");
+  EXPECT_EQ(disassemble(insn(BPF_ALU | BPF_NEG, 0), 0), "neg");
+  EXPECT_EQ(disassemble(insn(BPF_LDX | BPF_MEM, 5), 0), "ldx M[5]");
+  EXPECT_EQ(disassemble(insn(BPF_ST, 2), 0), "st M[2]");
+  EXPECT_EQ(disassemble(insn(BPF_LD | BPF_W | BPF_LEN, 0), 0), "ld len");
+  EXPECT_EQ(disassemble(insn(BPF_LDX | BPF_IMM, 7), 0), "ldx #0x7");
+  EXPECT_EQ(disassemble(insn(BPF_MISC | BPF_TXA, 0), 0), "txa");
+  EXPECT_EQ(disassemble(insn(BPF_RET | BPF_A, 0), 0), "ret a");
+  EXPECT_EQ(disassemble(insn(BPF_LD | BPF_H | BPF_ABS, 2), 0), "ldh [2]");
+  EXPECT_EQ(disassemble(insn(0x00ff, 1, 2, 3), 0), "op 0x00ff #0x1, 2, 3");
 }
 
 TEST(Describe, Hex) {
