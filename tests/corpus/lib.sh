@@ -205,8 +205,8 @@ _audit_report() {
     BEGIN {
       while ((getline l < table) > 0)
         if (match(l, /^X\([a-z0-9_]+, [0-9]+\)/)) { split(substr(l, 3, RLENGTH - 3), p, ", "); name[p[2]] = p[1] }
-      n = split(exes, e, " ")
-      for (i = 1; i <= n; i += 2) { wanted[e[i]] = e[i]; wanted[e[i + 1]] = e[i] }
+      n = split(exes, x, " ")
+      for (i = 1; i <= n; i += 2) { wanted[x[i]] = x[i]; wanted[x[i + 1]] = x[i] }
     }
     /type=1326/ {
       if (!match($0, /audit\([0-9.]+:[0-9]+\)/)) next
@@ -260,7 +260,7 @@ _check_status() {
     fi
     die "$desc died of signal SIG$sig (status $rc)"
   fi
-  die "$desc exited with status $rc${3:+, not $3}"
+  die "$desc exited with status $rc$([ "$want" -eq 0 ] || echo ", not $want")"
 }
 
 # The command line of one run: under strace (ground truth) or under the manifest's seccomp filter.
