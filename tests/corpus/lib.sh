@@ -9,13 +9,21 @@
 # It must verify the program's output and exit non-zero (with a message on stderr) when anything is off:
 # a workload that silently does nothing would make the ground truth meaningless.
 #
+# Executed programs: a traced run may execute only BIN (busybox re-execs itself), unless the workload
+# declares, with `allow_exec PROG...` after corpus_init, the other programs the app executes (tar runs
+# `sh -c xz`, git runs a hook script, make runs `sh -c`). A seccomp filter is inherited across execve,
+# so their system calls belong to the app's footprint: strace follows them (-f) and they count in the
+# ground truth; each run's report line names the programs it executed. Any other exec fails the run,
+# and so does a declared program that no run executed (the declaration would be stale).
+#
 # Filter mode (soundness): when CORPUS_FILTER_MANIFEST is set, every `trace`/`trace_bg` run executes
 #   $CORPUS_BESPOKE run -q --manifest $CORPUS_FILTER_MANIFEST --default-action kill-process -- CMD...
 # instead of strace: the workload's output checks are the same, nothing is written to TRACE_DIR and the
 # trace checks are skipped. A run fails if it dies of a signal (SIGSYS = a system call outside the
 # manifest) and, since a killed child or worker may not fail the workload by itself (a master respawns
 # it), after every run and at exit the kernel log (`dmesg`) is searched for new seccomp audit records
-# (type=1326) of the app's binary: each one fails the workload, naming the system call. Records are
+# (type=1326) of the app's binary or of a program it executes (`allow_exec`): each one fails the
+# workload, naming the process and the system call. Records are
 # told apart by their audit serial number (newer than those present at start) and, when this process
 # may set its audit login uid (root), by a fresh audit session id that only this workload's processes
 # carry, so concurrent tests killing the same binary on purpose do not interfere. If dmesg cannot be
@@ -29,8 +37,10 @@
 #   CORPUS_BESPOKE   the bespoke binary (filter mode only; required there)
 #
 # Helpers (after `corpus_init APP BINARY "$@"`):
-#   trace RUN CMD...       run CMD (normally "$BIN" ...) traced (or filtered), in the foreground; fails
-#                          unless it exits 0
+#   allow_exec PROG...     the app executes PROG (a name looked up in PATH, or a path; a script's
+#                          `#!` interpreter is allowed with it), see "Executed programs" above
+#   trace [--status N] RUN CMD...  run CMD (normally "$BIN" ...) traced (or filtered), in the
+#                          foreground; fails unless it exits 0 (or N: diff's 1 for "files differ")
 #   trace_bg RUN CMD...    the same in the background (servers); sets TRACE_PID
 #   trace_wait [SECS]      wait for the background run to exit by itself; fails unless it exits 0
 #   on_exit CMD            run CMD (a string, eval'ed) when the workload exits, even on failure
@@ -59,6 +69,7 @@ _corpus_cleanup() {
   local rc=$? i
   set +e
   for ((i = ${#_on_exit_cmds[@]} - 1; i >= 0; i--)); do eval "${_on_exit_cmds[$i]}"; done
+  if [ "$rc" -eq 0 ] && [ "${CORPUS_FILTER:-0}" -eq 0 ]; then _exec_unused_check || rc=1; fi
   # Filter mode: a process killed after the last check (or while the workload was failing anyway).
   if [ "${CORPUS_FILTER:-0}" -eq 1 ] && [ -n "${_AUDIT_BASE:-}" ]; then
     sleep 0.2   # the kernel's audit thread prints asynchronously
@@ -103,6 +114,45 @@ corpus_init() {
   cd "$WORK"
 }
 
+# --- programs the app executes ---------------------------------------------------------------------
+_EXEC_ALLOWED=()   # real paths of the declared programs (and of their scripts' interpreters)
+_EXEC_DECLARED=()  # what the workload wrote, index-aligned with _EXEC_PATHS
+_EXEC_PATHS=()     # the declared programs' real paths (a script's own path, not its interpreter)
+_EXEC_USED=" "     # real paths some run executed
+allow_exec() {
+  local prog path interp
+  for prog in "$@"; do
+    if [[ "$prog" == */* ]]; then path="$prog"; else path="$(command -v -- "$prog" 2>/dev/null || true)"; fi
+    [ -n "$path" ] && [ -f "$path" ] && [ -x "$path" ] ||
+      die "allow_exec: '$prog' is not an executable file${path:+ ($path)}"
+    path="$(readlink -f "$path")"
+    _EXEC_DECLARED+=("$prog"); _EXEC_PATHS+=("$path"); _EXEC_ALLOWED+=("$path")
+    # A script runs as its interpreter: that is the process the kernel (and its audit records) sees.
+    if [ "$(head -c 2 "$path")" = '#!' ]; then
+      interp="$(head -n 1 "$path" | sed 's/^#! *//; s/[ \t].*//')"
+      [ -x "$interp" ] || die "allow_exec: the interpreter '$interp' of $path is not executable"
+      _EXEC_ALLOWED+=("$(readlink -f "$interp")")
+    fi
+  done
+}
+# The declared program (as the workload named it) that real path P is, or nothing.
+_exec_declared_as() {
+  local i
+  for ((i = 0; i < ${#_EXEC_PATHS[@]}; i++)); do
+    [ "${_EXEC_PATHS[$i]}" != "$1" ] || { echo "${_EXEC_DECLARED[$i]}"; return 0; }
+  done
+  return 1
+}
+_exec_unused_check() {
+  local i bad=0
+  for ((i = 0; i < ${#_EXEC_PATHS[@]}; i++)); do
+    case "$_EXEC_USED" in *" ${_EXEC_PATHS[$i]} "*) continue ;; esac
+    echo "corpus[$APP]: FAIL: allow_exec ${_EXEC_DECLARED[$i]} (${_EXEC_PATHS[$i]}), but no run executed it" >&2
+    bad=1
+  done
+  return "$bad"
+}
+
 # --- filter mode: seccomp kills in the kernel log -------------------------------------------------
 _AUDIT_BASE=""   # audit serial numbers up to this one were there before (empty: dmesg not usable)
 _AUDIT_SES=""    # this workload's own audit session id (empty: not available, match by exe only)
@@ -133,16 +183,20 @@ _audit_init() {
   say "filter mode: $(basename "$CORPUS_FILTER_MANIFEST") via $CORPUS_BESPOKE (audit session ${_AUDIT_SES:-none}, serial > $_AUDIT_BASE)"
 }
 
-# Prints one line per new seccomp audit record (type=1326) of BIN in this workload's session, with
-# the system call's name (from analyzer/syscalls_x86_64.inc), except those already printed.
+# Prints one line per new seccomp audit record (type=1326) of BIN or of a program allowed by allow_exec
+# in this workload's session, with the system call's name (from analyzer/syscalls_x86_64.inc), except
+# those already printed.
 # Returns 0 if there was at least one, 1 if none (or dmesg is not usable).
 _AUDIT_SEEN=" "  # serials of the records already printed
 _audit_report() {
   [ -n "$_AUDIT_BASE" ] || return 1
-  local hex lines
-  hex="$(printf %s "$BIN_REAL" | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"  # audit's form of odd paths
+  local exes="" p lines
+  for p in "$BIN_REAL" "${_EXEC_ALLOWED[@]}"; do
+    # each path as audit may print it: quoted, or in hex when it has odd characters
+    exes+="$p $(printf %s "$p" | od -An -tx1 | tr -d ' \n' | tr a-f A-F) "
+  done
   lines="$(dmesg 2>/dev/null | awk -v base="$_AUDIT_BASE" -v seen="$_AUDIT_SEEN" -v ses="$_AUDIT_SES" \
-    -v exe="$BIN_REAL" -v hex="$hex" -v table="$CORPUS_LIB_DIR/../../analyzer/syscalls_x86_64.inc" '
+    -v exes="$exes" -v table="$CORPUS_LIB_DIR/../../analyzer/syscalls_x86_64.inc" '
     function field(k) {  # value of key k= in the current line ("" if absent)
       if (match($0, " " k "=[^ ]*")) return substr($0, RSTART + length(k) + 2, RLENGTH - length(k) - 2)
       return ""
@@ -151,13 +205,16 @@ _audit_report() {
     BEGIN {
       while ((getline l < table) > 0)
         if (match(l, /^X\([a-z0-9_]+, [0-9]+\)/)) { split(substr(l, 3, RLENGTH - 3), p, ", "); name[p[2]] = p[1] }
+      n = split(exes, x, " ")
+      for (i = 1; i <= n; i += 2) { wanted[x[i]] = x[i]; wanted[x[i + 1]] = x[i] }
     }
     /type=1326/ {
       if (!match($0, /audit\([0-9.]+:[0-9]+\)/)) next
       s = substr($0, RSTART, RLENGTH); sub(/.*:/, "", s); sub(/\)/, "", s); s += 0
       if (s <= base || index(seen, " " s " ")) next
       e = field("exe"); gsub(/"/, "", e)
-      if (e != exe && e != hex) next
+      if (!(e in wanted)) next
+      exe = wanted[e]
       if (ses != "" && field("ses") != ses) next
       nr = field("syscall") + 0; arch = field("arch")
       if (arch == "c000003e" && nr >= 1073741824) what = "x32 " call(nr - 1073741824)
@@ -187,10 +244,10 @@ _audit_check() {
   return 0
 }
 
-# Fails unless RC (the status of `timeout ... CMD`) is 0; names the signal if CMD died of one.
+# Fails unless RC (the status of `timeout ... CMD`) is WANT (default 0); names the signal if CMD died of one.
 _check_status() {
-  local desc="$1" rc="$2" sig
-  [ "$rc" -ne 0 ] || return 0
+  local desc="$1" rc="$2" want="${3:-0}" sig
+  [ "$rc" -ne "$want" ] || return 0
   [ "$rc" -ne 124 ] || die "$desc timed out after ${CORPUS_TIMEOUT}s"
   # A run that died of SIGSYS (128 + 31) has its audit record on the way: wait up to 2 s for it.
   if [ "$CORPUS_FILTER" -eq 1 ]; then _audit_check "$desc" "$(( rc == 159 ? 2 : 0 ))"; fi
@@ -203,7 +260,7 @@ _check_status() {
     fi
     die "$desc died of signal SIG$sig (status $rc)"
   fi
-  die "$desc exited with status $rc"
+  die "$desc exited with status $rc$([ "$want" -eq 0 ] || echo ", not $want")"
 }
 
 # The command line of one run: under strace (ground truth) or under the manifest's seccomp filter.
@@ -227,26 +284,43 @@ _after_run() {
 }
 
 # Checks one finished run: the root process really ran BIN, and every later successful exec was of
-# BIN too (busybox re-execs itself through /proc/self/exe), so no foreign code is in the ground truth.
+# BIN (busybox re-execs itself through /proc/self/exe) or of a program declared with allow_exec, so no
+# undeclared code is in the ground truth. A relative exec path is taken relative to the workload's
+# current directory (run the app from the directory it executes relative paths in).
 _check_run() {
-  local run="$1" first exe
+  local run="$1" first exe real as execd=()
   first="$(sed -n '1s/^[0-9 ]*execve("\([^"]*\)".*/\1/p' "$TRACE_DIR/$run.log")"
   [ -n "$first" ] || die "run '$run': no initial execve in $TRACE_DIR/$run.log"
   [ "$(readlink -f "$first")" = "$BIN_REAL" ] || die "run '$run' traced $first, not $BIN"
   while IFS= read -r exe; do
     [ "$exe" = /proc/self/exe ] && continue
-    [ "$(readlink -f "$exe" 2>/dev/null || echo "$exe")" = "$BIN_REAL" ] ||
-      die "run '$run' executed a foreign program ($exe): its system calls would pollute the ground truth"
+    real="$(_exec_real_path "$exe")"
+    [ "$real" != "$BIN_REAL" ] || continue
+    as="$(_exec_declared_as "$real")" ||
+      die "run '$run' executed a program it did not declare ($exe): its system calls would pollute the" \
+        "ground truth (if the app really executes it, declare it with allow_exec)"
+    case " ${execd[*]} " in *" $as "*) ;; *) execd+=("$as") ;; esac
+    _EXEC_USED+="$real "
   done <"$TRACE_DIR/$run.execs"
   [ -s "$TRACE_DIR/$run.txt" ] || die "run '$run' recorded no system calls"
-  say "run '$run': $(wc -l <"$TRACE_DIR/$run.txt") distinct system calls"
+  say "run '$run': $(wc -l <"$TRACE_DIR/$run.txt") distinct system calls${execd[0]:+ (with the programs it executed: ${execd[*]})}"
+}
+_exec_real_path() {
+  local exe="$1"
+  [[ "$exe" == /* ]] || exe="$PWD/$exe"
+  readlink -f "$exe" 2>/dev/null || echo "$exe"
 }
 
 trace() {
-  local run="$1" rc=0 _CMD; shift
+  local want=0 run rc=0 _CMD
+  if [ "$1" = --status ]; then
+    [[ "${2:-}" =~ ^[0-9]+$ ]] && [ "$2" -le 125 ] || die "trace --status needs an exit status 0..125, not '${2:-}'"
+    want="$2"; shift 2
+  fi
+  run="$1"; shift
   _run_cmd "$run" "$@"
   timeout -k 5 "$CORPUS_TIMEOUT" "${_CMD[@]}" || rc=$?
-  _check_status "run '$run' ($*)" "$rc"
+  _check_status "run '$run' ($*)" "$rc" "$want"
   _after_run "$run"
 }
 
