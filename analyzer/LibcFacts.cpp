@@ -3,7 +3,9 @@
 
 #include "analyzer/X86Registers.h"
 
+#include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 
 using namespace llvm;
@@ -25,18 +27,57 @@ int pathArgumentRegister(StringRef f) {
       "open", "open64", "__open_2", "__open64_2", "fopen", "fopen64", "freopen", "opendir", "access",
       "stat", "stat64", "lstat", "lstat64", "__xstat", "__xstat64", "__lxstat", "__lxstat64", "statfs",
       "statvfs", "readlink", "realpath", "creat", "truncate", "mkdir", "unlink", "rmdir", "chdir", "chmod",
-      "chown", "mknod", "execve", "execv", "execvp", "execl", "execlp", "execle", "posix_spawn_file_actions_addopen",
-      "dlopen", "dlmopen", "__libc_dlopen_mode"};
+      "chown", "mknod", "execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle", "dlopen",
+      "__libc_dlopen_mode", "__nss_files_fopen"};
   static const std::set<std::string, std::less<>> inRsi = {
       "openat", "openat64", "__openat_2", "__openat64_2", "fstatat", "fstatat64", "newfstatat",
       "__fxstatat", "__fxstatat64", "readlinkat", "faccessat", "statx", "mkdirat", "unlinkat", "execveat",
-      "posix_spawn", "posix_spawnp"};
+      "posix_spawn", "posix_spawnp", "dlmopen"};
+  static const std::set<std::string, std::less<>> inRdx = {"posix_spawn_file_actions_addopen"};
   if (inRdi.count(f)) return RDI;
   if (inRsi.count(f)) return RSI;
+  if (inRdx.count(f)) return RDX;
   return -1;
 }
 
+bool isPathLike(StringRef t) {
+  return !t.empty() && std::none_of(t.begin(), t.end(), [](char c) { return uint8_t(c) < 0x20 || uint8_t(c) == 0x7f; });
+}
+
 bool isDlopen(StringRef f) { return f == "dlopen" || f == "dlmopen" || f == "__libc_dlopen_mode"; }
+
+std::optional<ExecFunction> execFunction(StringRef f) {
+  static const std::map<std::string, ExecFunction, std::less<>> table = {
+      {"execve", {RDI, false}},  {"execv", {RDI, false}},       {"execl", {RDI, false}},
+      {"execle", {RDI, false}},  {"execvp", {RDI, true}},       {"execvpe", {RDI, true}},
+      {"execlp", {RDI, true}},   {"execveat", {RSI, false}},    {"posix_spawn", {RSI, false}},
+      {"posix_spawnp", {RSI, true}}, {"fexecve", {-1, false}},
+  };
+  auto it = table.find(f);
+  if (it == table.end()) return std::nullopt;
+  return it->second;
+}
+
+bool isNssDispatcher(StringRef f) {
+  // glibc 2.36: every NSS lookup goes through __nss_database_get and then __nss_lookup / __nss_next2, which
+  // load modules with __nss_lookup_function; getXbyY_r callers reach them through the per-database
+  // __nss_DB_lookup2 functions.
+  return f == "__nss_database_get" || f == "__nss_lookup_function" || f == "__nss_lookup" || f == "__nss_next2" ||
+         f == "__nss_configure_lookup" || (f.starts_with("__nss_") && f.ends_with("_lookup2"));
+}
+
+bool isIconvOpen(StringRef f) { return f == "iconv_open"; }
+
+bool isSetxidFunction(StringRef f) {
+  static const std::set<std::string, std::less<>> names = {"setuid", "setgid", "seteuid", "setegid", "setreuid",
+                                                           "setregid", "setresuid", "setresgid", "setgroups"};
+  return names.count(f) > 0;
+}
+
+bool looksLikeSetxidHandler(llvm::ArrayRef<uint8_t> entry) {
+  // `cmp $0x21,%edi`: if (sig != SIGSETXID) return; (SIGSETXID = SIGRTMIN + 1 = 33)
+  return entry.size() >= 3 && entry[0] == 0x83 && entry[1] == 0xff && entry[2] == 0x21;
+}
 
 std::pair<std::string, std::string> detectLibc(const ElfModule &elf) {
   StringRef data(reinterpret_cast<const char *>(elf.bytes().data()), elf.bytes().size());

@@ -1,12 +1,14 @@
 // LibcFacts: what the analysis knows about C library functions by name and about C libraries by their
 // contents. Kept in one place because it is knowledge about libc, not about machine code: the functions
-// that never return, those that take a file path, dlopen, and which libc (and version) a module is.
+// that never return, those that take a file path, dlopen, the exec family, the entry points of NSS, gconv and
+// the setxid broadcast, and which libc (and version) a module is.
 #pragma once
 
 #include "analyzer/ElfModule.h"
 
 #include "llvm/ADT/StringRef.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -20,6 +22,31 @@ bool isNoReturnImport(llvm::StringRef function);
 // holding the path (7 = rdi, 6 = rsi); -1 otherwise.
 int pathArgumentRegister(llvm::StringRef function);
 bool isDlopen(llvm::StringRef function);
+// Whether a constant string can be a path or a program name a program passes: not empty, no control
+// characters (a constant address that happens to point at other bytes is not a path).
+bool isPathLike(llvm::StringRef text);
+
+// The exec family (execve, execvp, posix_spawn, ...): which register holds the program's path (-1 for
+// fexecve, which takes a descriptor) and whether a name without '/' is looked up in PATH. system() and
+// popen() are not here: glibc and musl implement them with posix_spawn of the constant "/bin/sh", which
+// the analysis sees inside the C library.
+struct ExecFunction {
+  int pathRegister = -1;
+  bool searchesPath = false;
+};
+std::optional<ExecFunction> execFunction(llvm::StringRef function);
+
+// glibc's NSS dispatcher: reaching one of these functions can make libc load the NSS modules
+// /etc/nsswitch.conf names (through ld.so's _dl_open, a call the analysis cannot follow).
+bool isNssDispatcher(llvm::StringRef function);
+// iconv_open: it loads the gconv modules gconv-modules names. (glibc's own conversions — gettext catalogs,
+// wide-character streams — reach __gconv_open too; the modules make no syscall of their own, see README.)
+bool isIconvOpen(llvm::StringRef function);
+// The set*id functions that, in a threaded glibc program, broadcast their syscall to every thread
+// (__nptl_setxid, and the SIGSETXID handler in each thread, issue a syscall number read from memory).
+bool isSetxidFunction(llvm::StringRef function);
+// Whether code starting with these bytes is glibc's SIGSETXID handler (it first checks the signal number).
+bool looksLikeSetxidHandler(llvm::ArrayRef<uint8_t> entry);
 
 // {"glibc" | "musl", version or "unknown"} when the module is a C library (or links one statically);
 // {"", ""} otherwise.

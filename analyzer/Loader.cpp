@@ -59,75 +59,106 @@ std::string expandOrigin(const std::string &dir, const ElfModule &from) {
 }
 } // namespace
 
-Expected<std::vector<LoadedModule>> loadClosure(const std::string &executable, const LoaderOptions &opts) {
-  std::vector<LoadedModule> mods;
-  auto app = ElfModule::open(executable);
-  if (!app)
-    return app.takeError();
-  std::string interp = (*app)->interpreter();
-  mods.push_back({std::move(*app), "", false});
+std::string realPathOf(const std::string &p) {
+  SmallString<256> r;
+  if (sys::fs::real_path(p, r)) return p;
+  return std::string(r);
+}
 
-  std::vector<std::pair<std::string, std::string>> cache;
-  bool cacheRead = false;
-  std::set<std::string> loadedNames, loadedReal;
-  auto realOf = [](const std::string &p) {
-    SmallString<256> r;
-    if (sys::fs::real_path(p, r)) return p;
-    return std::string(r);
-  };
-  loadedReal.insert(realOf(executable));
-
-  auto find = [&](const std::string &name, const ElfModule &from) -> std::string {
-    if (name.find('/') != std::string::npos)
-      return isFile(name) ? name : "";
-    if (from.runpath().empty())
-      for (const std::string &d : from.rpath())
-        if (std::string p = expandOrigin(d, from) + "/" + name; isFile(p)) return p;
-    for (const std::string &d : from.runpath())
-      if (std::string p = expandOrigin(d, from) + "/" + name; isFile(p)) return p;
-    if (!cacheRead) { cache = readLdSoCache(opts.ldSoCache); cacheRead = true; }
-    for (auto &[n, p] : cache)
-      if (n == name && isFile(p)) return p;
-    for (const std::string &d : opts.defaultDirs)
-      if (std::string p = d + "/" + name; isFile(p)) return p;
+std::string ClosureLoader::find(const std::string &name, const ElfModule &from) const {
+  if (name.find('/') != std::string::npos)
+    return isFile(name) ? name : "";
+  auto inDirs = [&](const std::vector<std::string> &dirs, const ElfModule &owner) -> std::string {
+    for (const std::string &d : dirs)
+      if (std::string p = expandOrigin(d, owner) + "/" + name; isFile(p)) return p;
     return "";
   };
+  if (from.runpath().empty()) {
+    if (std::string p = inDirs(from.rpath(), from); !p.empty()) return p;
+    // DT_RPATH of the objects that loaded `from` count too; the executable's is the one that matters.
+    if (!Mods.empty() && Mods[0].elf.get() != &from && Mods[0].elf->runpath().empty())
+      if (std::string p = inDirs(Mods[0].elf->rpath(), *Mods[0].elf); !p.empty()) return p;
+  }
+  if (std::string p = inDirs(from.runpath(), from); !p.empty()) return p;
+  if (!CacheRead) { Cache = readLdSoCache(Opts.ldSoCache); CacheRead = true; }
+  for (auto &[n, p] : Cache)
+    if (n == name && isFile(p)) return p;
+  for (const std::string &d : Opts.defaultDirs)
+    if (std::string p = d + "/" + name; isFile(p)) return p;
+  return "";
+}
 
-  std::deque<size_t> queue{0};
+int ClosureLoader::indexOf(const std::string &path) const {
+  auto it = LoadedReal.find(realPathOf(path));
+  return it == LoadedReal.end() ? -1 : int(it->second);
+}
+
+Expected<size_t> ClosureLoader::add(const std::string &path, const std::string &neededBy) {
+  if (int i = indexOf(path); i >= 0) return size_t(i);
+  auto first = ElfModule::open(path);
+  if (!first)
+    return first.takeError();
+  const std::string interp = Mods.empty() ? (*first)->interpreter() : Mods[0].elf->interpreter();
+  const std::string top = Mods.empty() ? path : Mods[0].elf->path(); // names the program in errors
+  size_t start = Mods.size();
+  std::set<std::string> names = LoadedNames;
+  std::map<std::string, size_t> reals = LoadedReal;
+  std::vector<LoadedModule> added;
+  auto module = [&](size_t i) -> LoadedModule & { return i < start ? Mods[i] : added[i - start]; };
+  if (!(*first)->soname().empty()) names.insert((*first)->soname());
+  names.insert(sys::path::filename(path).str());
+  reals.emplace(realPathOf(path), start);
+  added.push_back({std::move(*first), neededBy, false});
+  std::deque<size_t> queue{start};
   while (!queue.empty()) {
     size_t i = queue.front();
     queue.pop_front();
-    std::vector<std::string> needed = mods[i].elf->needed();
+    std::vector<std::string> needed = module(i).elf->needed();
     for (const std::string &name : needed) {
-      if (loadedNames.count(name)) continue;
-      std::string p = find(name, *mods[i].elf);
+      if (names.count(name)) continue;
+      std::string p = find(name, *module(i).elf);
       if (p.empty())
         return createStringError(inconvertibleErrorCode(), "%s: shared library %s not found (needed by %s)",
-                                 printable(executable).c_str(), printable(name).c_str(),
-                                 printable(mods[i].elf->fileName()).c_str());
-      loadedNames.insert(name);
-      std::string real = realOf(p);
-      if (loadedReal.count(real)) continue;
+                                 printable(top).c_str(), printable(name).c_str(),
+                                 printable(module(i).elf->fileName()).c_str());
+      names.insert(name);
+      std::string real = realPathOf(p);
+      if (reals.count(real)) continue;
       auto lib = ElfModule::open(p);
       if (!lib)
         return lib.takeError();
-      if (!(*lib)->soname().empty()) loadedNames.insert((*lib)->soname());
-      loadedReal.insert(real);
-      bool isInterp = !interp.empty() && realOf(interp) == real;
-      mods.push_back({std::move(*lib), mods[i].elf->fileName(), isInterp});
-      queue.push_back(mods.size() - 1);
+      if (!(*lib)->soname().empty()) names.insert((*lib)->soname());
+      reals.emplace(real, start + added.size());
+      bool isInterp = !interp.empty() && realPathOf(interp) == real;
+      added.push_back({std::move(*lib), module(i).elf->fileName(), isInterp});
+      queue.push_back(start + added.size() - 1);
     }
   }
-  if (!interp.empty()) {
-    std::string real = realOf(interp);
-    if (!loadedReal.count(real)) {
-      auto ld = ElfModule::open(interp);
-      if (!ld)
-        return ld.takeError();
-      mods.push_back({std::move(*ld), mods[0].elf->fileName(), true});
-    }
-  }
-  return mods;
+  for (LoadedModule &m : added) Mods.push_back(std::move(m));
+  LoadedNames = std::move(names);
+  LoadedReal = std::move(reals);
+  return start;
+}
+
+Error ClosureLoader::addInterpreter() {
+  if (Mods.empty()) return Error::success();
+  std::string interp = Mods[0].elf->interpreter();
+  if (interp.empty() || LoadedReal.count(realPathOf(interp))) return Error::success();
+  auto ld = ElfModule::open(interp);
+  if (!ld)
+    return ld.takeError();
+  LoadedReal.emplace(realPathOf(interp), Mods.size());
+  Mods.push_back({std::move(*ld), Mods[0].elf->fileName(), true});
+  return Error::success();
+}
+
+Expected<std::vector<LoadedModule>> loadClosure(const std::string &executable, const LoaderOptions &opts) {
+  ClosureLoader loader(opts);
+  if (auto first = loader.add(executable, ""); !first)
+    return first.takeError();
+  if (Error e = loader.addInterpreter())
+    return e;
+  return loader.take();
 }
 
 } // namespace bespoke

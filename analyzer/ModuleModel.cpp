@@ -359,7 +359,7 @@ void ModuleBuilder::fillFunction(Function &f, RawFunction raw) {
       if (int reg = pathArgumentRegister(callee); reg >= 0)
         for (const RegValue &rv : e2.args)
           if (rv.reg == reg && rv.value.kind == AbsValue::Const && rv.value.n == 1)
-            if (auto str = Elf.cStringAt(rv.value.c[0])) e2.stringArg = *str;
+            if (auto str = Elf.cStringAt(rv.value.c[0]); str && isPathLike(*str)) e2.stringArg = *str;
     }
     f.edges.push_back(std::move(e2));
   }

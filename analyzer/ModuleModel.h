@@ -47,7 +47,7 @@ struct Function {
 };
 
 struct ModuleModel {
-  static constexpr uint32_t FormatVersion = 6; // bump when the analysis or layout changes
+  static constexpr uint32_t FormatVersion = 8; // bump when the analysis or layout changes
 
   std::string fileName, sha256;
   std::vector<Function> functions; // sorted by address

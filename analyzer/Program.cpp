@@ -99,7 +99,10 @@ std::vector<uint16_t> inferWrappers(const Program &p) {
   return wrap;
 }
 
-Reach walk(const Program &p, const std::vector<Root> &roots, AnalysisStats &stats) {
+Reach walk(const Program &p, const std::vector<Root> &roots, AnalysisStats &stats,
+           const std::vector<Attachment> &attachments) {
+  std::unordered_map<uint32_t, std::vector<const Attachment *>> attachedTo;
+  for (const Attachment &a : attachments) attachedTo[a.from].push_back(&a);
   uint32_t total = p.functionCount();
   Reach r;
   r.parent.assign(total, Reach::None);
@@ -138,6 +141,17 @@ Reach walk(const Program &p, const std::vector<Root> &roots, AnalysisStats &stat
         q.push_back(t);
       }
     }
+    // Code loaded at run time: entered from where the program loads it, through pointers (dlsym).
+    if (auto it = attachedTo.find(g); it != attachedTo.end())
+      for (const Attachment *a : it->second) {
+        r.unknownEntry[a->to] = 1;
+        if (seen[a->to]) continue;
+        seen[a->to] = 1;
+        r.parent[a->to] = g;
+        r.parentSite[a->to] = a->site;
+        r.depth[a->to] = r.depth[g] + 1;
+        q.push_back(a->to);
+      }
   }
   stats.reachableFunctions = r.order.size();
   stats.addressTakenFunctions = addrTaken.size();

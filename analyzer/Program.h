@@ -68,7 +68,15 @@ struct Reach {
   std::vector<std::string> rootReasons;
   std::vector<uint32_t> depth;
 };
-Reach walk(const Program &p, const std::vector<Root> &roots, AnalysisStats &stats);
+// An edge the module models do not hold: code loaded at run time (a dlopen'd library's constructors and
+// exports, an NSS module's functions) entered from the function that loads it, at `site`.
+struct Attachment {
+  uint32_t from;
+  uint64_t site;
+  uint32_t to;
+};
+Reach walk(const Program &p, const std::vector<Root> &roots, AnalysisStats &stats,
+           const std::vector<Attachment> &attachments = {});
 
 // The evidence for something found at `site` in function g: the root and the chain of calls to it.
 Evidence chainTo(const Program &p, const Reach &r, uint32_t g, uint64_t site);

@@ -14,6 +14,8 @@
 #include "llvm/Support/SHA256.h"
 
 #include <chrono>
+#include <memory>
+#include <set>
 #include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
@@ -52,6 +54,18 @@ std::vector<Option> analysisOptions() {
       flag("no-cache", {"--no-cache"}, "analyse every module from scratch and store nothing"),
       value("jobs", {"--jobs", "-j"}, "N", "a number from 1 to 256", "modules analysed in parallel (default: one per core)")
           .check(checkJobs),
+      value("dlopen", {"--dlopen"}, "PATH", "a shared object or a directory",
+            "the program loads this shared object at run time (a directory: every .so in it);\n"
+            "analysed with its closure, every export a root; repeatable")
+          .repeat()
+          .tool({"dlopen", "Shared objects (or directories of them) the program loads at run time.", false,
+                 McpPath::Operand}),
+      value("exec", {"--exec"}, "PROGRAM", "a program",
+            "the program executes PROGRAM (a path, or a name looked up in PATH); analysed with\n"
+            "its closure and what it executes in turn; repeatable")
+          .repeat()
+          .tool({"exec", "Programs the application executes (paths or names looked up in PATH).", false,
+                 McpPath::Operand}),
   };
 }
 
@@ -68,6 +82,11 @@ llvm::Expected<AnalysisInputs> analysisInputs(const ParsedArgs &args) {
   }
   if (std::optional<std::string> jobs = args.get("jobs")) in.jobs = unsigned(strtol(jobs->c_str(), nullptr, 10));
   in.quiet = args.has("quiet");
+  in.dlopen = args.all("dlopen");
+  in.exec = args.all("exec");
+  if (args.has("observe")) in.observe = args.rest;
+  if (in.observe && !in.binary) return usage("--observe runs BINARY: it does not go with --compile-commands");
+  if (!in.observe && !args.rest.empty()) return usage("arguments after -- are for --observe");
   if (in.compileCommands && in.binary)
     return usage("give either BINARY or --compile-commands (with --binary '" + *in.binary + "')");
   if (!in.compileCommands && (in.builtBinary || in.library)) return usage("--binary and --library go with --compile-commands");
@@ -145,13 +164,50 @@ llvm::Expected<Analysis> analyzeSourceProgram(const AnalysisInputs &in, const Bi
 
 } // namespace
 
+// --observe: one run of the program, before the analysis. A command that cannot start is bad input; a
+// run that fails or leaves daemons behind still showed code, so the analysis goes on with a warning.
+llvm::Expected<Observation> observe(const AnalysisInputs &in) {
+  if (!in.quiet) fprintf(stderr, "bespoke: observing %s under ptrace...\n", in.binary->c_str());
+  auto o = observeRun(*in.binary, *in.observe);
+  if (!o) return usage(llvm::toString(o.takeError()) + " (--observe)");
+  auto warn = [](const std::string &w) { fprintf(stderr, "bespoke: warning: %s\n", w.c_str()); };
+  if (o->signal) warn(*in.binary + ": the observed run was killed by signal " + std::to_string(o->signal) +
+                      "; what it mapped and executed until then is analysed");
+  else if (o->exitStatus) warn(*in.binary + ": the observed run exited with status " + std::to_string(o->exitStatus) +
+                               "; what it mapped and executed is analysed");
+  for (const std::string &d : o->killedDescendants)
+    warn(d + ": still running after the observed run ended; killed, so what it would load later is not seen");
+  for (const ObservedObject &t : o->transient)
+    warn(t.path + ": code mapped from a file that cannot be reopened (memfd or deleted), not analysed");
+  if (!in.quiet)
+    fprintf(stderr, "bespoke: observed %zu mapped objects and %zu executed programs in %.2f s\n", o->objects.size(),
+            o->programs.size(), o->seconds);
+  return o;
+}
+
 llvm::Expected<Analysis> analyzeProgram(const AnalysisInputs &in) {
   BinaryAnalysisOptions opts;
   opts.cacheDir = in.cacheDir;
   opts.jobs = in.jobs;
   if (!in.quiet && isatty(2))
     opts.progress = [](const std::string &line) { fprintf(stderr, "bespoke: %s\n", line.c_str()); };
+  // Each warning once, though every executed program's analysis reads the same configuration.
+  auto warned = std::make_shared<std::set<std::string>>();
+  opts.runTime.warning = [warned](const std::string &line) {
+    if (warned->insert(line).second) fprintf(stderr, "bespoke: warning: %s\n", line.c_str());
+  };
+  auto dlopen = expandDlopenPaths(in.dlopen);
+  if (!dlopen) return dlopen.takeError();
+  opts.runTime.dlopen = std::move(*dlopen);
+  opts.runTime.exec = in.exec;
   auto t0 = std::chrono::steady_clock::now();
+  std::optional<Observation> observation;
+  if (in.observe) {
+    auto o = observe(in);
+    if (!o) return o.takeError();
+    observation = std::move(*o);
+    opts.runTime.observation = &*observation;
+  }
   if (in.compileCommands) return analyzeSourceProgram(in, opts, t0);
   BinaryAnalysisReport report;
   auto fp = analyzeBinary(*in.binary, opts, &report);
@@ -159,8 +215,10 @@ llvm::Expected<Analysis> analyzeProgram(const AnalysisInputs &in) {
   Analysis a;
   a.manifest.footprint = std::move(*fp);
   const Footprint &f = a.manifest.footprint;
-  a.summary = llvm::formatv("{0}: {1} syscalls, {2} unresolved sites, {3} modules ({4} cached), {5:F2} s", f.app.name,
-                            f.syscalls.size(), f.unresolved.size(), report.modules, report.cacheHits, secondsSince(t0));
+  std::string programs = report.programs > 1 ? llvm::formatv(", {0} programs", report.programs).str() : "";
+  a.summary = llvm::formatv("{0}: {1} syscalls, {2} unresolved sites, {3} modules ({4} cached){5}, {6:F2} s", f.app.name,
+                            f.syscalls.size(), f.unresolved.size(), report.modules, report.cacheHits, programs,
+                            secondsSince(t0));
   return a;
 }
 
@@ -216,7 +274,11 @@ Command analyzeCommand() {
                             "write the manifest to FILE (atomically) instead of standard output")
                           .tool({"output", "Write the manifest to this file (atomically) instead of returning it.",
                                  false, McpPath::Operand}));
+  c.options.push_back(flag("observe", {"--observe"},
+                           "run BINARY once with the arguments after -- (e.g. `nginx -t`) under ptrace and add\n"
+                           "every library it maps and program it executes to the analysis"));
   c.options.push_back(quietOption("no progress or summary on standard error"));
+  c.options.push_back(rest("observe-args").tool({"observe_args", "With observe: the arguments of the observed run."}));
   return c;
 }
 

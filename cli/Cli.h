@@ -72,6 +72,8 @@ struct AnalysisInputs {
   std::string cacheDir; // empty: no model cache
   unsigned jobs = 0;
   bool quiet = false;
+  std::vector<std::string> dlopen, exec;           // --dlopen PATH, --exec PROGRAM (repeatable)
+  std::optional<std::vector<std::string>> observe; // --observe -- ARGS: run BINARY with ARGS once
 };
 
 // The rows of the analysis inputs (--compile-commands, --binary, --library, --cache-dir, --no-cache,

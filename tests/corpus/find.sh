@@ -2,6 +2,8 @@
 # Corpus workload: GNU find (dynamic glibc; fts, openat/fstatat/getdents64). Name, type, size and
 # depth tests with -printf over a tree, -newer, -empty, a symlink followed with -L, -exec ... {} +
 # (find executes /usr/bin/wc: declared with allow_exec), and -delete.
+# The workload runs `find -exec wc`: the program find executes is named to the analysis.
+ANALYZE_ARGS=(--exec wc)
 source "$(dirname "$0")/lib.sh"
 corpus_init find /usr/bin/find "$@"
 allow_exec wc

@@ -1,8 +1,11 @@
 # shellcheck shell=bash
 # Shared helpers for the corpus workloads (tests/corpus/<app>.sh). Sourced, never run.
 #
-# A workload script is called in one of three ways:
+# A workload script is called in one of four ways:
 #   <app>.sh --binary      print the absolute path of the binary bespoke analyzes for this app
+#   <app>.sh --analyze-args  print the extra `bespoke analyze` arguments (NUL-separated) the workload sets in
+#                          ANALYZE_ARGS before corpus_init: what a user tells bespoke about code the program
+#                          chooses at run time (--dlopen DIR, --exec PROG, --observe -- ARGS on other input)
 #   <app>.sh TRACE_DIR     run the workload; every traced run leaves TRACE_DIR/<run>.txt (syscall names,
 #                          see scripts/strace-syscalls), <run>.log (raw strace) and <run>.execs
 #   <app>.sh --help
@@ -83,6 +86,7 @@ corpus_init() {
   APP="$1"; BIN="$2"; shift 2
   case "${1:-}" in
     --binary) echo "$BIN"; exit 0 ;;
+    --analyze-args) [ -z "${ANALYZE_ARGS+set}" ] || printf '%s\0' "${ANALYZE_ARGS[@]}"; exit 0 ;;
     -h|--help)
       echo "usage: $0 TRACE_DIR | --binary"
       echo "Corpus workload for '$APP' (analyzed binary: $BIN). See tests/corpus/lib.sh."

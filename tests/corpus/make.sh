@@ -4,6 +4,8 @@
 # then `make -q` (up to date: status 0), a touched source rebuilding one target, and `make clean`.
 # make runs recipe lines with shell syntax through /bin/sh -c and simple ones (mkdir, rm) directly: all
 # run under make's seccomp filter, so they are declared with allow_exec.
+# The Makefile's recipes run sh, mkdir and rm: named to the analysis.
+ANALYZE_ARGS=(--exec sh --exec mkdir --exec rm)
 source "$(dirname "$0")/lib.sh"
 corpus_init make /usr/bin/make "$@"
 allow_exec sh mkdir rm

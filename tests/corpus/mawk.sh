@@ -3,6 +3,8 @@
 # (a group-by sum), printf formats and math functions, a program file with a user function and
 # getline from a file, output to a pipe through `sort` (awk's `print | cmd` runs /bin/sh -c: declared
 # with allow_exec), and a regexp match with a dynamic regexp.
+# The awk program pipes into `sort` (through popen's /bin/sh, which the analysis finds itself).
+ANALYZE_ARGS=(--exec sort)
 source "$(dirname "$0")/lib.sh"
 corpus_init mawk /usr/bin/mawk "$@"
 allow_exec sh sort

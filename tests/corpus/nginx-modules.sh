@@ -9,6 +9,8 @@
 # three module directives (echo, headers-more, lua). As in the stock configuration the worker runs as
 # www-data (the master looks it up through NSS), so the temporary directory is made world-readable.
 # Then SIGQUIT; nginx exits by itself.
+# Every module of the libnginx-mod-* packages, as the stock configuration loads them.
+ANALYZE_ARGS=(--dlopen /usr/lib/nginx/modules)
 source "$(dirname "$0")/lib.sh"
 corpus_init nginx-modules /usr/sbin/nginx "$@"
 command -v curl >/dev/null || die "curl not found"
