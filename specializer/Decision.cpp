@@ -96,8 +96,11 @@ bool microVmHasDevice(const std::string &path) {
   return false;
 }
 
-void findBlockers(const Footprint &fp, std::vector<Finding> &blockers, std::vector<Finding> &caveats) {
+// `tracksExecs`: the manifest (version 2) lists the programs the app executes and every exec it could not
+// resolve; then only an unresolved exec blocks (the image carries the resolved ones), not the syscall.
+void findBlockers(const Footprint &fp, bool tracksExecs, std::vector<Finding> &blockers, std::vector<Finding> &caveats) {
   for (const BlockingSyscalls &rule : blockingSyscalls()) {
+    if (tracksExecs && rule.kind == std::string("executes-programs")) continue;
     for (const char *name : rule.syscalls) {
       const SyscallUse *use = findSyscall(fp, name);
       if (!use) continue;
@@ -135,7 +138,11 @@ void findBlockers(const Footprint &fp, std::vector<Finding> &blockers, std::vect
     f.evidence = {u.evidence};
     if (u.kind == "dlopen") {
       f.kind = "dynamic-loading";
-      f.detail = "loads code chosen at run time (dlopen), which the image would not contain";
+      f.detail = "loads code chosen at run time (dlopen), which the image would not contain: " + u.why;
+    } else if (u.kind == "exec") {
+      f.kind = "executes-programs";
+      f.syscall = "execve";
+      f.detail = "executes a program the analysis could not name, which the image would not contain: " + u.why;
     } else {
       f.kind = "unresolved-syscall";
       f.detail = "a system call site the analysis could not resolve (" + u.kind + ": " + u.why + ")";
@@ -281,7 +288,8 @@ llvm::Expected<Decision> decide(const Manifest &m, const DecideOptions &opts) {
   Decision d;
   d.app = fp.app;
   d.syscalls = fp.syscalls.size();
-  findBlockers(fp, d.blockers, d.caveats);
+  const bool tracksExecs = std::any_of(fp.modules.begin(), fp.modules.end(), [](const ModuleInfo &mod) { return !mod.loaded.empty(); });
+  findBlockers(fp, tracksExecs, d.blockers, d.caveats);
   if (llvm::Error e = computeExtendGains(m, d.extend)) return e;
   computeRewriteGains(fp, d.rewrite);
   if (llvm::Error e = measureImage(fp, opts, d.rewrite.image)) return e;

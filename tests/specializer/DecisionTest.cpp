@@ -152,6 +152,44 @@ TEST(Decide, TheLoadersOwnExecveIsNotABlocker) {
   EXPECT_NE(d.blockers[0].detail.find("system"), std::string::npos);
 }
 
+// A version 2 manifest says how its modules arrived: the image carries executed programs and loaded
+// libraries the analysis resolved; only the ones it could not name block a rewrite.
+TEST(Decide, ResolvedRunTimeCodeIsCarriedUnresolvedBlocks) {
+  Manifest m = server();
+  ModuleInfo app, sh, nss;
+  app.name = "server";
+  app.kind = "program";
+  app.loaded = "executable";
+  sh.name = "sh";
+  sh.kind = "program";
+  sh.loaded = "exec";
+  sh.by = "server";
+  sh.target = "/bin/sh";
+  nss.name = "libnss_systemd.so.2";
+  nss.kind = "library";
+  nss.loaded = "nss";
+  m.footprint.modules = {app, sh, nss};
+  addSyscall(m, "execve", chain("entry", {"_start", "main", "run_shell"}));
+  Decision d = decided(m);
+  EXPECT_EQ(kinds(d.blockers), std::vector<std::string>{}) << d.summary;
+  EXPECT_EQ(d.recommendation, "rewrite");
+
+  Unresolved ex{"exec", "exec of a program chosen at run time (the path is chosen at run time)",
+                chain("entry", {"_start", "main", "spawn_any"})};
+  Unresolved dl{"dlopen", "dlopen of a library chosen at run time (the path is chosen at run time)",
+                chain("entry", {"_start", "main", "load_plugin"})};
+  m.footprint.unresolved = {ex, dl};
+  Decision blocked = decided(m);
+  EXPECT_EQ(kinds(blocked.blockers), (std::vector<std::string>{"executes-programs", "dynamic-loading"}));
+  EXPECT_NE(blocked.blockers[0].detail.find("spawn_any"), std::string::npos) << blocked.blockers[0].detail;
+  EXPECT_EQ(blocked.recommendation, "extend");
+
+  // A version 1 manifest knows nothing of executed programs: execve itself blocks, as before.
+  Manifest v1 = server();
+  addSyscall(v1, "execve", chain("entry", {"_start", "main", "run_shell"}));
+  EXPECT_EQ(kinds(decided(v1).blockers), std::vector<std::string>{"executes-programs"});
+}
+
 TEST(Decide, DevicesTheMicroVmLacks) {
   Manifest m = server();
   m.footprint.kernel.paths = {"/dev/null", "/dev/urandom", "/dev/pts/0", "/proc/self/maps"};
