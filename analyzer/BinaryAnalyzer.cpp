@@ -224,6 +224,16 @@ bool isElfSharedObject(const std::string &path, std::string &why) {
     why = "not a shared object";
     return false;
   }
+  // A position-independent executable is ET_DYN too, but has an interpreter; glibc refuses to dlopen it.
+  auto elf = ElfModule::open(path);
+  if (!elf) {
+    why = toString(elf.takeError());
+    return false;
+  }
+  if (!(*elf)->interpreter().empty()) {
+    why = "a program (it has an interpreter), not a shared object";
+    return false;
+  }
   return true;
 }
 

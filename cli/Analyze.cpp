@@ -167,7 +167,7 @@ llvm::Expected<Analysis> analyzeSourceProgram(const AnalysisInputs &in, const Bi
 // --observe: one run of the program, before the analysis. A command that cannot start is bad input; a
 // run that fails or leaves daemons behind still showed code, so the analysis goes on with a warning.
 llvm::Expected<Observation> observe(const AnalysisInputs &in) {
-  if (!in.quiet) fprintf(stderr, "bespoke: observing %s under ptrace...\n", in.binary->c_str());
+  if (!in.quiet && isatty(2)) fprintf(stderr, "bespoke: observing %s under ptrace...\n", in.binary->c_str());
   auto o = observeRun(*in.binary, *in.observe);
   if (!o) return usage(llvm::toString(o.takeError()) + " (--observe)");
   auto warn = [](const std::string &w) { fprintf(stderr, "bespoke: warning: %s\n", w.c_str()); };
