@@ -142,7 +142,8 @@ struct QueuedExec {
 Expected<Footprint> analyzeTree(const std::string &path, const RootSpec &spec, const BinaryAnalysisOptions &opts,
                                 BinaryAnalysisReport *report) {
   ImageRequest main{path, spec, true};
-  auto root = analyzeProcessImage(main, opts);
+  AnalysisSession session;
+  auto root = analyzeProcessImage(main, opts, session);
   if (!root) return root.takeError();
   Footprint fp = std::move(root->footprint);
   BinaryAnalysisReport total = root->report;
@@ -171,7 +172,7 @@ Expected<Footprint> analyzeTree(const std::string &path, const RootSpec &spec, c
     analysed.insert(real);
     if (opts.progress) opts.progress("executed program " + q.target.path + " (" + q.target.loaded + ")");
     ImageRequest req{q.target.path, RootSpec{}, false};
-    auto child = analyzeProcessImage(req, opts);
+    auto child = analyzeProcessImage(req, opts, session);
     if (!child) {
       std::string why = toString(child.takeError());
       // A program the user named must be analysable; one the program names may fail here as it would there.

@@ -93,9 +93,20 @@ int ClosureLoader::indexOf(const std::string &path) const {
   return it == LoadedReal.end() ? -1 : int(it->second);
 }
 
+Expected<std::shared_ptr<ElfModule>> ClosureLoader::open(const std::string &path) {
+  std::string real = Files ? realPathOf(path) : "";
+  if (Files)
+    if (auto it = Files->find(real); it != Files->end() && it->second->path() == path) return it->second;
+  auto elf = ElfModule::open(path);
+  if (!elf) return elf.takeError();
+  std::shared_ptr<ElfModule> shared(std::move(*elf));
+  if (Files) Files->emplace(real, shared);
+  return shared;
+}
+
 Expected<size_t> ClosureLoader::add(const std::string &path, const std::string &neededBy) {
   if (int i = indexOf(path); i >= 0) return size_t(i);
-  auto first = ElfModule::open(path);
+  auto first = open(path);
   if (!first)
     return first.takeError();
   const std::string interp = Mods.empty() ? (*first)->interpreter() : Mods[0].elf->interpreter();
@@ -124,7 +135,7 @@ Expected<size_t> ClosureLoader::add(const std::string &path, const std::string &
       names.insert(name);
       std::string real = realPathOf(p);
       if (reals.count(real)) continue;
-      auto lib = ElfModule::open(p);
+      auto lib = open(p);
       if (!lib)
         return lib.takeError();
       if (!(*lib)->soname().empty()) names.insert((*lib)->soname());
@@ -144,7 +155,7 @@ Error ClosureLoader::addInterpreter() {
   if (Mods.empty()) return Error::success();
   std::string interp = Mods[0].elf->interpreter();
   if (interp.empty() || LoadedReal.count(realPathOf(interp))) return Error::success();
-  auto ld = ElfModule::open(interp);
+  auto ld = open(interp);
   if (!ld)
     return ld.takeError();
   LoadedReal.emplace(realPathOf(interp), Mods.size());

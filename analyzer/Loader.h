@@ -19,7 +19,7 @@ struct LoaderOptions {
 };
 
 struct LoadedModule {
-  std::unique_ptr<ElfModule> elf;
+  std::shared_ptr<ElfModule> elf; // shared: the images of one analysis open each file once (ElfFiles)
   std::string neededBy; // empty for the executable
   bool interpreter = false;
 };
@@ -28,12 +28,17 @@ struct LoadedModule {
 // loaded. A library that cannot be found is an error naming it and who needs it.
 llvm::Expected<std::vector<LoadedModule>> loadClosure(const std::string &executable, const LoaderOptions &opts);
 
+// Files opened by an analysis, by real path: every process image of a program tree shares them, so a
+// library is read and hashed once however many programs load it.
+using ElfFiles = std::map<std::string, std::shared_ptr<ElfModule>>;
+
 // A process image's modules as ld.so loads them, growing: the executable's closure first, then libraries
 // the program loads at run time (dlopen, NSS, ...) with their own DT_NEEDED closures. Each file is loaded
 // once (by real path, as ld.so compares them), so a later add of a loaded file only returns its index.
 class ClosureLoader {
 public:
-  explicit ClosureLoader(LoaderOptions opts) : Opts(std::move(opts)) {}
+  // `files`: where opened files are kept and found (shared by the images of one analysis); may be null.
+  explicit ClosureLoader(LoaderOptions opts, ElfFiles *files = nullptr) : Opts(std::move(opts)), Files(files) {}
 
   // Loads `path` and, breadth-first, the libraries its DT_NEEDED names that are not loaded yet; returns
   // the index of `path`'s module. `neededBy` names who loads it (empty for the executable). A library that
@@ -55,7 +60,10 @@ public:
   int indexOf(const std::string &path) const;
 
 private:
+  llvm::Expected<std::shared_ptr<ElfModule>> open(const std::string &path);
+
   LoaderOptions Opts;
+  ElfFiles *Files;
   std::vector<LoadedModule> Mods;
   std::set<std::string> LoadedNames;
   std::map<std::string, size_t> LoadedReal; // real path -> module index

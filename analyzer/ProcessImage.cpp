@@ -27,11 +27,23 @@ namespace bespoke {
 
 namespace {
 
-// Module models of mods[from..], built in parallel (each thread has its own LLVM MC objects).
+// Module models of mods[from..], from the session or built in parallel (each thread has its own LLVM MC
+// objects; the disk cache serves most).
 Error buildModels(const std::vector<LoadedModule> &mods, size_t from, const BinaryAnalysisOptions &opts,
-                  std::vector<std::unique_ptr<ModuleModel>> &out, unsigned &cacheHits) {
+                  AnalysisSession &session, std::vector<std::shared_ptr<const ModuleModel>> &out, unsigned &cacheHits) {
   ModelCache cache(opts.cacheDir);
-  size_t n = mods.size() - from;
+  std::vector<std::shared_ptr<const ModuleModel>> known(mods.size() - from);
+  std::vector<size_t> todo;
+  for (size_t i = from; i < mods.size(); ++i) {
+    auto it = session.models.find(mods[i].elf->sha256());
+    if (it != session.models.end()) {
+      known[i - from] = it->second;
+      ++cacheHits;
+    } else {
+      todo.push_back(i);
+    }
+  }
+  size_t n = todo.size();
   std::vector<std::optional<ModuleModel>> models(n);
   std::vector<Error> errors;
   std::mutex mu;
@@ -42,18 +54,18 @@ Error buildModels(const std::vector<LoadedModule> &mods, size_t from, const Bina
   std::vector<size_t> byWork(n);
   for (size_t i = 0; i < n; ++i) byWork[i] = i;
   std::stable_sort(byWork.begin(), byWork.end(), [&](size_t a, size_t b) {
-    return mods[from + a].elf->bytes().size() > mods[from + b].elf->bytes().size();
+    return mods[todo[a]].elf->bytes().size() > mods[todo[b]].elf->bytes().size();
   });
   auto worker = [&] {
     for (size_t k; (k = next++) < n;) {
       size_t i = byWork[k];
       bool hit = false;
-      auto m = cache.get(*mods[from + i].elf, hit);
+      auto m = cache.get(*mods[todo[i]].elf, hit);
       std::lock_guard<std::mutex> lock(mu);
       if (!m) { errors.push_back(m.takeError()); continue; }
       if (hit) ++cacheHits;
       if (opts.progress)
-        opts.progress((hit ? "model (cached) " : "analyzed ") + mods[from + i].elf->fileName() + " [" +
+        opts.progress((hit ? "model (cached) " : "analyzed ") + mods[todo[i]].elf->fileName() + " [" +
                       std::to_string(m->functions.size()) + " functions]");
       models[i] = std::move(*m);
     }
@@ -67,7 +79,12 @@ Error buildModels(const std::vector<LoadedModule> &mods, size_t from, const Bina
     for (size_t i = 1; i < errors.size(); ++i) consumeError(std::move(errors[i]));
     return first;
   }
-  for (auto &m : models) out.push_back(std::make_unique<ModuleModel>(std::move(*m)));
+  for (size_t k = 0; k < n; ++k) {
+    auto shared = std::make_shared<const ModuleModel>(std::move(*models[k]));
+    session.models.emplace(mods[todo[k]].elf->sha256(), shared);
+    known[todo[k] - from] = std::move(shared);
+  }
+  for (auto &m : known) out.push_back(std::move(m));
   return Error::success();
 }
 
@@ -136,7 +153,8 @@ std::string sourceText(const ConfigSource &s) {
 
 class ImageAnalysis {
 public:
-  ImageAnalysis(const ImageRequest &req, const BinaryAnalysisOptions &opts) : Req(req), Opts(opts), Loader(opts.loader) {}
+  ImageAnalysis(const ImageRequest &req, const BinaryAnalysisOptions &opts, AnalysisSession &session)
+      : Req(req), Opts(opts), Session(session), Loader(opts.loader, &session.files) {}
 
   Expected<ImageResult> run() {
     if (auto first = Loader.add(Req.path, ""); !first) return first.takeError();
@@ -154,6 +172,9 @@ public:
     for (unsigned round = 0;; ++round) {
       if (Error e = buildNewModels()) return e;
       relink();
+      if (Opts.progress)
+        Opts.progress(Infos[0].name + ": " + std::to_string(Models.size()) + " modules, " +
+                      std::to_string(R.order.size()) + " reachable functions (pass " + std::to_string(round + 1) + ")");
       auto more = loadRunTimeCode(round == 0);
       if (!more) return more.takeError();
       if (!*more || round == 15) break;
@@ -164,18 +185,21 @@ public:
 private:
   Error buildNewModels() {
     unsigned hits = 0;
-    if (Error e = buildModels(Loader.modules(), Models.size(), Opts, Models, hits)) return e;
+    if (Error e = buildModels(Loader.modules(), Models.size(), Opts, Session, Models, hits)) return e;
     Result.report.cacheHits += hits;
     Result.report.modules = unsigned(Loader.modules().size());
     return Error::success();
   }
 
   void relink() {
-    std::vector<ProgramModule> modules;
-    for (size_t i = 0; i < Models.size(); ++i)
-      modules.push_back({Models[i].get(), Infos[i].name, Loader.modules()[i].interpreter && i < Startup});
-    P = std::make_unique<Program>(std::move(modules));
-    Wrappers = inferWrappers(*P);
+    // A pass that only entered loaded code from new places keeps the program graph; new modules rebuild it.
+    if (!P || P->moduleCount() != Models.size()) {
+      std::vector<ProgramModule> modules;
+      for (size_t i = 0; i < Models.size(); ++i)
+        modules.push_back({Models[i].get(), Infos[i].name, Loader.modules()[i].interpreter && i < Startup});
+      P = std::make_unique<Program>(std::move(modules));
+      Wrappers = inferWrappers(*P);
+    }
     std::vector<Root> roots = collectRoots(*P, Req.spec, Startup);
     std::vector<Attachment> attachments;
     for (const RunTimeLoad &load : Loads) enter(load, roots, attachments);
@@ -265,10 +289,20 @@ private:
     // Plugin systems the machine's configuration drives.
     if (Opts.runTime.configuration) {
       std::vector<std::string> warnings;
-      auto plugins = [&](const char *system, Expected<std::vector<PluginModule>> modules, EntryPoint entry,
+      // What the configuration names is read once per analysis (the session keeps it).
+      auto configured = [&](const char *system, auto read) -> Expected<const std::vector<PluginModule> *> {
+        auto it = Session.plugins.find(system);
+        if (it == Session.plugins.end()) {
+          auto modules = read();
+          if (!modules) return modules.takeError();
+          it = Session.plugins.emplace(system, std::move(*modules)).first;
+        }
+        return &it->second;
+      };
+      auto plugins = [&](const char *system, Expected<const std::vector<PluginModule> *> modules, EntryPoint entry,
                          const std::string &by) -> Error {
         if (!modules) return modules.takeError();
-        for (const PluginModule &pm : *modules) {
+        for (const PluginModule &pm : **modules) {
           ModuleInfo info;
           info.kind = "library";
           info.loaded = system;
@@ -283,22 +317,25 @@ private:
         EntryPoint at = Sites.nssDispatcher ? EntryPoint{Sites.nssDispatcher, ""}
                                             : EntryPoint{std::nullopt, "loaded by glibc's NSS (/etc/nsswitch.conf)"};
         std::string by = Sites.nssDispatcher ? P->module(P->split(Sites.nssDispatcher->function).first).name : Infos[0].name;
-        if (Error e = plugins("nss", nssModules(Opts.runTime.plugins, warnings), at, by)) return e;
+        if (Error e = plugins("nss", configured("nss", [&] { return nssModules(Opts.runTime.plugins, warnings); }), at, by)) return e;
       }
       if (Sites.iconvOpen) {
         std::string by = P->module(P->split(Sites.iconvOpen->function).first).name;
-        if (Error e = plugins("gconv", gconvModules(Opts.runTime.plugins, warnings), {Sites.iconvOpen, ""}, by))
+        if (Error e = plugins("gconv", configured("gconv", [&] { return gconvModules(Opts.runTime.plugins, warnings); }),
+                              {Sites.iconvOpen, ""}, by))
           return e;
       }
       if (!Sites.pamDlopens.empty()) {
         const CodeSite &s = Sites.pamDlopens.front();
-        if (Error e = plugins("pam", pamModules(Opts.runTime.plugins, warnings), {Reached{s.function, s.site}, ""},
+        if (Error e = plugins("pam", configured("pam", [&] { return pamModules(Opts.runTime.plugins, warnings); }),
+                              {Reached{s.function, s.site}, ""},
                               P->module(P->split(s.function).first).name))
           return e;
       }
       if (!Sites.opensslDlopens.empty()) {
         const CodeSite &s = Sites.opensslDlopens.front();
-        if (Error e = plugins("openssl", opensslModules(Opts.runTime.plugins, warnings), {Reached{s.function, s.site}, ""},
+        if (Error e = plugins("openssl", configured("openssl", [&] { return opensslModules(Opts.runTime.plugins, warnings); }),
+                              {Reached{s.function, s.site}, ""},
                               P->module(P->split(s.function).first).name))
           return e;
       }
@@ -555,10 +592,11 @@ private:
 
   const ImageRequest &Req;
   const BinaryAnalysisOptions &Opts;
+  AnalysisSession &Session;
   ClosureLoader Loader;
   size_t Startup = 0;
   std::vector<ModuleInfo> Infos;
-  std::vector<std::unique_ptr<ModuleModel>> Models;
+  std::vector<std::shared_ptr<const ModuleModel>> Models;
   std::unique_ptr<Program> P;
   std::vector<uint16_t> Wrappers;
   Reach R;
@@ -573,8 +611,9 @@ private:
 
 } // namespace
 
-Expected<ImageResult> analyzeProcessImage(const ImageRequest &request, const BinaryAnalysisOptions &opts) {
-  return ImageAnalysis(request, opts).run();
+Expected<ImageResult> analyzeProcessImage(const ImageRequest &request, const BinaryAnalysisOptions &opts,
+                                          AnalysisSession &session) {
+  return ImageAnalysis(request, opts, session).run();
 }
 
 } // namespace bespoke

@@ -10,7 +10,10 @@
 
 #include "analyzer/BinaryAnalyzer.h"
 #include "analyzer/Footprint.h"
+#include "analyzer/ModuleModel.h"
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,6 +52,16 @@ struct ImageResult {
   BinaryAnalysisReport report;
 };
 
-llvm::Expected<ImageResult> analyzeProcessImage(const ImageRequest &request, const BinaryAnalysisOptions &opts);
+// What the process images of one analysis share, so a program tree costs little more than its largest
+// image: the files opened (read and hashed once), their models, and what the machine's configuration says.
+struct AnalysisSession {
+  ElfFiles files;
+  std::map<std::string, std::shared_ptr<const ModuleModel>> models; // by the file's SHA-256
+  std::map<std::string, std::vector<PluginModule>> plugins;         // by plugin system ("nss", ...)
+  std::vector<std::string> pluginWarnings;
+};
+
+llvm::Expected<ImageResult> analyzeProcessImage(const ImageRequest &request, const BinaryAnalysisOptions &opts,
+                                                AnalysisSession &session);
 
 } // namespace bespoke

@@ -30,6 +30,28 @@ Program::Program(std::vector<ProgramModule> modules) : Modules(std::move(modules
       if (it != scope.end()) ImportTargets[m][i] = it->second;
     }
   }
+  indexCallers();
+}
+
+// Callers of every function in one array (counted, then filled): a vector per function would cost a
+// hundred thousand allocations on a large closure.
+void Program::indexCallers() {
+  CallStart.assign(Total + 1, 0);
+  std::vector<uint32_t> tg;
+  auto forEachCall = [&](auto visit) {
+    for (size_t m = 0; m < Modules.size(); ++m)
+      for (size_t f = 0; f < model(m).functions.size(); ++f)
+        for (const Edge &e : model(m).functions[f].edges) {
+          if (e.kind == Edge::AddressTaken || e.indirect) continue;
+          targets(m, e, tg);
+          for (uint32_t t : tg) visit(gid(m, int32_t(f)), &e, t);
+        }
+  };
+  forEachCall([&](uint32_t, const Edge *, uint32_t t) { ++CallStart[t + 1]; });
+  for (uint32_t g = 0; g < Total; ++g) CallStart[g + 1] += CallStart[g];
+  Calls.resize(CallStart[Total]);
+  std::vector<uint32_t> fill(CallStart.begin(), CallStart.end() - 1);
+  forEachCall([&](uint32_t caller, const Edge *e, uint32_t t) { Calls[fill[t]++] = {caller, e}; });
 }
 
 std::pair<size_t, int32_t> Program::split(uint32_t g) const {
@@ -59,40 +81,24 @@ Frame Program::frame(uint32_t g, uint64_t site) const {
 
 std::vector<uint16_t> inferWrappers(const Program &p) {
   std::vector<uint16_t> wrap(p.functionCount(), 0);
-  std::vector<std::vector<uint32_t>> callers(p.functionCount());
-  std::vector<uint32_t> tg;
-  for (size_t m = 0; m < p.moduleCount(); ++m)
-    for (size_t f = 0; f < p.model(m).functions.size(); ++f) {
-      uint32_t g = p.gid(m, int32_t(f));
-      const Function &fn = p.model(m).functions[f];
-      for (const SyscallSite &s : fn.syscalls)
-        if (s.nr.kind == AbsValue::Entry) wrap[g] |= uint16_t(1u << s.nr.reg);
-      for (const Edge &e : fn.edges) {
-        if (e.kind == Edge::AddressTaken) continue;
-        p.targets(m, e, tg);
-        for (uint32_t t : tg) callers[t].push_back(g);
-      }
-    }
   std::deque<uint32_t> work;
-  for (uint32_t g = 0; g < p.functionCount(); ++g) if (wrap[g]) work.push_back(g);
+  for (size_t m = 0; m < p.moduleCount(); ++m)
+    for (size_t f = 0; f < p.model(m).functions.size(); ++f)
+      for (const SyscallSite &s : p.model(m).functions[f].syscalls)
+        if (s.nr.kind == AbsValue::Entry) wrap[p.gid(m, int32_t(f))] |= uint16_t(1u << s.nr.reg);
+  for (uint32_t g = 0; g < p.functionCount(); ++g)
+    if (wrap[g]) work.push_back(g);
+  // A caller passing its own argument on to a wrapper's number register is a wrapper of that argument.
   while (!work.empty()) {
     uint32_t t = work.front();
     work.pop_front();
-    std::sort(callers[t].begin(), callers[t].end());
-    callers[t].erase(std::unique(callers[t].begin(), callers[t].end()), callers[t].end());
-    for (uint32_t g : callers[t]) {
-      auto [m, f] = p.split(g);
+    for (const Program::Call &c : p.callersOf(t)) {
       uint16_t add = 0;
-      for (const Edge &e : p.model(m).functions[size_t(f)].edges) {
-        if (e.kind == Edge::AddressTaken) continue;
-        p.targets(m, e, tg);
-        if (std::find(tg.begin(), tg.end(), t) == tg.end()) continue;
-        for (const RegValue &rv : e.args)
-          if ((wrap[t] >> rv.reg & 1) && rv.value.kind == AbsValue::Entry) add |= uint16_t(1u << rv.value.reg);
-      }
-      if ((wrap[g] | add) != wrap[g]) {
-        wrap[g] |= add;
-        work.push_back(g);
+      for (const RegValue &rv : c.edge->args)
+        if ((wrap[t] >> rv.reg & 1) && rv.value.kind == AbsValue::Entry) add |= uint16_t(1u << rv.value.reg);
+      if ((wrap[c.caller] | add) != wrap[c.caller]) {
+        wrap[c.caller] |= add;
+        work.push_back(c.caller);
       }
     }
   }

@@ -8,6 +8,8 @@
 #include "analyzer/Footprint.h"
 #include "analyzer/ModuleModel.h"
 
+#include "llvm/ADT/ArrayRef.h"
+
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -40,11 +42,24 @@ public:
   void targets(size_t m, const Edge &e, std::vector<uint32_t> &out) const;
   Frame frame(uint32_t g, uint64_t site) const;
 
+  // The calls and tail jumps into function g (address-taking edges excluded), each with its caller.
+  struct Call {
+    uint32_t caller;
+    const Edge *edge;
+  };
+  llvm::ArrayRef<Call> callersOf(uint32_t g) const {
+    return llvm::ArrayRef<Call>(Calls).slice(CallStart[g], CallStart[g + 1] - CallStart[g]);
+  }
+
 private:
+  void indexCallers();
+
   std::vector<ProgramModule> Modules;
   std::vector<uint32_t> Base; // global id of each module's first function
   uint32_t Total = 0;
   std::vector<std::vector<std::vector<uint32_t>>> ImportTargets; // per module: import index -> targets
+  std::vector<uint32_t> CallStart; // callersOf(g) is Calls[CallStart[g], CallStart[g + 1])
+  std::vector<Call> Calls;
 };
 
 // Per function: the registers whose value at entry becomes a syscall number inside the function or

@@ -7,6 +7,8 @@
 
 #include "llvm/ADT/StringRef.h"
 
+#include <algorithm>
+#include <deque>
 #include <map>
 #include <tuple>
 
@@ -16,8 +18,8 @@ namespace {
 
 // A function that loads what one of its registers names: dlopen, an exec function, or a wrapper.
 struct Loader {
-  enum Kind : uint8_t { Dlopen, Exec };
-  Kind kind = Dlopen;
+  enum Kind : uint8_t { None, Dlopen, Exec };
+  Kind kind = None;
   int reg = -1;
   bool searchesPath = false;
 };
@@ -39,53 +41,69 @@ public:
       : P(p), R(r), Modules(modules) {}
 
   RunTimeSites find() {
-    for (uint32_t g = 0; g < P.functionCount(); ++g)
-      if (auto l = loaderByName(P.model(P.split(g).first).functionName(P.split(g).second))) Loaders[g] = *l;
-    // Wrappers first: a function passing its argument on becomes a loader, until nothing changes.
-    for (bool changed = true; changed;) {
-      changed = false;
-      scan([&](uint32_t, uint64_t, uint32_t, const Loader &, const AbsValue &) {}, changed);
+    const uint32_t n = P.functionCount();
+    std::vector<uint32_t> order(n, UINT32_MAX); // position in the walk; UINT32_MAX: not reachable
+    for (size_t i = 0; i < R.order.size(); ++i) order[R.order[i]] = uint32_t(i);
+    Loaders.assign(n, Loader{});
+    std::deque<uint32_t> work;
+    for (size_t m = 0; m < P.moduleCount(); ++m) { // a function without a symbol is no C library loader
+      const std::vector<Function> &fns = P.model(m).functions;
+      for (size_t f = 0; f < fns.size(); ++f)
+        if (!fns[f].name.empty())
+          if (auto l = loaderByName(fns[f].name)) {
+            Loaders[P.gid(m, int32_t(f))] = *l;
+            work.push_back(P.gid(m, int32_t(f)));
+          }
     }
-    std::set<std::tuple<uint32_t, uint64_t, uint32_t>> seen;
-    bool ignored = false;
-    scan(
-        [&](uint32_t g, uint64_t site, uint32_t callee, const Loader &l, const AbsValue &v) {
-          if (!seen.insert({g, site, callee}).second) return;
-          record(g, site, callee, l, v);
-        },
-        ignored);
+    // Wrappers: a reachable caller that passes its own argument on (and is entered only by calls the
+    // analysis sees) is a loader of that argument; its callers are the sites.
+    std::vector<uint32_t> loaders;
+    while (!work.empty()) {
+      uint32_t t = work.front();
+      work.pop_front();
+      loaders.push_back(t);
+      const Loader l = Loaders[t];
+      for (const Program::Call &c : P.callersOf(t)) {
+        if (c.caller == t || order[c.caller] == UINT32_MAX || Loaders[c.caller].kind != Loader::None) continue;
+        AbsValue v = argument(*c.edge, l.reg);
+        if (v.kind == AbsValue::Entry && !R.unknownEntry[c.caller]) {
+          Loaders[c.caller] = Loader{l.kind, v.reg, l.searchesPath};
+          work.push_back(c.caller);
+        }
+      }
+    }
+    // The sites: every reachable call of a loader that does not pass the caller's own argument on.
+    struct Found {
+      uint32_t order;
+      uint64_t site;
+      uint32_t callee;
+      const Edge *edge;
+    };
+    std::vector<Found> found;
+    for (uint32_t t : loaders)
+      for (const Program::Call &c : P.callersOf(t)) {
+        if (c.caller == t || order[c.caller] == UINT32_MAX) continue;
+        AbsValue v = argument(*c.edge, Loaders[t].reg);
+        const Loader &mine = Loaders[c.caller];
+        if (v.kind == AbsValue::Entry && mine.kind != Loader::None && mine.reg == v.reg) continue; // passed on
+        found.push_back({order[c.caller], c.edge->site, t, c.edge});
+      }
+    // In walk order, so that the first site of each kind is the one reached first.
+    auto key = [](const Found &f) { return std::tie(f.order, f.site, f.callee); };
+    std::sort(found.begin(), found.end(), [&](const Found &a, const Found &b) { return key(a) < key(b); });
+    found.erase(std::unique(found.begin(), found.end(), [&](const Found &a, const Found &b) { return key(a) == key(b); }),
+                found.end());
+    for (const Found &f : found)
+      record(R.order[f.order], f.site, f.callee, Loaders[f.callee], argument(*f.edge, Loaders[f.callee].reg));
     findEntryPoints();
     return std::move(Out);
   }
 
 private:
-  // Every reachable call of a loader: `emit` gets the sites whose argument is not passed on from the
-  // caller's own arguments; those that are make the caller a loader (`changed`).
-  template <typename Emit> void scan(Emit emit, bool &changed) {
-    std::vector<uint32_t> targets;
-    for (uint32_t g : R.order) {
-      auto [m, f] = P.split(g);
-      const Function &fn = P.model(m).functions[size_t(f)];
-      for (const Edge &e : fn.edges) {
-        if (e.kind == Edge::AddressTaken || e.indirect) continue;
-        P.targets(m, e, targets);
-        for (uint32_t t : targets) {
-          auto it = Loaders.find(t);
-          if (it == Loaders.end() || t == g) continue;
-          const Loader l = it->second;
-          AbsValue v = AbsValue::top();
-          for (const RegValue &rv : e.args)
-            if (rv.reg == l.reg) v = rv.value;
-          if (v.kind == AbsValue::Entry && !R.unknownEntry[g] && !Loaders.count(g)) {
-            Loaders[g] = Loader{l.kind, v.reg, l.searchesPath};
-            changed = true;
-            continue;
-          }
-          if (v.kind == AbsValue::Entry && Loaders.count(g) && Loaders[g].reg == v.reg) continue; // passed on
-          emit(g, e.site, t, l, v);
-        }
-      }
-    }
+  static AbsValue argument(const Edge &e, int reg) {
+    for (const RegValue &rv : e.args)
+      if (rv.reg == reg) return rv.value;
+    return AbsValue::top();
   }
 
   void record(uint32_t g, uint64_t site, uint32_t callee, const Loader &l, const AbsValue &v) {
@@ -168,7 +186,7 @@ private:
   const Program &P;
   const Reach &R;
   const std::vector<RunTimeModule> &Modules;
-  std::map<uint32_t, Loader> Loaders;
+  std::vector<Loader> Loaders; // by global id; kind None for the functions that load nothing
   RunTimeSites Out;
 };
 
