@@ -9,10 +9,11 @@
 # three module directives (echo, headers-more, lua). As in the stock configuration the worker runs as
 # www-data (the master looks it up through NSS), so the temporary directory is made world-readable.
 # Then SIGQUIT; nginx exits by itself.
-# Every module of the libnginx-mod-* packages, as the stock configuration loads them.
-ANALYZE_ARGS=(--dlopen /usr/lib/nginx/modules)
+# Analysed with every module of the libnginx-mod-* packages named (--dlopen of their directory); the
+# same workload as nginx-observed analyses what `nginx -t` on the stock configuration loads instead.
+[ -n "${ANALYZE_ARGS+set}" ] || ANALYZE_ARGS=(--dlopen /usr/lib/nginx/modules)
 source "$(dirname "$0")/lib.sh"
-corpus_init nginx-modules /usr/sbin/nginx "$@"
+corpus_init "${NGINX_APP:-nginx-modules}" /usr/sbin/nginx "$@"
 command -v curl >/dev/null || die "curl not found"
 n="$(ls /etc/nginx/modules-enabled/*.conf 2>/dev/null | wc -l)"
 [ "$n" -ge 30 ] || die "only $n modules in /etc/nginx/modules-enabled (run scripts/bootstrap: every libnginx-mod-* package)"

@@ -3,6 +3,9 @@
 # /usr/lib/x86_64-linux-gnu/perl*): POSIX, Digest::MD5, Digest::SHA, Data::Dumper, Storable (to a
 # file and back), List::Util, Fcntl (flock), Time::HiRes, Socket (a socketpair), Encode. The output
 # is checked against known answers.
+# XS modules are loaded by DynaLoader with a path chosen at run time: analysed from one observed run that
+# loads the same modules (other code than the workload's script).
+ANALYZE_ARGS=(--observe -- -MPOSIX -MDigest::MD5 -MDigest::SHA -MData::Dumper -MStorable -MList::Util -MFcntl -e 1)
 source "$(dirname "$0")/lib.sh"
 corpus_init perl /usr/bin/perl "$@"
 
