@@ -253,10 +253,15 @@ int runAnalyze(const ParsedArgs &args) {
 
 Command analyzeCommand() {
   Command c{"analyze", "compute an application's syscall footprint and write its manifest",
-            {"usage: bespoke analyze BINARY [-o MANIFEST.yaml] [options]\n"
+            {"usage: bespoke analyze BINARY [-o MANIFEST.yaml] [options] [--observe -- ARGS...]\n"
              "       bespoke analyze --compile-commands compile_commands.json [--binary BINARY] [-o MANIFEST.yaml]\n",
              "Statically finds every system call BINARY (an x86-64 ELF executable, static or dynamic) can reach,\n"
              "following its shared-library closure the way ld.so does, and writes a manifest (see manifests/README.md).\n"
+             "Code that arrives at run time is analysed too, each with its closure: libraries dlopen'd by constant\n"
+             "names, the NSS, gconv, PAM and OpenSSL modules this machine's configuration names when the program can\n"
+             "reach those systems, and the programs it executes (constant paths, PATH names, system()'s /bin/sh), in\n"
+             "turn; what the program chooses at run time can be named with --dlopen and --exec, or shown by one run\n"
+             "under --observe. A dlopen or exec the analysis cannot name is listed under unresolved:.\n"
              "With --compile-commands, analyses the program's C/C++ source instead (Clang, every translation unit in\n"
              "parallel): call graph by USR, indirect calls matched by function type, argument facts (socket families,\n"
              "ioctl requests, open flags, /proc and /dev paths) and file:line evidence; calls into libraries are\n"
@@ -264,7 +269,9 @@ Command analyzeCommand() {
              "closure with --binary, which also cross-checks: syscalls only one analysis finds are reported and the\n"
              "manifest keeps the union). A translation unit that does not compile is reported, the others analysed,\n"
              "the manifest written with it under unresolved:, and the exit status is 2.\n",
-             "exit status: 0 manifest written, 2 bad input (not an x86-64 ELF, missing library, bad flags)\n"},
+             "exit status: 0 manifest written, 2 bad input (not an x86-64 ELF, missing library, a --dlopen that is not a\n"
+             "shared object, an --observe command that cannot start, a configuration file its library rejects or\n"
+             "that cannot be read, bad flags)\n"},
             {},
             runAnalyze};
   c.options.push_back(operand("binary-operand", "BINARY")
