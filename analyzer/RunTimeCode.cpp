@@ -37,8 +37,9 @@ std::optional<Loader> loaderByName(llvm::StringRef name) {
 
 class SiteFinder {
 public:
-  SiteFinder(const Program &p, const Reach &r, const std::vector<RunTimeModule> &modules)
-      : P(p), R(r), Modules(modules) {}
+  SiteFinder(const Program &p, const Reach &r, const std::vector<RunTimeModule> &modules,
+             const std::vector<uint16_t> &wrappers)
+      : P(p), R(r), Modules(modules), Wrappers(wrappers) {}
 
   RunTimeSites find() {
     const uint32_t n = P.functionCount();
@@ -95,6 +96,7 @@ public:
                 found.end());
     for (const Found &f : found)
       record(R.order[f.order], f.site, f.callee, Loaders[f.callee], argument(*f.edge, Loaders[f.callee].reg));
+    findRawExecs();
     findEntryPoints();
     return std::move(Out);
   }
@@ -144,6 +146,43 @@ private:
     else Out.dlopens.push_back(std::move(s));
   }
 
+  // execve and execveat made without an exec function the analysis knows (inline in a stripped static
+  // program, or through syscall()): the program run is not known, so each is an unresolved exec site.
+  void findRawExecs() {
+    static const uint64_t execNrs[] = {59, 322}; // execve, execveat
+    auto isExec = [](const AbsValue &v) {
+      for (int i = 0; v.kind == AbsValue::Const && i < v.n; ++i)
+        for (uint64_t nr : execNrs)
+          if (v.c[i] == nr) return true;
+      return false;
+    };
+    auto site = [&](uint32_t g, uint64_t at, uint32_t callee, const char *why) {
+      CodeSite s;
+      s.function = g;
+      s.site = at;
+      s.callee = callee;
+      s.why = why;
+      Out.execs.push_back(std::move(s));
+    };
+    std::vector<uint32_t> targets;
+    for (uint32_t g : R.order) {
+      auto [m, f] = P.split(g);
+      if (Modules[m].implementation || Loaders[g].kind == Loader::Exec) continue;
+      const Function &fn = P.model(m).functions[size_t(f)];
+      for (const SyscallSite &s : fn.syscalls)
+        if (s.kind == SyscallSite::Syscall && isExec(s.nr))
+          site(g, s.site, g, "execve made with the syscall instruction, outside any exec function the analysis knows");
+      for (const Edge &e : fn.edges) {
+        if (e.kind == Edge::AddressTaken || e.indirect) continue;
+        P.targets(m, e, targets);
+        for (uint32_t t : targets)
+          for (int r = 0; r < NumGprs; ++r)
+            if ((Wrappers[t] >> r & 1) && isExec(argument(e, r)))
+              site(g, e.site, t, "execve made through a syscall wrapper");
+      }
+    }
+  }
+
   void findEntryPoints() {
     bool glibcNamesNss = false;
     std::vector<uint32_t> targets;
@@ -186,14 +225,16 @@ private:
   const Program &P;
   const Reach &R;
   const std::vector<RunTimeModule> &Modules;
+  const std::vector<uint16_t> &Wrappers;
   std::vector<Loader> Loaders; // by global id; kind None for the functions that load nothing
   RunTimeSites Out;
 };
 
 } // namespace
 
-RunTimeSites findRunTimeSites(const Program &p, const Reach &r, const std::vector<RunTimeModule> &modules) {
-  return SiteFinder(p, r, modules).find();
+RunTimeSites findRunTimeSites(const Program &p, const Reach &r, const std::vector<RunTimeModule> &modules,
+                              const std::vector<uint16_t> &wrappers) {
+  return SiteFinder(p, r, modules, wrappers).find();
 }
 
 } // namespace bespoke

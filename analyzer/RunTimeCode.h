@@ -37,7 +37,9 @@ struct Reached {
 
 struct RunTimeSites {
   std::vector<CodeSite> dlopens; // every reachable dlopen site outside the loaders' own implementation
-  std::vector<CodeSite> execs;   // every reachable exec site outside the C library's own implementation
+  std::vector<CodeSite> execs;   // every reachable exec site outside the C library's own implementation, and
+                                 // every execve/execveat syscall made outside an exec function (a stripped
+                                 // static program's), whose program the analysis cannot name
   // Non-constant dlopen sites inside libpam and libcrypto: those libraries load the modules their
   // configuration names (the PAM stack, OpenSSL providers and engines).
   std::vector<CodeSite> pamDlopens, opensslDlopens;
@@ -57,6 +59,8 @@ struct RunTimeModule {
   bool implementation = false;
 };
 
-RunTimeSites findRunTimeSites(const Program &p, const Reach &r, const std::vector<RunTimeModule> &modules);
+// `wrappers`: inferWrappers(p), to find execve made through a syscall wrapper (syscall(SYS_execve, ...)).
+RunTimeSites findRunTimeSites(const Program &p, const Reach &r, const std::vector<RunTimeModule> &modules,
+                              const std::vector<uint16_t> &wrappers);
 
 } // namespace bespoke
