@@ -140,7 +140,8 @@ struct QueuedExec {
 };
 
 Expected<Footprint> analyzeTree(const std::string &path, const RootSpec &spec, const BinaryAnalysisOptions &opts,
-                                BinaryAnalysisReport *report) {
+                                BinaryAnalysisReport *report, std::set<std::string> *reachedOtherwise = nullptr) {
+  std::vector<std::string> executedSyscalls; // names the executed programs make
   ImageRequest main{path, spec, true};
   AnalysisSession session;
   auto root = analyzeProcessImage(main, opts, session);
@@ -181,6 +182,7 @@ Expected<Footprint> analyzeTree(const std::string &path, const RootSpec &spec, c
       continue;
     }
     ++total.programs;
+    for (const SyscallUse &u : child->footprint.syscalls) executedSyscalls.push_back(u.name);
     total.modules += child->report.modules;
     total.cacheHits += child->report.cacheHits;
     std::map<std::string, std::string> names = merger.names(child->footprint.modules);
@@ -203,6 +205,13 @@ Expected<Footprint> analyzeTree(const std::string &path, const RootSpec &spec, c
   }
   merger.finish();
   if (report) *report = total;
+  if (reachedOtherwise) {
+    *reachedOtherwise = root->reachedOtherwise;
+    // An executed program makes its syscalls with arguments of its own.
+    for (const auto &[sys, fns] : spec.soleRoutes)
+      if (std::any_of(executedSyscalls.begin(), executedSyscalls.end(), [&](const std::string &n) { return n == sys; }))
+        reachedOtherwise->insert(sys);
+  }
   return fp;
 }
 
@@ -274,14 +283,15 @@ Expected<Footprint> analyzeBinary(const std::string &path, const BinaryAnalysisO
 
 Expected<Footprint> analyzeLibraryCalls(const std::string &library, const std::vector<std::string> &functions,
                                         const BinaryAnalysisOptions &opts, BinaryAnalysisReport *report,
-                                        std::vector<std::string> *unbound) {
+                                        std::vector<std::string> *unbound, LibraryFacts *facts) {
   RootSpec spec;
   spec.unbound = unbound;
+  if (facts) spec.soleRoutes = facts->soleRoutes;
   spec.programEntry = false;
   spec.namedFunctions = functions;
   std::sort(spec.namedFunctions.begin(), spec.namedFunctions.end());
   spec.namedFunctions.erase(std::unique(spec.namedFunctions.begin(), spec.namedFunctions.end()), spec.namedFunctions.end());
-  return analyzeTree(library, spec, opts, report);
+  return analyzeTree(library, spec, opts, report, facts ? &facts->reachedOtherwise : nullptr);
 }
 
 } // namespace bespoke

@@ -12,6 +12,8 @@
 #include "llvm/Support/Error.h"
 
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,9 +59,19 @@ llvm::Expected<Footprint> analyzeBinary(const std::string &path, const BinaryAna
 // object (glibc's libc.so.6, musl's libc.so) or a linked executable. Evidence roots of the named
 // functions read "call to NAME"; the library's own e_entry is not a root. Names no module provides (no
 // export, nor a function of that name in a static executable) go to `unbound`, for the caller to report.
+// Argument facts the caller (source analysis) holds: syscall -> the named functions whose call sites give
+// them. They describe the syscall only if it is reached through those calls alone; `reachedOtherwise`
+// receives the syscalls that the library (its start-up, functions it stores in data, other calls, the
+// programs it executes) also reaches, whose facts must then be widened to any value.
+struct LibraryFacts {
+  std::map<std::string, std::vector<std::string>> soleRoutes;
+  std::set<std::string> reachedOtherwise;
+};
+
 llvm::Expected<Footprint> analyzeLibraryCalls(const std::string &library, const std::vector<std::string> &functions,
                                               const BinaryAnalysisOptions &opts,
                                               BinaryAnalysisReport *report = nullptr,
-                                              std::vector<std::string> *unbound = nullptr);
+                                              std::vector<std::string> *unbound = nullptr,
+                                              LibraryFacts *facts = nullptr);
 
 } // namespace bespoke

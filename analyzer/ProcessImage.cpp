@@ -9,6 +9,7 @@
 #include "analyzer/ModelCache.h"
 #include "analyzer/Program.h"
 #include "analyzer/RunTimeCode.h"
+#include "analyzer/SyscallTable.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -213,7 +214,7 @@ private:
                             (Loader.modules()[m].interpreter && m > 0);
       rt.push_back({elf, implementation});
     }
-    Sites = findRunTimeSites(*P, R, rt);
+    Sites = findRunTimeSites(*P, R, rt, Wrappers);
   }
 
   // The functions a run-time module is entered at: constructors, init arrays, IFUNC resolvers, functions
@@ -431,10 +432,53 @@ private:
     }
     findExecs(reader);
     reader.finish();
+    findReachedOtherwise();
     fp.stats = Stats;
     for (ModuleInfo &i : Infos) fp.modules.push_back(i);
     addAppFacts(fp);
     return std::move(Result);
+  }
+
+  // For each syscall whose argument facts come from the source's calls of some functions: is it reachable
+  // with the roots of those calls taken away (process start-up, functions stored in data, other calls)?
+  // Then the facts are not the whole story and the caller must widen them to any value.
+  void findReachedOtherwise() {
+    for (const auto &[sys, fns] : Req.spec.soleRoutes) {
+      std::optional<int> nr = syscallNumber(sys);
+      if (!nr) continue;
+      std::vector<Root> roots;
+      std::vector<Attachment> attachments;
+      for (const RunTimeLoad &load : Loads) enter(load, roots, attachments);
+      for (Root &r : collectRoots(*P, Req.spec, Startup))
+        if (std::none_of(fns.begin(), fns.end(), [&](const std::string &f) { return r.reason == "call to " + f; }))
+          roots.push_back(std::move(r));
+      AnalysisStats unused;
+      Reach without = walk(*P, roots, unused, attachments);
+      if (reaches(without, uint64_t(*nr))) Result.reachedOtherwise.insert(sys);
+    }
+  }
+
+  bool reaches(const Reach &reach, uint64_t nr) const {
+    auto has = [&](const AbsValue &v) {
+      for (int i = 0; v.kind == AbsValue::Const && i < v.n; ++i)
+        if (v.c[i] == nr) return true;
+      return false;
+    };
+    std::vector<uint32_t> targets;
+    for (uint32_t g : reach.order) {
+      auto [m, f] = P->split(g);
+      const Function &fn = P->model(m).functions[size_t(f)];
+      for (const SyscallSite &s : fn.syscalls)
+        if (s.kind == SyscallSite::Syscall && has(s.nr)) return true;
+      for (const Edge &e : fn.edges) {
+        if (e.kind == Edge::AddressTaken || e.indirect) continue;
+        P->targets(m, e, targets);
+        for (uint32_t t : targets)
+          for (const RegValue &rv : e.args)
+            if ((Wrappers[t] >> rv.reg & 1) && has(rv.value)) return true;
+      }
+    }
+    return false;
   }
 
   // The programs the image executes: constant paths and names (PATH searched where the function does),

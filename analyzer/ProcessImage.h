@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ struct RootSpec {
   bool programEntry = true;
   std::vector<std::string> namedFunctions;     // exported functions, root reason "call to NAME"
   std::vector<std::string> *unbound = nullptr; // receives the named functions no module provides
+  // Source analysis: syscall -> the named functions whose call sites give its argument facts. The facts
+  // hold only if the syscall is reached through those calls alone (ImageResult::reachedOtherwise).
+  std::map<std::string, std::vector<std::string>> soleRoutes;
 };
 
 // A program the image executes: resolved to a file, with the evidence that leads to the exec.
@@ -50,6 +54,7 @@ struct ImageResult {
   Footprint footprint;            // its syscalls, unresolved sites, paths, files, modules and counters
   std::vector<ExecTarget> execs;  // the programs it executes, resolved (unresolved ones are in footprint)
   BinaryAnalysisReport report;
+  std::set<std::string> reachedOtherwise; // soleRoutes syscalls reachable without their named functions
 };
 
 // What the process images of one analysis share, so a program tree costs little more than its largest

@@ -230,7 +230,10 @@ Expected<Footprint> analyzeSource(const SourceFacts &facts, const SourceAnalysis
     u.evidence.chain = std::move(chain);
     fp.unresolved.push_back(std::move(u));
   };
+  std::map<std::string, std::set<std::string>> factSources; // syscall -> the functions whose calls give facts
+  std::string factFunction;                                   // the callee of the call being read
   auto addFact = [&](const std::string &sys, const std::string &arg, const ArgValue *v, bool hex, std::optional<int64_t> forced = std::nullopt) {
+    factSources[sys].insert(factFunction);
     ArgFact &f = facts_[sys][arg];
     if (forced) f.values.push_back(valueText(*forced, hex));
     else if (!v || !v->known || v->isString) f.any = true;
@@ -291,6 +294,7 @@ Expected<Footprint> analyzeSource(const SourceFacts &facts, const SourceAnalysis
           if (!api) api = findApi(linkName);
           if (api) {
             std::string sys = musl ? api->muslSyscall : api->glibcSyscall;
+            factFunction = linkName;
             for (const ApiArg &a : api->args)
               addFact(sys, a.name, size_t(a.index) < c->args.size() ? &c->args[size_t(a.index)] : nullptr, a.hex);
             if (api->flags >= 0) addFact(sys, "flags", nullptr, true, api->flags);
@@ -334,7 +338,9 @@ Expected<Footprint> analyzeSource(const SourceFacts &facts, const SourceAnalysis
     if (name != "syscall") names.push_back(name);
   names.push_back("__libc_start_main"); // crt1.o's _start calls it; it runs main and exit
   std::vector<std::string> unbound;
-  auto lib = analyzeLibraryCalls(library, names, opts.binary, nullptr, &unbound);
+  LibraryFacts libFacts;
+  for (const auto &[sys, fns] : factSources) libFacts.soleRoutes[sys].assign(fns.begin(), fns.end());
+  auto lib = analyzeLibraryCalls(library, names, opts.binary, nullptr, &unbound, &libFacts);
   if (!lib) return lib.takeError();
   for (const std::string &name : unbound) {
     auto e = externals.find(name);
@@ -379,9 +385,11 @@ Expected<Footprint> analyzeSource(const SourceFacts &facts, const SourceAnalysis
   for (auto &[sys, args] : facts_) {
     auto u = uses.find(sys);
     if (u == uses.end()) continue; // the library model does not reach it (reported as unresolved if unbound)
+    // Reached also without the calls the facts come from: other code passes other values.
+    const bool elsewhere = libFacts.reachedOtherwise.count(sys) > 0;
     for (auto &[arg, fact] : args) {
       ArgFact &into = u->second.args[arg];
-      into.any = into.any || fact.any;
+      into.any = into.any || fact.any || elsewhere;
       into.values.insert(into.values.end(), fact.values.begin(), fact.values.end());
     }
   }
