@@ -194,12 +194,13 @@ run run --manifest "$TMP/noexec.yaml" -- /bin/true
 check "run allows execve when the manifest lacks it, and says so" eval 'rc_is 0 && err_has "lacks execve"'
 run run -q --manifest "$M" -- true
 check "run -q finds CMD on PATH and prints nothing" eval 'rc_is 0 && [ ! -s "$TMP/stderr" ]'
-run run -q --manifest "$M" -- /bin/ls /
-check "run /bin/ls under /bin/true's filter: killed by SIGSYS (status 159)" rc_is 159
+# ln makes symlinkat, which nothing /bin/true can reach makes.
+run run -q --manifest "$M" -- /bin/ln -s target "$TMP/link-under-true"
+check "run /bin/ln under /bin/true's filter: killed by SIGSYS (status 159)" rc_is 159
 run run -q --manifest "$ML" -- /bin/ls "$TMP"
 check "run /bin/ls under its own filter lists the directory" eval 'rc_is 0 && out_has true.yaml'
-run run -q --manifest "$M" --default-action errno:1 -- /bin/ls /
-check "run /bin/ls under /bin/true's filter with errno:1: fails with an error, not a signal" eval '[ "$RC" -ne 0 ] && [ "$RC" -lt 128 ]'
+run run -q --manifest "$M" --default-action errno:1 -- /bin/ln -s target "$TMP/link-under-true"
+check "run /bin/ln under /bin/true's filter with errno:1: fails with an error, not a signal" eval '[ "$RC" -ne 0 ] && [ "$RC" -lt 128 ]'
 run run --manifest "$M" -- "$TMP/no-such-program"
 check "run: a missing command, exit 127, named" eval 'rc_is 127 && err_has no-such-program'
 run run --manifest "$M"

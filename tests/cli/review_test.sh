@@ -60,6 +60,10 @@ int main(void) {
 }
 C
 "$CC" -O1 -o "$TMP/forkexec" "$TMP/forkexec.c" || { echo "review_test: cannot build forkexec with $CC"; exit 1; }
+# The same, executing a program chosen at run time (its first argument).
+sed 's|execl("/bin/true", "true", (char \*)0)|execv(argv[1], argv + 1)|; s|int main(void)|int main(int argc, char **argv)|' \
+  "$TMP/forkexec.c" >"$TMP/forkexec-any.c"
+"$CC" -O1 -o "$TMP/forkexec-any" "$TMP/forkexec-any.c" || { echo "review_test: cannot build forkexec-any with $CC"; exit 1; }
 
 # decide_on NAME BINARY EXPECTED-RECOMMENDATION BLOCKER-KIND... : analyse, decide, check kinds and schema.
 decide_on() {
@@ -83,7 +87,9 @@ decide_on busybox /bin/busybox extend executes-programs kernel-modules mounts
 decide_on redis-server /usr/bin/redis-server extend executes-programs dynamic-loading
 decide_on nginx /usr/sbin/nginx extend executes-programs dynamic-loading
 decide_on sqlite3 /usr/bin/sqlite3 extend executes-programs dynamic-loading
-decide_on forkexec "$TMP/forkexec" extend executes-programs
+# A program the analysis names (/bin/true) goes into the image with the app; one it cannot name blocks.
+decide_on forkexec "$TMP/forkexec" rewrite
+decide_on forkexec-any "$TMP/forkexec-any" extend executes-programs
 decide_on musl-echo "$MUSL_ECHO" rewrite
 
 # The evidence is the program's own: nginx's re-exec of a new binary, redis's module loader, sqlite3's popen.
@@ -164,7 +170,8 @@ run diff "$TMP/musl-echo.yaml"
 check "diff: one manifest is a usage error" rc_is 2
 
 # ---------------------------------------------------------------------------------------------------
-# check: the CI gate on a program that gains a socket() call
+# check: the CI gate on a program that gains socket() and symlink() calls (glibc's own code already reaches
+# socket, e.g. its nscd client and sunrpc; nothing reaches symlink)
 
 P=$TMP/app
 mkdir -p "$P"
@@ -175,7 +182,7 @@ write_app() { # write_app WITH_SOCKET
     echo 'int main(void) {'
     echo '  const char msg[] = "hello\n";'
     echo '  write(1, msg, sizeof msg - 1);'
-    if [ "$1" = 1 ]; then echo '  int s = socket(AF_INET, SOCK_STREAM, 0);'; echo '  if (s >= 0) close(s);'; fi
+    if [ "$1" = 1 ]; then echo '  int s = socket(AF_INET, SOCK_STREAM, 0);'; echo '  if (s >= 0) close(s);'; echo '  symlink("target", "/nonexistent/link");'; fi
     echo '  return 0;'
     echo '}'; } >"$P/main.c"
   printf '[{"directory": "%s", "file": "main.c", "arguments": ["%s", "-O1", "-c", "main.c", "-o", "main.o"]}]\n' \
@@ -191,26 +198,26 @@ run check --baseline "$TMP/app-base.yaml" --compile-commands "$P/compile_command
 check "check: unchanged program passes (exit 0)" rc_is 0
 
 write_app 1
-line=$(grep -n 'socket(' "$P/main.c" | cut -d: -f1)
+line=$(grep -n 'symlink(' "$P/main.c" | cut -d: -f1)
 run check --baseline "$TMP/app-base.yaml" --compile-commands "$P/compile_commands.json" --binary "$P/app" -q
-check "check: after adding socket() and rebuilding, exit 1 naming socket" eval 'rc_is 1 && grep -q "^+ syscall socket (41)" "$TMP/stdout"'
+check "check: after adding socket() and symlink() and rebuilding, exit 1 naming symlink" eval 'rc_is 1 && grep -q "^+ syscall symlink (88)" "$TMP/stdout"'
 run check --baseline "$TMP/app-base.yaml" --compile-commands "$P/compile_commands.json" --binary "$P/app" -q \
   --format sarif --source-root "$P" -o "$TMP/check.sarif"
 check "check --format sarif: exit 1 and a file written" eval 'rc_is 1 && [ -s "$TMP/check.sarif" ]'
 check "check --format sarif: valid against the SARIF 2.1.0 schema" validate "$SARIF_SCHEMA" "$TMP/check.sarif"
-check "check --format sarif: socket is reported at main.c:$line" \
-  eval 'jq -e --argjson line "$line" "[.runs[0].results[] | select(.ruleId==\"BSPK001\" and (.message.text|test(\"socket\"))) | .locations[0].physicalLocation | select(.artifactLocation.uri==\"main.c\" and .region.startLine==\$line)] | length == 1" "$TMP/check.sarif" >/dev/null'
+check "check --format sarif: symlink is reported at main.c:$line" \
+  eval 'jq -e --argjson line "$line" "[.runs[0].results[] | select(.ruleId==\"BSPK001\" and (.message.text|test(\"symlink\"))) | .locations[0].physicalLocation | select(.artifactLocation.uri==\"main.c\" and .region.startLine==\$line)] | length == 1" "$TMP/check.sarif" >/dev/null'
 run check --baseline "$TMP/app-base.yaml" --compile-commands "$P/compile_commands.json" --binary "$P/app" -q --format markdown
 check "check --format markdown: a pull-request comment saying it grew" \
-  eval 'rc_is 1 && grep -q "footprint of .app.: grew" "$TMP/stdout" && grep -q "| .socket. | 41 |" "$TMP/stdout"'
+  eval 'rc_is 1 && grep -q "footprint of .app.: grew" "$TMP/stdout" && grep -q "| .symlink. | 88 |" "$TMP/stdout"'
 run check --baseline "$TMP/app-bin-base.yaml" "$P/app" -q
-check "check (binary mode): the rebuilt binary grew, exit 1" eval 'rc_is 1 && grep -q "^+ syscall socket" "$TMP/stdout"'
+check "check (binary mode): the rebuilt binary grew, exit 1" eval 'rc_is 1 && grep -q "^+ syscall symlink" "$TMP/stdout"'
 run check --baseline "$TMP/app-bin-base.yaml" "$P/app" -q --format sarif --source-root "$P" -o "$TMP/bin.sarif"
 check "check (binary mode) --format sarif: valid against the SARIF 2.1.0 schema" validate "$SARIF_SCHEMA" "$TMP/bin.sarif"
-check "check (binary mode) --format sarif: socket is shown in the program's main, in the binary" \
+check "check (binary mode) --format sarif: symlink is shown in the program's main, in the binary" \
   eval 'jq -e "[.runs[0].results[] | select(.ruleId==\"BSPK001\") | .locations[0] | select(.physicalLocation.artifactLocation.uri==\"app\" and .logicalLocations[0].name==\"main\")] | length == 1" "$TMP/bin.sarif" >/dev/null'
 
-# The socket version becomes the baseline; going back shrinks the footprint, which passes.
+# The socket and symlink version becomes the baseline; going back shrinks the footprint, which passes.
 run analyze --compile-commands "$P/compile_commands.json" --binary "$P/app" -o "$TMP/app-sock.yaml" -q
 write_app 0
 run check --baseline "$TMP/app-sock.yaml" --compile-commands "$P/compile_commands.json" --binary "$P/app" -q --format sarif
