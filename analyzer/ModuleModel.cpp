@@ -353,9 +353,9 @@ void ModuleBuilder::fillFunction(Function &f, RawFunction raw) {
       if (e2.local < 0) continue;
     }
     if (e2.kind != Edge::AddressTaken && (e2.import >= 0 || e2.local >= 0)) {
-      StringRef callee = e2.import >= 0 ? StringRef(Ctx.imports[size_t(e2.import)])
-                                        : StringRef(Names.count(Model.functions[size_t(e2.local)].addr)
-                                                        ? Names[Model.functions[size_t(e2.local)].addr] : "");
+      StringRef callee;
+      if (e2.import >= 0) callee = Ctx.imports[size_t(e2.import)];
+      else if (auto n = Names.find(Model.functions[size_t(e2.local)].addr); n != Names.end()) callee = n->second;
       if (int reg = pathArgumentRegister(callee); reg >= 0)
         for (const RegValue &rv : e2.args)
           if (rv.reg == reg && rv.value.kind == AbsValue::Const && rv.value.n == 1)

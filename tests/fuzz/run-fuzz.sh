@@ -35,9 +35,11 @@ if [ -z "$FUZZER" ]; then
   [ -n "$SRC" ] && [ -n "$BUILD" ] || die "give --fuzzer BIN, or --source DIR and --build DIR"
   command -v "$CLANGXX" >/dev/null || die "$CLANGXX not found (libFuzzer needs clang; apt-get install clang-19)"
   flags="-fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer -g -O1"
+  # No -Werror here: the warning gate is the project build (GCC); clang-19 with libstdc++ 12 warns inside
+  # the standard headers (std::stable_sort's get_temporary_buffer is deprecated).
   configure() { # configure SOURCE_DIR
     CC=$CLANG CXX=$CLANGXX cmake -S "$1" -B "$BUILD" -G Ninja -DBESPOKE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCMAKE_C_COMPILER="$CLANG" -DCMAKE_CXX_COMPILER="$CLANGXX" \
+      -DCMAKE_C_COMPILER="$CLANG" -DCMAKE_CXX_COMPILER="$CLANGXX" -DBESPOKE_WERROR=OFF \
       -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_C_FLAGS="$flags" \
       -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g"
   }
