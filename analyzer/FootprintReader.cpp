@@ -94,8 +94,8 @@ void FootprintReader::readWrapperCall(uint32_t g, size_t m, const Edge &e) {
     if (!Wrappers[t]) continue;
     for (int r = 0; r < NumGprs; ++r) {
       if (!(Wrappers[t] >> r & 1)) continue;
-      const AbsValue *v = nullptr;
-      for (const RegValue &rv : e.args) if (rv.reg == r) v = &rv.value;
+      const AbsValue known = e.args.get(r);
+      const AbsValue *v = known.kind == AbsValue::Top ? nullptr : &known;
       Frame callee = P.frame(t, P.fn(t).addr);
       if (v && v->kind == AbsValue::Const) {
         for (int i = 0; i < v->n; ++i) {

@@ -118,8 +118,12 @@ Expected<ModuleModel> deserializeModel(StringRef data, const std::string &inputN
       uint8_t k = r.u8();
       if (k > Edge::AddressTaken) return bad("corrupt module model (edge kind)");
       e.kind = Edge::Kind(k); e.site = r.u64(); e.local = r.i32(); e.import = r.i32(); e.indirect = r.u8();
-      e.args.resize(r.count(4));
-      for (RegValue &rv : e.args) { rv.reg = r.u8(); rv.value = r.value(); }
+      for (uint32_t i = 0, n = r.count(4); i < n && r.ok(); ++i) {
+        RegValue rv;
+        rv.reg = r.u8();
+        rv.value = r.value();
+        e.args.push_back(rv);
+      }
       e.stringArg = r.str();
     }
     f.syscalls.resize(r.count(12));

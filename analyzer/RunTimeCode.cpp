@@ -102,11 +102,7 @@ public:
   }
 
 private:
-  static AbsValue argument(const Edge &e, int reg) {
-    for (const RegValue &rv : e.args)
-      if (rv.reg == reg) return rv.value;
-    return AbsValue::top();
-  }
+  static AbsValue argument(const Edge &e, int reg) { return e.args.get(reg); }
 
   void record(uint32_t g, uint64_t site, uint32_t callee, const Loader &l, const AbsValue &v) {
     size_t m = P.split(g).first;
@@ -174,6 +170,7 @@ private:
           site(g, s.site, g, "execve made with the syscall instruction, outside any exec function the analysis knows");
       for (const Edge &e : fn.edges) {
         if (e.kind == Edge::AddressTaken || e.indirect) continue;
+        if (std::none_of(e.args.begin(), e.args.end(), [&](const RegValue &rv) { return isExec(rv.value); })) continue;
         P.targets(m, e, targets);
         for (uint32_t t : targets)
           for (int r = 0; r < NumGprs; ++r)

@@ -59,7 +59,7 @@ SourceFacts program(bool castAway) {
       fn("on_signal", true, "void (int)", EntryKind::Callback, true),
       fn("via_ptr", true, "int (void)", EntryKind::None, true),   // reached by an indirect call of its type
       fn("other_type", true, "long (long)", EntryKind::None, true), // only if the call's type was cast away
-      fn("open", false), fn("syscall", false), fn("socket", false), fn("reboot", false), fn("kill", false),
+      fn("open", false), fn("syscall", false), fn("socket", false), fn("socketpair", false), fn("reboot", false), fn("kill", false),
       fn("sync", false), fn("sethostname", false), fn("fopen", false), fn("frobnicate_xyz", false),
       fn("cast_away", true, "void (char)", EntryKind::None, true), // address converted to another type
       fn("syncfs", false),
@@ -75,6 +75,7 @@ SourceFacts program(bool castAway) {
       call("main", 5, "helper"),
       call("main", 6, "syscall", {num(39), unknown()}),   // getpid
       call("main", 7, "socket", {num(2), num(1), num(0)}),
+      call("main", 13, "socketpair", {num(1), num(0x80001), num(0), unknown()}),
       call("main", 8, "syscall", {unknown()}),
       indirect("main", 9, "int (void)", castAway),
       call("main", 11, "frobnicate_xyz"),
@@ -162,16 +163,23 @@ TEST_F(SourceAnalysis, SyscallNumbersArgumentFactsAndPaths) {
   EXPECT_EQ(site.line, 6u);
   EXPECT_EQ(getpid->evidence.front().root, "main");
 
+  // libc makes no socketpair call of its own: the source's call sites are the whole story.
+  const SyscallUse *socketpair = find(fp, "socketpair");
+  ASSERT_NE(socketpair, nullptr);
+  EXPECT_EQ(socketpair->args.at("domain").values, (std::vector<std::string>{"1"}));
+  EXPECT_FALSE(socketpair->args.at("domain").any);
+  EXPECT_EQ(socketpair->args.at("type").values, (std::vector<std::string>{"0x80001"}));
+  EXPECT_EQ(socketpair->args.at("protocol").values, (std::vector<std::string>{"0"}));
+
+  // socket and openat: glibc's own code (sunrpc, NSS, its start-up) makes them too, with arguments the
+  // source does not show, so the facts widen to any (soundness first).
   const SyscallUse *socket = find(fp, "socket");
   ASSERT_NE(socket, nullptr);
-  EXPECT_TRUE(socket->args.at("domain").any); // helper passes a non-constant domain
-  EXPECT_EQ(socket->args.at("type").values, (std::vector<std::string>{"0x1", "0x2"}));
-  EXPECT_EQ(socket->args.at("protocol").values, (std::vector<std::string>{"0"}));
-
+  EXPECT_TRUE(socket->args.at("domain").any);
+  EXPECT_TRUE(socket->args.at("type").any);
   const SyscallUse *openat = find(fp, "openat");
   ASSERT_NE(openat, nullptr);
-  // open(..., O_CLOEXEC) and fopen(..., "re") = O_RDONLY | O_CLOEXEC.
-  EXPECT_EQ(openat->args.at("flags").values, (std::vector<std::string>{"0x80000"}));
+  EXPECT_TRUE(openat->args.at("flags").any);
   EXPECT_NE(std::find(fp.kernel.paths.begin(), fp.kernel.paths.end(), "/proc/self/status"), fp.kernel.paths.end());
   EXPECT_EQ(std::find(fp.kernel.paths.begin(), fp.kernel.paths.end(), "/etc/hosts"), fp.kernel.paths.end());
 
