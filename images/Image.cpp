@@ -216,7 +216,7 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
                                       : existingKernelSource(req.kernelSource);
   if (!src) return src.takeError();
   auto configStart = std::chrono::steady_clock::now();
-  if (llvm::Error e = resolveConfig(*src, img.config, cacheDir.str().str())) return e;
+  if (llvm::Error e = resolveWithDependencies(*src, img.config, cacheDir.str().str())) return e;
   img.configSeconds = since(configStart);
   std::vector<std::string> unmet = unmetRequirements(img.config, img.config.resolved);
   if (!unmet.empty())
