@@ -276,7 +276,11 @@ llvm::Error resolveWithDependencies(const KernelSource &src, KernelConfig &confi
   for (int round = 0; round < 8 && !unmetRequirements(config, config.resolved).empty(); ++round) {
     if (!model) {
       auto parsed = parseKconfig(src.dir);
-      if (!parsed) return parsed.takeError();
+      if (!parsed) {
+        // Nothing to follow: the caller reports what is unmet, and the config proof the parse error.
+        llvm::consumeError(parsed.takeError());
+        return llvm::Error::success();
+      }
       model = std::move(*parsed);
     }
     std::map<std::string, std::string> resolved = parseDotConfig(config.resolved), found;
