@@ -93,12 +93,17 @@ int runRewrite(const ParsedArgs &args) {
   llvm::raw_ostream &progress = quiet ? llvm::nulls() : llvm::errs();
   auto img = buildImage(req, progress);
   if (!img) return inputError(img.takeError());
+  // Warnings go out even with -q: each is a reason to re-run bespoke analyze.
+  for (const std::string &w : img->warnings) llvm::errs() << "bespoke rewrite: warning: " << w << "\n";
   if (llvm::Error e = writeImage(*img, *output)) return inputError(std::move(e));
   if (!quiet) {
     uint64_t kernelBytes = 0;
     llvm::sys::fs::file_size(img->kernel.bzImage, kernelBytes);
     std::string extras;
     if (!img->libraries.empty()) extras += llvm::formatv(", {0} libraries", img->libraries.size()).str();
+    uint64_t addedBytes = 0;
+    for (const ListedFile &f : img->files) addedBytes += f.bytes;
+    extras += llvm::formatv(", {0} more files and links ({1} KiB)", img->files.size(), addedBytes / 1024).str();
     if (!img->seccomp.bpf.empty())
       extras += llvm::formatv(", seccomp filter {0} instructions (proven)", img->seccomp.bpf.size() / 8).str();
     llvm::errs() << llvm::formatv("bespoke: {0}: {1} options required ({2}{9}), bzImage {3} KiB ({4}), initramfs "

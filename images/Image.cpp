@@ -51,6 +51,26 @@ std::string imageJson(const Image &img) {
   for (const std::string &a : img.args) args.push_back(a);
   llvm::json::Array removable;
   for (const std::string &r : img.configProof.removable) removable.push_back(r);
+  auto strings = [](const std::vector<std::string> &v) {
+    llvm::json::Array out;
+    for (const std::string &x : v) out.push_back(x);
+    return out;
+  };
+  auto names = [](const std::map<std::string, std::string> &m) {
+    llvm::json::Object out;
+    for (const auto &[name, why] : m) out[name] = why;
+    return out;
+  };
+  llvm::json::Array files;
+  for (const ListedFile &f : img.files) {
+    llvm::json::Object o{{"path", f.path}, {"why", strings(f.why)}};
+    if (f.link) o["link"] = f.target;
+    else {
+      o["from"] = f.from.empty() ? llvm::json::Value(nullptr) : llvm::json::Value(f.from);
+      o["bytes"] = (int64_t)f.bytes;
+    }
+    files.push_back(std::move(o));
+  }
   auto fileList = [](const std::vector<std::pair<std::string, std::string>> &files) {
     llvm::json::Array out;
     for (const auto &[guest, host] : files) {
@@ -74,14 +94,20 @@ std::string imageJson(const Image &img) {
   uint64_t kernelBytes = 0;
   llvm::sys::fs::file_size(img.kernel.bzImage, kernelBytes);
   llvm::json::Object o{
-      {"bespoke_image", 1},
+      {"bespoke_image", 2},
       {"app", img.appName},
       {"app_path", "/app/" + img.appName},
       {"args", std::move(args)},
       {"manifest_matches_binary", img.manifestMatchesBinary},
       {"interpreter", img.interpreter.empty() ? llvm::json::Value(nullptr) : llvm::json::Value(img.interpreter)},
       {"libraries", fileList(img.libraries)},
-      {"files", fileList(img.files)},
+      {"files", std::move(files)},
+      {"accounts", llvm::json::Object{{"users", names(img.accounts.users)},
+                                       {"groups", names(img.accounts.groups)},
+                                       {"left_out", strings(img.accounts.leftOut)}}},
+      {"warnings", strings(img.warnings)},
+      {"skipped", strings(img.skipped)},
+      {"files_not_carried", strings(img.notCarried)},
       {"seccomp", std::move(seccomp)},
       {"network", img.config.network},
       {"mounts", llvm::json::Object{{"proc", img.config.procfs}, {"sys", img.config.sysfs}}},
@@ -119,22 +145,6 @@ std::string imageJson(const Image &img) {
 
 } // namespace
 
-llvm::Expected<LibraryLayout> libraryLayout(const std::string &binary) {
-  auto mods = loadClosure(binary, LoaderOptions{});
-  if (!mods) return mods.takeError();
-  LibraryLayout out;
-  out.interpreter = (*mods)[0].elf->interpreter();
-  for (size_t i = 1; i < mods->size(); ++i) { // [0] is the app
-    const ElfModule &lib = *(*mods)[i].elf;
-    std::string guest = "/lib/x86_64-linux-gnu/" + llvm::sys::path::filename(lib.path()).str();
-    out.libraries.push_back({guest, lib.path()});
-    if ((*mods)[i].interpreter && out.interpreterTarget.empty()) out.interpreterTarget = guest;
-  }
-  if (!out.interpreter.empty() && out.interpreterTarget.empty())
-    return err(binary + ": its interpreter " + out.interpreter + " was not found");
-  return out;
-}
-
 std::string renderInitConf(const KernelConfig &config, const std::string &appPath, const std::vector<std::string> &args,
                            const std::string &seccompPath) {
   std::string out = "# bespoke-init configuration, written by bespoke rewrite (see images/README.md)\n";
@@ -155,34 +165,20 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
   for (const std::string &a : req.args)
     if (a.find('\n') != std::string::npos) return err("app argument contains a newline: '" + a + "'");
 
-  // The app first: a bad binary should not cost a kernel build.
+  // The app and everything the image carries first: a bad binary, a missing module or --add file should
+  // not cost a kernel build.
   auto elf = ElfModule::open(req.binary);
   if (!elf) return elf.takeError();
   img.appName = llvm::sys::path::filename(req.binary).str();
-  auto layout = libraryLayout(req.binary);
-  if (!layout) return layout.takeError();
-  img.interpreter = layout->interpreter;
-  img.libraries = layout->libraries;
-  // Extra files: every guest path once, none over what the image itself holds.
-  std::set<std::string> taken{"/init", "/app/" + img.appName, "/bespoke/init.conf", "/bespoke/seccomp.bpf",
-                              "/dev/console", img.interpreter};
-  for (const auto &[guest, host] : img.libraries) taken.insert(guest);
-  for (const auto &[host, guest] : req.files) {
-    if (!llvm::sys::fs::is_regular_file(host)) return err(host + ": no such file (--add)");
-    if (guest.empty() || guest[0] != '/' || guest.back() == '/' || guest.find("/../") != std::string::npos ||
-        llvm::StringRef(guest).ends_with("/.."))
-      return err(host + ": guest path '" + guest + "' is not an absolute file path (--add HOST[:GUEST])");
-    for (const char *mount : {"/dev/", "/proc/", "/sys/", "/tmp/"})
-      if (llvm::StringRef(guest).starts_with(mount))
-        return err(host + ": guest path " + guest + " would be hidden by bespoke-init's mount on " +
-                   llvm::StringRef(mount).drop_back().str() + " (--add)");
-    // A file where the image has a directory, or under one of its files, would break the archive.
-    for (const std::string &t : taken)
-      if (llvm::StringRef(t).starts_with(guest + "/") || llvm::StringRef(guest).starts_with(t + "/"))
-        return err(host + ": guest path " + guest + " collides with " + t + " in the image (--add)");
-    if (!taken.insert(guest).second) return err(host + ": guest path " + guest + " is already in the image (--add)");
-    img.files.push_back({guest, host});
-  }
+  ContentsRequest creq{req.manifestPath, &req.footprint, req.binary, req.args, req.files, ""};
+  auto contents = composeContents(creq);
+  if (!contents) return contents.takeError();
+  img.interpreter = contents->interpreter;
+  img.libraries = contents->libraries;
+  img.accounts = contents->accounts;
+  img.warnings = contents->warnings;
+  img.notCarried = contents->notCarried;
+  img.skipped = contents->skipped;
   img.seccomp = req.seccomp;
   img.manifestMatchesBinary = req.footprint.app.sha256.empty() || req.footprint.app.sha256 == (*elf)->sha256();
   if (!img.manifestMatchesBinary)
@@ -220,7 +216,7 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
                                       : existingKernelSource(req.kernelSource);
   if (!src) return src.takeError();
   auto configStart = std::chrono::steady_clock::now();
-  if (llvm::Error e = resolveConfig(*src, img.config, cacheDir.str().str())) return e;
+  if (llvm::Error e = resolveWithDependencies(*src, img.config, cacheDir.str().str())) return e;
   img.configSeconds = since(configStart);
   std::vector<std::string> unmet = unmetRequirements(img.config, img.config.resolved);
   if (!unmet.empty())
@@ -238,33 +234,22 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
   if (!kernel) return kernel.takeError();
   img.kernel = *kernel;
 
-  // The initramfs.
-  auto app = llvm::MemoryBuffer::getFile(req.binary, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-  if (!app) return err(req.binary + ": " + app.getError().message());
-  img.initConf = renderInitConf(img.config, "/app/" + img.appName, req.args,
+  // The initramfs: bespoke's own files, then the tree.
+  img.initConf = renderInitConf(img.config, contents->appPath, req.args,
                                  img.seccomp.bpf.empty() ? "" : "/bespoke/seccomp.bpf");
-  Initramfs fs;
-  fs.addFile("init", initBinary().str(), 0755);
-  fs.addFile("app/" + img.appName, (*app)->getBuffer().str(), 0755);
-  fs.addFile("bespoke/init.conf", img.initConf, 0644);
-  if (!img.seccomp.bpf.empty()) fs.addFile("bespoke/seccomp.bpf", img.seccomp.bpf, 0644);
-  auto addHostFile = [&](const std::string &guest, const std::string &host, uint32_t mode) -> llvm::Error {
-    auto data = llvm::MemoryBuffer::getFile(host, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-    if (!data) return err(host + ": " + data.getError().message());
-    fs.addFile(guest.substr(1), (*data)->getBuffer().str(), mode);
-    return llvm::Error::success();
-  };
-  for (const auto &[guest, host] : img.libraries)
-    if (llvm::Error e = addHostFile(guest, host, 0755)) return e;
-  if (!img.interpreter.empty() && img.interpreter != layout->interpreterTarget)
-    fs.addSymlink(img.interpreter.substr(1), layout->interpreterTarget);
-  for (const auto &[guest, host] : img.files) {
-    llvm::sys::fs::file_status st;
-    uint32_t mode = !llvm::sys::fs::status(host, st) && (st.permissions() & llvm::sys::fs::owner_exe) ? 0755 : 0644;
-    if (llvm::Error e = addHostFile(guest, host, mode)) return e;
+  RootTree &tree = contents->tree;
+  for (auto [guest, data] : {std::pair<std::string, std::string>{"/init", initBinary().str()},
+                             {"/bespoke/init.conf", img.initConf}, {"/bespoke/seccomp.bpf", img.seccomp.bpf}}) {
+    if (data.empty()) continue;
+    auto added = tree.addData(guest, std::move(data), guest == "/init" ? 0755 : 0644, "bespoke-init");
+    if (!added) return added.takeError();
+    tree.markOwned(guest);
   }
+  for (const std::string &dir : mountedDirectories())
+    if (llvm::Error e = tree.addDirectory(dir)) return e;
+  img.files = listAddedFiles(*contents);
+  Initramfs fs = tree.takeInitramfs();
   fs.addCharDevice("dev/console", 5, 1, 0600); // the kernel opens it for init before /dev is mounted
-  for (const char *dir : {"proc", "sys", "tmp"}) fs.addDirectory(dir);
   std::string cpio = writeCpio(fs);
   img.initramfsBytes = cpio.size();
   auto gz = gzipCompress(cpio);

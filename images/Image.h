@@ -5,6 +5,7 @@
 #pragma once
 
 #include "analyzer/Footprint.h"
+#include "images/Contents.h"
 #include "images/Initramfs.h"
 #include "images/KernelBuild.h"
 #include "images/KernelConfig.h"
@@ -44,7 +45,9 @@ struct Image {
   std::string interpreter;        // PT_INTERP of a dynamic app (empty: static)
   // The dynamic app's libraries: guest path -> host file (the loader's search result on this machine).
   std::vector<std::pair<std::string, std::string>> libraries;
-  std::vector<std::pair<std::string, std::string>> files; // --add: guest path -> host file
+  std::vector<ListedFile> files;  // every other file and link of the image but bespoke's own, with why
+  Accounts accounts;              // /etc/passwd and /etc/group
+  std::vector<std::string> warnings, notCarried, skipped; // see Contents
   ImageRequest::Seccomp seccomp;
   std::vector<std::string> minimality; // groups of options the minimality loop turned off
   bool manifestMatchesBinary = true; // the manifest's app.sha256 is the binary's
@@ -61,16 +64,6 @@ struct Image {
 // `seccompPath`: the filter's file in the image, or empty.
 std::string renderInitConf(const KernelConfig &config, const std::string &appPath, const std::vector<std::string> &args,
                            const std::string &seccompPath = "");
-
-// Where a dynamic app's closure goes in the image: every library (found the way ld.so finds it on this
-// machine, analyzer/Loader.h) under /lib/x86_64-linux-gnu (a directory glibc's ld.so searches without
-// /etc/ld.so.cache) by the name it was found under, and the interpreter's PT_INTERP path a symlink to
-// its copy there. A static binary has an empty layout. Errors name the missing library.
-struct LibraryLayout {
-  std::vector<std::pair<std::string, std::string>> libraries; // guest path -> host file, load order
-  std::string interpreter, interpreterTarget;                 // PT_INTERP -> its guest copy
-};
-llvm::Expected<LibraryLayout> libraryLayout(const std::string &binary);
 
 // The embedded static init program (images/init/bespoke-init.c, built with musl-gcc).
 llvm::StringRef initBinary();

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -195,6 +196,103 @@ llvm::Error resolveConfig(const KernelSource &src, KernelConfig &config, const s
     os << config.resolved;
   }
   if (std::error_code ec = llvm::sys::fs::rename(tmp, cached)) return err(cached + ": " + ec.message());
+  return llvm::Error::success();
+}
+
+namespace {
+
+// The option `name` needs, as Kconfig computes its value: for a prompted option, its dependencies and the
+// prompt's condition; for one without a prompt (def_bool), its first default that can be y. Conjunctions
+// are followed, and of a disjunction the first alternative already on (else the first); negations and
+// comparisons are left to Kconfig. Options found are added to `out` with their parents' reasons, and
+// followed in turn.
+class DependencyWalk {
+public:
+  DependencyWalk(const KconfigModel &model, const std::map<std::string, std::string> &resolved)
+      : Model(model), Resolved(resolved) {}
+
+  void option(const std::string &name, std::map<std::string, std::string> &out) {
+    const KSymbol *s = Model.symbol(name);
+    if (!s || !s->isBoolean() || !Seen.insert(name).second) return;
+    KExprPtr need = s->dependsOn;
+    if (!s->prompts.empty()) need = kAnd(need, s->prompts.front().cond);
+    else
+      for (const KProperty &d : s->defaults)
+        if (!(d.value && d.value->kind == KExpr::Word && d.value->text == "n")) {
+          need = kAnd(need, kAnd(d.value, d.cond));
+          break;
+        }
+    std::string where = s->definitions.empty() ? "" : " (" + s->definitions.front().str() + ")";
+    collect(need, name + where, out);
+  }
+
+private:
+  bool on(const KExprPtr &e) const {
+    if (!e) return true;
+    switch (e->kind) {
+    case KExpr::Word: {
+      if (e->text == "y" || e->text == "m") return true;
+      auto it = Resolved.find(e->text);
+      return it != Resolved.end() && (it->second == "y" || it->second == "m");
+    }
+    case KExpr::Not: return !on(e->lhs);
+    case KExpr::And: return on(e->lhs) && on(e->rhs);
+    case KExpr::Or: return on(e->lhs) || on(e->rhs);
+    default: return false;
+    }
+  }
+
+  void collect(const KExprPtr &e, const std::string &parent, std::map<std::string, std::string> &out) {
+    if (!e || on(e)) return;
+    switch (e->kind) {
+    case KExpr::Word:
+      if (Model.symbol(e->text) && !out.count(e->text)) {
+        out[e->text] = "Kconfig dependency: " + parent + " needs " + e->text;
+        option(e->text, out);
+      }
+      break;
+    case KExpr::And:
+      collect(e->lhs, parent, out);
+      collect(e->rhs, parent, out);
+      break;
+    case KExpr::Or:
+      collect(e->lhs, parent, out);
+      break;
+    default:
+      break;
+    }
+  }
+
+  const KconfigModel &Model;
+  const std::map<std::string, std::string> &Resolved;
+  std::set<std::string> Seen;
+};
+
+} // namespace
+
+llvm::Error resolveWithDependencies(const KernelSource &src, KernelConfig &config, const std::string &cacheDir) {
+  if (llvm::Error e = resolveConfig(src, config, cacheDir)) return e;
+  std::optional<KconfigModel> model;
+  for (int round = 0; round < 8 && !unmetRequirements(config, config.resolved).empty(); ++round) {
+    if (!model) {
+      auto parsed = parseKconfig(src.dir);
+      if (!parsed) {
+        // Nothing to follow: the caller reports what is unmet, and the config proof the parse error.
+        llvm::consumeError(parsed.takeError());
+        return llvm::Error::success();
+      }
+      model = std::move(*parsed);
+    }
+    std::map<std::string, std::string> resolved = parseDotConfig(config.resolved), found;
+    DependencyWalk walk(*model, resolved);
+    for (const auto &[option, r] : config.required)
+      if (r.value == "y" && resolved[option] != "y" && resolved[option] != "m") walk.option(option, found);
+    size_t before = config.required.size();
+    for (const auto &[option, why] : found)
+      if (!config.required.count(option)) addRequirement(config, option, "y", why);
+    if (config.required.size() == before) break; // nothing new to try: the caller reports what is unmet
+    if (llvm::Error e = resolveConfig(src, config, cacheDir)) return e;
+  }
   return llvm::Error::success();
 }
 

@@ -62,6 +62,13 @@ std::vector<std::string> unmetRequirements(const KernelConfig &config, llvm::Str
 // by the fragment and the source version; the work tree is CACHEDIR/kconfig/work (kconfig.log there).
 llvm::Error resolveConfig(const KernelSource &src, KernelConfig &config, const std::string &cacheDir);
 
+// resolveConfig, then, while required options are unmet, the options they need by the tree's Kconfig
+// files (the syscall -> Kconfig table names the option that builds a syscall, not its dependencies:
+// NUMA needs SMP; MEMFD_CREATE is `def_bool TMPFS || HUGETLBFS`, TMPFS needs SHMEM) become requirements
+// ("Kconfig dependency: X (FILE:LINE) needs Y") and Kconfig runs again (up to 8 rounds). What is still
+// unmet afterwards is for the caller to report (unmetRequirements).
+llvm::Error resolveWithDependencies(const KernelSource &src, KernelConfig &config, const std::string &cacheDir);
+
 // The Z3 proof (verify/ConfigProof.h) of a resolved .config against the source tree's own Kconfig files
 // (ARCH=x86_64): every constraint holds and every required option has its value; then the minimality
 // search over the enabled options nobody required. Cached in CACHEDIR/kconfig/<sha256>.proof, keyed by

@@ -445,7 +445,9 @@ int main(int argc, char **argv) {
   }
 
   say("exec %s", app[0]);
-  char *envp[] = {"PATH=/app:/bin", "HOME=/", "TERM=dumb", NULL};
+  // Debian's default PATH after /app: programs the app executes by name (tar's `sh -c xz`) are in the
+  // image at their paths on the host.
+  char *envp[] = {"PATH=/app:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/", "TERM=dumb", NULL};
   pid_t pid = fork();
   if (pid < 0) fail("fork");
   if (pid == 0) {
