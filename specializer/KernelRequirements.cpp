@@ -201,11 +201,21 @@ KernelRequirements kernelRequirements(const Footprint &fp) {
   for (const SyscallUse &u : fp.syscalls) {
     if (u.name == "socket" || u.name == "socketpair") {
       // A socket of a family the kernel does not build fails with EAFNOSUPPORT.
-      if (auto a = u.args.find("domain"); a != u.args.end())
+      auto a = u.args.find("domain");
+      if (a != u.args.end())
         for (const std::string &v : a->second.values)
           if (const SocketFamily *f = findSocketFamily(v))
             for (const char *o : f->options)
               need(o, std::string("socket family ") + f->name + " (" + u.name + " arg domain)");
+      // Families not known (no facts, or some site passes a value the analysis cannot see): an image
+      // without AF_UNIX or AF_INET6 would not start programs that use them (nginx's master talks to its
+      // workers over socketpair(AF_UNIX), NSS modules over AF_UNIX, servers bind [::]). The families
+      // ordinary Linux programs create are built; exotic ones need a fact naming them.
+      if (a == u.args.end() || a->second.any)
+        for (const char *family : {"AF_UNIX", "AF_INET", "AF_INET6"})
+          if (const SocketFamily *f = findSocketFamily(family))
+            for (const char *o : f->options)
+              need(o, std::string("socket family ") + f->name + " (" + u.name + " arg domain not known)");
     } else if (u.name == "clone") {
       // Threads: CLONE_CHILD_CLEARTID's wake-up on exit (kernel/fork.c mm_release) and every
       // pthread lock and join are futexes; without FUTEX, do_futex is a stub.

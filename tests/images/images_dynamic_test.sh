@@ -250,9 +250,9 @@ rc=$?
 # modules the manifest lists from --dlopen. -p: the stock prefix reaches the modules through the link
 # /usr/share/nginx/modules, which nothing in the manifest names. The site, the page and the directories
 # nginx writes to (logs, pid, temp) come with --add. Modules that need files of their own at start-up (lua's
-# resty.core, perl's nginx.pm, modsecurity's rules) are left out of modules-enabled. master_process off: the
-# manifest's socketpair has no known domain, so the kernel has no AF_UNIX, and nginx's master cannot make
-# its channel to a worker (socketpair: EAFNOSUPPORT, logged as an alert); one process serves instead.
+# resty.core, perl's nginx.pm, modsecurity's rules) are left out of modules-enabled. The master runs as
+# configured and serves through a worker (user www-data): its channel to the worker is a
+# socketpair(AF_UNIX), built because the manifest does not pin socket families.
 NG=$W/nginx-files
 rm -rf "$NG"; mkdir -p "$NG"
 cat > "$NG/site.conf" <<'EOF'
@@ -273,7 +273,7 @@ for conf in /etc/nginx/modules-enabled/*.conf; do
   NGINX_ADDS+=(--add "$conf:$conf")
 done
 "$BESPOKE" rewrite "$W/nginx-k.yaml" --binary /usr/sbin/nginx -o "$W/nginx-img" --cache-dir "$CACHE" "${KS[@]}" \
-  "${NGINX_ADDS[@]}" -- -p /usr/lib/nginx/ -c /etc/nginx/nginx.conf -g "daemon off; master_process off; error_log stderr notice;" \
+  "${NGINX_ADDS[@]}" -- -p /usr/lib/nginx/ -c /etc/nginx/nginx.conf -g "daemon off; error_log stderr notice;" \
   || fail "rewrite nginx"
 I=$W/nginx-img/image.json
 [ "$(json "$I" 'd["kernel"]["cache_hit"]')" = True ] && pass "nginx image: the memcached image's kernel (cache hit)" \
@@ -308,6 +308,7 @@ r=$(curl -s --max-time 20 -D "$W/nginx.headers" "http://127.0.0.1:$PORT/echo" 2>
 [ "$r" = "echo module: GET /echo" ] && grep -qi '^X-Bespoke: headers-more' "$W/nginx.headers" \
   && pass "nginx modules at work in the image: echo -> '$r', headers-more's header" || fail "nginx modules: '$r'"
 grep -q "\[emerg\]" "$W/nginx.out" && fail "nginx logged emerg: $(grep -m3 '\[emerg\]' "$W/nginx.out")"
+grep -q "socketpair() failed" "$W/nginx.out" && fail "nginx's master could not make its worker channel: $(grep -m1 'socketpair() failed' "$W/nginx.out")"
 # nginx does not exit by itself: stop QEMU (the boot's child, by its pid) and collect the boot.
 QEMU=$(pgrep -P $BOOT)
 [ -n "$QEMU" ] && kill $QEMU

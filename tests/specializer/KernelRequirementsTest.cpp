@@ -173,12 +173,25 @@ TEST(KernelRequirements, SymbolicFamiliesThreadsHugePagesAndUnknownSyscalls) {
   EXPECT_EQ(req.options.at("EPOLL"), (std::vector<std::string>{"syscall epoll_create1"}));
 }
 
-TEST(KernelRequirements, UnknownArgumentValuesAddNothing) {
+TEST(KernelRequirements, UnknownSocketFamiliesBuildTheCommonOnes) {
   Footprint fp;
   ArgFact any;
   any.any = true;
   fp.syscalls = {use("socket", {{"domain", any}}), use("clone", {{"flags", values({"0x11"})}})};
   KernelRequirements req = kernelRequirements(fp);
-  ASSERT_EQ(req.options.size(), 1u);
-  EXPECT_EQ(req.options.at("NET"), (std::vector<std::string>{"syscall socket"}));
+  std::vector<std::string> names;
+  for (const auto &[o, reasons] : req.options) names.push_back(o);
+  EXPECT_EQ(names, (std::vector<std::string>{"INET", "IPV6", "NET", "UNIX"}));
+  EXPECT_EQ(req.options.at("UNIX"), (std::vector<std::string>{"socket family AF_UNIX (socket arg domain not known)"}));
+  // No facts at all (a binary manifest today): the same.
+  fp.syscalls = {use("socketpair")};
+  req = kernelRequirements(fp);
+  EXPECT_EQ(req.options.at("UNIX"),
+            (std::vector<std::string>{"socket family AF_UNIX (socketpair arg domain not known)"}));
+  EXPECT_EQ(req.options.count("IPV6"), 1u);
+  // Known families only: nothing more.
+  fp.syscalls = {use("socket", {{"domain", values({"AF_INET"})}})};
+  req = kernelRequirements(fp);
+  EXPECT_EQ(req.options.count("UNIX"), 0u);
+  EXPECT_EQ(req.options.count("IPV6"), 0u);
 }
