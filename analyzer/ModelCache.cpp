@@ -122,7 +122,7 @@ Expected<ModuleModel> deserializeModel(StringRef data, const std::string &inputN
         RegValue rv;
         rv.reg = r.u8();
         rv.value = r.value();
-        e.args.push_back(rv);
+        if (r.ok()) e.args.push_back(rv); // a corrupt value (n over MaxConsts) is never packed
       }
       e.stringArg = r.str();
     }

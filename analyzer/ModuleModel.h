@@ -7,6 +7,7 @@
 
 #include "llvm/Support/Error.h"
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -33,6 +34,7 @@ public:
   }
   void push_back(const RegValue &rv) {
     const AbsValue &v = rv.value;
+    assert(v.n <= AbsValue::MaxConsts);
     Words.push_back(uint64_t(rv.reg) | uint64_t(v.kind) << 8 | uint64_t(v.reg) << 16 | uint64_t(v.n) << 24);
     for (int i = 0, n = payload(v.kind, v.n); i < n; ++i) Words.push_back(v.c[i]);
   }
