@@ -443,42 +443,31 @@ private:
   // with the roots of those calls taken away (process start-up, functions stored in data, other calls)?
   // Then the facts are not the whole story and the caller must widen them to any value.
   void findReachedOtherwise() {
+    if (Req.spec.soleRoutes.empty()) return;
+    std::vector<Root> loaded, startup = collectRoots(*P, Req.spec, Startup);
+    std::vector<Attachment> attachments;
+    for (const RunTimeLoad &load : Loads) enter(load, loaded, attachments);
     for (const auto &[sys, fns] : Req.spec.soleRoutes) {
       std::optional<int> nr = syscallNumber(sys);
       if (!nr) continue;
-      std::vector<Root> roots;
-      std::vector<Attachment> attachments;
-      for (const RunTimeLoad &load : Loads) enter(load, roots, attachments);
-      for (Root &r : collectRoots(*P, Req.spec, Startup))
+      std::vector<Root> roots = loaded;
+      for (const Root &r : startup)
         if (std::none_of(fns.begin(), fns.end(), [&](const std::string &f) { return r.reason == "call to " + f; }))
-          roots.push_back(std::move(r));
+          roots.push_back(r);
       AnalysisStats unused;
       Reach without = walk(*P, roots, unused, attachments);
-      if (reaches(without, uint64_t(*nr))) Result.reachedOtherwise.insert(sys);
+      bool reached = false;
+      auto isSys = [&](const AbsValue &v) {
+        for (int i = 0; v.kind == AbsValue::Const && i < v.n; ++i)
+          if (v.c[i] == uint64_t(*nr)) return true;
+        return false;
+      };
+      forEachSyscallSite(*P, without, Wrappers, isSys, [&](uint32_t, uint64_t, uint32_t) {
+        reached = true;
+        return false; // one site is enough
+      });
+      if (reached) Result.reachedOtherwise.insert(sys);
     }
-  }
-
-  bool reaches(const Reach &reach, uint64_t nr) const {
-    auto has = [&](const AbsValue &v) {
-      for (int i = 0; v.kind == AbsValue::Const && i < v.n; ++i)
-        if (v.c[i] == nr) return true;
-      return false;
-    };
-    std::vector<uint32_t> targets;
-    for (uint32_t g : reach.order) {
-      auto [m, f] = P->split(g);
-      const Function &fn = P->model(m).functions[size_t(f)];
-      for (const SyscallSite &s : fn.syscalls)
-        if (s.kind == SyscallSite::Syscall && has(s.nr)) return true;
-      for (const Edge &e : fn.edges) {
-        if (e.kind == Edge::AddressTaken || e.indirect) continue;
-        P->targets(m, e, targets);
-        for (uint32_t t : targets)
-          for (const RegValue &rv : e.args)
-            if ((Wrappers[t] >> rv.reg & 1) && has(rv.value)) return true;
-      }
-    }
-    return false;
   }
 
   // The programs the image executes: constant paths and names (PATH searched where the function does),

@@ -178,4 +178,24 @@ Evidence chainTo(const Program &p, const Reach &r, uint32_t g, uint64_t site) {
   return ev;
 }
 
+void forEachSyscallSite(const Program &p, const Reach &r, const std::vector<uint16_t> &wrappers,
+                        const std::function<bool(const AbsValue &)> &matches,
+                        const std::function<bool(uint32_t g, uint64_t site, uint32_t wrapper)> &visit) {
+  std::vector<uint32_t> targets;
+  for (uint32_t g : r.order) {
+    auto [m, f] = p.split(g);
+    const Function &fn = p.model(m).functions[size_t(f)];
+    for (const SyscallSite &s : fn.syscalls)
+      if (s.kind == SyscallSite::Syscall && matches(s.nr) && !visit(g, s.site, Reach::None)) return;
+    for (const Edge &e : fn.edges) {
+      if (e.kind == Edge::AddressTaken || e.indirect) continue;
+      if (std::none_of(e.args.begin(), e.args.end(), [&](const RegValue &rv) { return matches(rv.value); })) continue;
+      p.targets(m, e, targets);
+      for (uint32_t t : targets)
+        for (const RegValue &rv : e.args)
+          if ((wrappers[t] >> rv.reg & 1) && matches(rv.value) && !visit(g, e.site, t)) return;
+    }
+  }
+}
+
 } // namespace bespoke

@@ -11,6 +11,7 @@
 #include "llvm/ADT/ArrayRef.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -92,6 +93,14 @@ struct Attachment {
 };
 Reach walk(const Program &p, const std::vector<Root> &roots, AnalysisStats &stats,
            const std::vector<Attachment> &attachments = {});
+
+// Every place among the reached functions that makes a system call whose number `matches`: a syscall
+// instruction with a constant number (`wrapper` is Reach::None), or a call passing a matching constant in
+// a register a syscall wrapper makes its syscall of (`wrappers`: inferWrappers(p); `wrapper` the callee,
+// once per such register). In walk order; `visit` returns false to stop.
+void forEachSyscallSite(const Program &p, const Reach &r, const std::vector<uint16_t> &wrappers,
+                        const std::function<bool(const AbsValue &)> &matches,
+                        const std::function<bool(uint32_t g, uint64_t site, uint32_t wrapper)> &visit);
 
 // The evidence for something found at `site` in function g: the root and the chain of calls to it.
 Evidence chainTo(const Program &p, const Reach &r, uint32_t g, uint64_t site);

@@ -152,32 +152,19 @@ private:
           if (v.c[i] == nr) return true;
       return false;
     };
-    auto site = [&](uint32_t g, uint64_t at, uint32_t callee, const char *why) {
+    forEachSyscallSite(P, R, Wrappers, isExec, [&](uint32_t g, uint64_t at, uint32_t wrapper) {
+      size_t m = P.split(g).first;
+      if (Modules[m].implementation || Loaders[g].kind == Loader::Exec) return true;
       CodeSite s;
       s.function = g;
       s.site = at;
-      s.callee = callee;
-      s.why = why;
+      s.callee = wrapper == Reach::None ? g : wrapper;
+      s.why = wrapper == Reach::None
+                  ? "execve made with the syscall instruction, outside any exec function the analysis knows"
+                  : "execve made through a syscall wrapper";
       Out.execs.push_back(std::move(s));
-    };
-    std::vector<uint32_t> targets;
-    for (uint32_t g : R.order) {
-      auto [m, f] = P.split(g);
-      if (Modules[m].implementation || Loaders[g].kind == Loader::Exec) continue;
-      const Function &fn = P.model(m).functions[size_t(f)];
-      for (const SyscallSite &s : fn.syscalls)
-        if (s.kind == SyscallSite::Syscall && isExec(s.nr))
-          site(g, s.site, g, "execve made with the syscall instruction, outside any exec function the analysis knows");
-      for (const Edge &e : fn.edges) {
-        if (e.kind == Edge::AddressTaken || e.indirect) continue;
-        if (std::none_of(e.args.begin(), e.args.end(), [&](const RegValue &rv) { return isExec(rv.value); })) continue;
-        P.targets(m, e, targets);
-        for (uint32_t t : targets)
-          for (int r = 0; r < NumGprs; ++r)
-            if ((Wrappers[t] >> r & 1) && isExec(argument(e, r)))
-              site(g, e.site, t, "execve made through a syscall wrapper");
-      }
-    }
+      return true;
+    });
   }
 
   void findEntryPoints() {

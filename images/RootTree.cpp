@@ -46,6 +46,14 @@ void addReason(TreeEntry &e, const std::string &why) {
 
 std::string firstReason(const TreeEntry &e) { return e.why.empty() ? std::string("bespoke's own") : e.why.front(); }
 
+// A lookup continues through a link: the target's components come before the rest of the path, from the
+// root when the target is absolute.
+void followLink(const std::string &target, std::string &cur, std::deque<std::string> &todo) {
+  if (llvm::StringRef(target).starts_with("/")) cur.clear();
+  std::deque<std::string> more = components(target);
+  todo.insert(todo.begin(), more.begin(), more.end());
+}
+
 } // namespace
 
 std::string joinLinkTarget(const std::string &dir, const std::string &target) {
@@ -89,10 +97,7 @@ llvm::Expected<std::pair<std::string, std::string>> RootTree::parentOf(const std
       return err(guest + ": /" + next + " is a file in the image (" + firstReason(it->second) + "), not a directory");
     case TreeEntry::Symlink: {
       if (++links > MaxLinks) return err(guest + ": too many levels of symbolic links");
-      const std::string &target = it->second.data;
-      if (llvm::StringRef(target).starts_with("/")) cur.clear();
-      std::deque<std::string> more = components(target);
-      todo.insert(todo.begin(), more.begin(), more.end());
+      followLink(it->second.data, cur, todo);
       break;
     }
     }
@@ -240,9 +245,7 @@ std::string RootTree::canonical(const std::string &guest) const {
       continue;
     }
     if (++links > MaxLinks) return "";
-    if (llvm::StringRef(it->second.data).starts_with("/")) cur.clear();
-    std::deque<std::string> more = components(it->second.data);
-    todo.insert(todo.begin(), more.begin(), more.end());
+    followLink(it->second.data, cur, todo);
   }
   return cur;
 }
