@@ -67,6 +67,16 @@ public:
         SyscallUse copy = u;
         copy.evidence.clear();
         at = Into.syscalls.insert(at, std::move(copy));
+      } else {
+        // The executed program's arguments join the caller's: the union, any if either is any.
+        for (const auto &[arg, fact] : u.args) {
+          ArgFact &into = at->args[arg];
+          std::set<std::string> values(into.values.begin(), into.values.end());
+          values.insert(fact.values.begin(), fact.values.end());
+          into.any = into.any || fact.any;
+          into.values.clear();
+          if (!into.any) into.values.assign(values.begin(), values.end());
+        }
       }
       for (const Evidence &e : u.evidence) {
         if (at->evidence.size() >= 3) break;

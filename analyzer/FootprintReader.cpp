@@ -2,6 +2,7 @@
 // FootprintReader.h).
 #include "analyzer/FootprintReader.h"
 
+#include "analyzer/ArgumentFacts.h"
 #include "analyzer/KernelEntries.h"
 #include "analyzer/SyscallTable.h"
 #include "analyzer/X86Registers.h"
@@ -17,7 +18,10 @@ void FootprintReader::read() {
   for (uint32_t g : R.order) {
     auto [m, f] = P.split(g);
     const Function &fn = P.model(m).functions[size_t(f)];
-    for (const SyscallSite &s : fn.syscalls) readSyscallSite(g, s);
+    for (const SyscallSite &s : fn.syscalls) {
+      readSyscallSite(g, s);
+      if (s.kind == SyscallSite::Syscall) Sites.push_back({g, &s});
+    }
     for (const Edge &e : fn.edges) {
       if (e.kind == Edge::AddressTaken || e.indirect) continue;
       readWrapperCall(g, m, e);
@@ -34,6 +38,7 @@ void FootprintReader::finish() {
     u.name = std::string(*syscallName(nr));
     u.nr = nr;
     u.evidence = std::move(evs);
+    u.args = argumentFacts(nr);
     Fp.syscalls.push_back(std::move(u));
   }
   std::sort(Fp.syscalls.begin(), Fp.syscalls.end(), [](const SyscallUse &a, const SyscallUse &b) { return a.name < b.name; });
@@ -47,6 +52,37 @@ void FootprintReader::finish() {
   Fp.unresolved.erase(std::unique(Fp.unresolved.begin(), Fp.unresolved.end(),
                                   [&](const Unresolved &a, const Unresolved &b) { return key(a) == key(b); }),
                       Fp.unresolved.end());
+}
+
+// The recorded arguments of syscall nr: the union over every reachable site that can make it (a wrapper's
+// site counts for the callers that pass nr), any as soon as one gives any.
+std::map<std::string, ArgFact> FootprintReader::argumentFacts(int nr) {
+  std::map<std::string, ArgFact> out;
+  std::vector<const ArgumentSpec *> specs = argumentSpecsOf(std::string(*syscallName(nr)));
+  if (specs.empty()) return out;
+  if (!Resolver) Resolver = std::make_unique<ArgumentResolver>(P, R, Strings);
+  for (const ArgumentSpec *spec : specs) {
+    ValueSet all;
+    for (auto [g, s] : Sites) {
+      if (s->nr.kind == AbsValue::Const) {
+        if (std::find(s->nr.c, s->nr.c + s->nr.n, uint64_t(nr)) == s->nr.c + s->nr.n) continue;
+      } else if (s->nr.kind != AbsValue::Entry) {
+        continue; // an unresolved number (listed under unresolved:), or glibc's setxid broadcast
+      }
+      ValueSet v = Resolver->resolve(g, s->args.get(SyscallArgRegs[spec->index]), s->nr, nr);
+      all.any = all.any || v.any;
+      all.values.insert(v.values.begin(), v.values.end());
+      if (all.any) break;
+    }
+    ArgFact &f = out[spec->name];
+    // A syscall found with no site giving a value (not expected) knows nothing: any.
+    f.any = all.any || all.values.empty();
+    if (f.any) continue;
+    std::set<std::string> texts;
+    for (uint64_t v : all.values) texts.insert(argumentValueText(*spec, v));
+    f.values.assign(texts.begin(), texts.end());
+  }
+  return out;
 }
 
 // Up to three evidence chains per syscall, from different functions.

@@ -187,6 +187,14 @@ std::vector<uint64_t> FunctionAnalyzer::codeRefs(const Insn &in) const {
   return out;
 }
 
+// The argument registers of the x86-64 syscall convention known at a `syscall` (argument facts).
+ArgList FunctionAnalyzer::syscallArgs(const State &s) {
+  ArgList out;
+  for (int r : SyscallArgRegs)
+    if (s.reg[r].kind == AbsValue::Const || s.reg[r].kind == AbsValue::Entry) out.push_back({uint8_t(r), s.reg[r]});
+  return out;
+}
+
 std::vector<RegValue> FunctionAnalyzer::knownArgs(const State &s) const {
   std::vector<RegValue> out;
   for (int r = 0; r < NumGprs; ++r)
@@ -566,7 +574,7 @@ bool FunctionAnalyzer::transferControl(const Insn &in, State &s, RawFunction *ou
       AbsValue nrs = AbsValue::bottom();
       for (int i = 0; i < target.n; ++i)
         if (int nr = vsyscallNumber(target.c[i]); nr >= 0) nrs = nrs.join(AbsValue::constant(uint64_t(nr)));
-      if (nrs.kind == AbsValue::Const) out->syscalls.push_back({SyscallSite::Syscall, in.addr, nrs});
+      if (nrs.kind == AbsValue::Const) out->syscalls.push_back({SyscallSite::Syscall, in.addr, nrs, {}});
     }
     edge(out, Edge::Call, in, s, std::nullopt, -1, true);
     clobberCallerSaved(s, CallerSaved);
@@ -592,12 +600,16 @@ bool FunctionAnalyzer::transferControl(const Insn &in, State &s, RawFunction *ou
     return true;
   case Op::Syscall:
   case Op::Sysenter:
-    if (out) out->syscalls.push_back({in.op == Op::Syscall ? SyscallSite::Syscall : SyscallSite::Sysenter, in.addr, s.reg[RAX]});
+    if (out) {
+      SyscallSite site{in.op == Op::Syscall ? SyscallSite::Syscall : SyscallSite::Sysenter, in.addr, s.reg[RAX], {}};
+      if (in.op == Op::Syscall) site.args = syscallArgs(s);
+      out->syscalls.push_back(std::move(site));
+    }
     s.reg[RAX] = s.reg[RCX] = s.reg[R11] = AbsValue::top();
     return true;
   case Op::Int:
     if (I.getNumOperands() && I.getOperand(0).isImm() && I.getOperand(0).getImm() == 0x80) {
-      if (out) out->syscalls.push_back({SyscallSite::Int80, in.addr, s.reg[RAX]});
+      if (out) out->syscalls.push_back({SyscallSite::Int80, in.addr, s.reg[RAX], {}});
       s.reg[RAX] = AbsValue::top();
     }
     return true;

@@ -105,6 +105,7 @@ private:
   static bool endsFlow(const Insn &l);
   std::vector<uint64_t> codeRefs(const Insn &in) const;
   std::vector<RegValue> knownArgs(const State &s) const;
+  static ArgList syscallArgs(const State &s);
 
   // The transfer function, by kind of instruction; `out` receives facts (null while iterating).
   void transfer(const Insn &in, State &s, RawFunction *out);

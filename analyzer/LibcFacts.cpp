@@ -44,6 +44,8 @@ bool isPathLike(StringRef t) {
   return !t.empty() && std::none_of(t.begin(), t.end(), [](char c) { return uint8_t(c) < 0x20 || uint8_t(c) == 0x7f; });
 }
 
+bool isSymbolLookup(StringRef f) { return f == "dlsym" || f == "dlvsym"; }
+
 bool isDlopen(StringRef f) { return f == "dlopen" || f == "dlmopen" || f == "__libc_dlopen_mode"; }
 
 std::optional<ExecFunction> execFunction(StringRef f) {

@@ -22,6 +22,8 @@ bool isNoReturnImport(llvm::StringRef function);
 // holding the path (7 = rdi, 6 = rsi); -1 otherwise.
 int pathArgumentRegister(llvm::StringRef function);
 bool isDlopen(llvm::StringRef function);
+// dlsym and dlvsym: they return a pointer to an exported function named by their second argument (rsi).
+bool isSymbolLookup(llvm::StringRef function);
 // Whether a constant string can be a path or a program name a program passes: not empty, no control
 // characters (a constant address that happens to point at other bytes is not a path).
 bool isPathLike(llvm::StringRef text);

@@ -86,7 +86,11 @@ std::string serializeModel(const ModuleModel &m) {
       w.str(e.stringArg);
     }
     w.u32(uint32_t(f.syscalls.size()));
-    for (const SyscallSite &s : f.syscalls) { w.u8(s.kind); w.u64(s.site); w.value(s.nr); }
+    for (const SyscallSite &s : f.syscalls) {
+      w.u8(s.kind); w.u64(s.site); w.value(s.nr);
+      w.u32(uint32_t(s.args.size()));
+      for (const RegValue &rv : s.args) { w.u8(rv.reg); w.value(rv.value); }
+    }
   }
   writeStrings(w, m.imports);
   w.u32(uint32_t(m.exports.size()));
@@ -131,6 +135,12 @@ Expected<ModuleModel> deserializeModel(StringRef data, const std::string &inputN
       uint8_t k = r.u8();
       if (k > SyscallSite::Sysenter) return bad("corrupt module model (syscall kind)");
       s.kind = SyscallSite::Kind(k); s.site = r.u64(); s.nr = r.value();
+      for (uint32_t i = 0, n = r.count(4); i < n && r.ok(); ++i) {
+        RegValue rv;
+        rv.reg = r.u8();
+        rv.value = r.value();
+        s.args.push_back(rv);
+      }
     }
     if (!r.ok()) return bad("truncated module model");
   }

@@ -68,6 +68,7 @@ public:
     summarizeClobbers();
     analyzeFunctions();
     recordEntryPoints();
+    recordSymbolLookups();
     return std::move(Model);
   }
 
@@ -81,6 +82,7 @@ private:
   void summarizeClobbers();
   void analyzeFunctions();
   void recordEntryPoints();
+  void recordSymbolLookups();
 
   uint64_t extentEnd(uint64_t a) const;
   int32_t localIndex(uint64_t a) const;
@@ -345,7 +347,7 @@ void ModuleBuilder::fillFunction(Function &f, RawFunction raw) {
     if (!re.indirect && re.import < 0) {
       if (int nr = vsyscallNumber(re.target); nr >= 0 && re.kind != Edge::AddressTaken) {
         // A direct call into the legacy vsyscall page: the kernel emulates (and seccomp checks) a syscall.
-        f.syscalls.push_back({SyscallSite::Syscall, re.site, AbsValue::constant(uint64_t(nr))});
+        f.syscalls.push_back({SyscallSite::Syscall, re.site, AbsValue::constant(uint64_t(nr)), {}});
         continue;
       }
       if (!Elf.inExecutableSection(re.target)) continue; // jump into non-code: ignore (data constant)
@@ -363,6 +365,24 @@ void ModuleBuilder::fillFunction(Function &f, RawFunction raw) {
     }
     f.edges.push_back(std::move(e2));
   }
+}
+
+// The constant name passed to dlsym/dlvsym (directly or through the PLT slot named after it): the exported
+// functions a program can call through the pointer dlsym returns (argument facts treat them as entered
+// from unknown places).
+void ModuleBuilder::recordSymbolLookups() {
+  for (Function &f : Model.functions)
+    for (Edge &e : f.edges) {
+      if (e.kind == Edge::AddressTaken || e.indirect || !e.stringArg.empty()) continue;
+      StringRef callee;
+      if (e.import >= 0) callee = Ctx.imports[size_t(e.import)];
+      else if (e.local >= 0) callee = Model.functions[size_t(e.local)].name;
+      callee.consume_back("@plt");
+      if (!isSymbolLookup(callee)) continue;
+      AbsValue name = e.args.get(RSI);
+      if (name.kind == AbsValue::Const && name.n == 1)
+        if (auto str = Elf.cStringAt(name.c[0]); str && isPathLike(*str)) e.stringArg = *str;
+    }
 }
 
 // Names of PLT slots, the loader's roots, the entry, functions and imports whose address is in data,

@@ -96,7 +96,8 @@ struct Edge {
   int32_t import = -1;      // index into ModuleModel::imports
   bool indirect = false;    // target unknown (register or memory without relocation)
   ArgList args;             // registers known at the site (constants or entry values), for wrappers
-  std::string stringArg;    // calls to path-taking functions (see LibcFacts.h): the constant path
+  std::string stringArg;    // calls to path-taking functions (see LibcFacts.h): the constant path; to
+                            // dlsym/dlvsym: the constant symbol name
 };
 
 struct SyscallSite {
@@ -104,6 +105,7 @@ struct SyscallSite {
   Kind kind = Syscall;
   uint64_t site = 0;
   AbsValue nr; // value of rax at the instruction
+  ArgList args; // the argument registers (rdi, rsi, rdx, r10, r8, r9) known there: constants or entry values
 };
 
 struct Function {
@@ -115,7 +117,7 @@ struct Function {
 };
 
 struct ModuleModel {
-  static constexpr uint32_t FormatVersion = 8; // bump when the analysis or layout changes
+  static constexpr uint32_t FormatVersion = 9; // bump when the analysis or layout changes
 
   std::string fileName, sha256;
   std::vector<Function> functions; // sorted by address

@@ -415,6 +415,7 @@ private:
   Expected<ImageResult> finish() {
     Footprint &fp = Result.footprint;
     FootprintReader reader(*P, R, Wrappers, Sites.setxidFunctions, fp);
+    reader.setStringReader([this](size_t m, uint64_t addr) { return Loader.modules()[m].elf->cStringAt(addr); });
     reader.read();
     for (const PendingUnresolved &u : Pending) reader.unresolved(u.kind, u.why, u.function, u.site);
     std::string given;

@@ -10,6 +10,8 @@ namespace bespoke {
 constexpr int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R8 = 8, R9 = 9,
               R10 = 10, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15;
 constexpr int NumGprs = 16;
+// The registers of a syscall's arguments 1 to 6, in order.
+constexpr int SyscallArgRegs[6] = {RDI, RSI, RDX, R10, R8, R9};
 // Not a register of the state: the decoder's number for %rip as a memory operand's base.
 constexpr int GprRip = 100;
 

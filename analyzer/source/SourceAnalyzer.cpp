@@ -3,6 +3,7 @@
 // into code without source.
 #include "analyzer/source/SourceAnalyzer.h"
 
+#include "analyzer/ArgumentFacts.h"
 #include "analyzer/Loader.h"
 #include "analyzer/SyscallTable.h"
 
@@ -88,7 +89,10 @@ std::optional<int64_t> fopenFlags(const std::string &mode) {
   return f;
 }
 
-std::string valueText(int64_t v, bool hex) {
+std::string valueText(const std::string &sys, const std::string &arg, int64_t v, bool hex) {
+  // Written as the binary analysis writes them (ArgumentFacts.h: low 32 bits, socket type flags masked).
+  for (const ArgumentSpec *spec : argumentSpecsOf(sys))
+    if (arg == spec->name) return argumentValueText(*spec, uint64_t(v));
   if (!hex) return std::to_string(v);
   char b[32];
   snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
@@ -235,11 +239,11 @@ Expected<Footprint> analyzeSource(const SourceFacts &facts, const SourceAnalysis
   auto addFact = [&](const std::string &sys, const std::string &arg, const ArgValue *v, bool hex, std::optional<int64_t> forced = std::nullopt) {
     factSources[sys].insert(factFunction);
     ArgFact &f = facts_[sys][arg];
-    if (forced) f.values.push_back(valueText(*forced, hex));
+    if (forced) f.values.push_back(valueText(sys, arg, *forced, hex));
     else if (!v || !v->known || v->isString) f.any = true;
     else if (!v->alternatives.empty())
-      for (int64_t a : v->alternatives) f.values.push_back(valueText(a, hex));
-    else f.values.push_back(valueText(v->value, hex));
+      for (int64_t a : v->alternatives) f.values.push_back(valueText(sys, arg, a, hex));
+    else f.values.push_back(valueText(sys, arg, v->value, hex));
   };
 
   uint64_t indirectSites = 0;
@@ -388,8 +392,11 @@ Expected<Footprint> analyzeSource(const SourceFacts &facts, const SourceAnalysis
     // Reached also without the calls the facts come from: other code passes other values.
     const bool elsewhere = libFacts.reachedOtherwise.count(sys) > 0;
     for (auto &[arg, fact] : args) {
+      // The library's own facts for this argument come from roots at the named functions (any): the
+      // source's calls replace them, and `elsewhere` stands for the library's other calls.
       ArgFact &into = u->second.args[arg];
-      into.any = into.any || fact.any || elsewhere;
+      into = ArgFact{};
+      into.any = fact.any || elsewhere;
       into.values.insert(into.values.end(), fact.values.begin(), fact.values.end());
     }
   }

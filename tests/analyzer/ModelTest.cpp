@@ -197,7 +197,7 @@ TEST_F(ModelSerialization, OutOfRangeIndicesAreRejected) {
   reject("edge to import #imports", [&](ModuleModel &m) { firstEdge(m).import = ni; });
   reject("edge to import -7", [&](ModuleModel &m) { firstEdge(m).import = -7; });
   reject("edge kind 9", [&](ModuleModel &m) { firstEdge(m).kind = Edge::Kind(9); });
-  reject("syscall kind 7", [&](ModuleModel &m) { m.functions[0].syscalls.push_back({SyscallSite::Kind(7), 0, {}}); });
+  reject("syscall kind 7", [&](ModuleModel &m) { m.functions[0].syscalls.push_back({SyscallSite::Kind(7), 0, {}, {}}); });
   reject("abstract value kind 9", [&](ModuleModel &m) {
     SyscallSite s;
     s.nr.kind = AbsValue::Kind(9);

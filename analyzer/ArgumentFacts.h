@@ -1,0 +1,75 @@
+// ArgumentFacts: which syscall arguments become argument facts (`syscalls[].args` in the manifest), how
+// their values are written, and, for the binary analysis, the values an argument register can hold at a
+// syscall instruction: constants at the site, or, for a value the function received in a register, the
+// constants every caller passes there, followed up the call graph through wrappers (socket(), ioctl(),
+// syscall() with its arguments shifted by one register, musl's __syscall_cp, helpers of the program).
+// Soundness first: a function entered from where the analysis cannot see (a root, an address taken, a
+// name dlsym can look up) or a caller passing anything but a constant makes the argument `any`.
+#pragma once
+
+#include "analyzer/Footprint.h"
+#include "analyzer/Program.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace bespoke {
+
+// One recorded argument of a syscall (the kernel's argument order, 0-based).
+struct ArgumentSpec {
+  const char *syscall;
+  const char *name;  // as the source analysis names it, so the facts of both analyses merge
+  int index;         // 0..5: rdi, rsi, rdx, r10, r8, r9
+  bool hex;          // bit masks and request codes in hex, enumerations in decimal
+  uint64_t ignored;  // bits left out of the recorded value (socket type: SOCK_NONBLOCK, SOCK_CLOEXEC)
+};
+const std::vector<ArgumentSpec> &argumentSpecs();
+// The specs of one syscall (empty when none of its arguments is recorded).
+std::vector<const ArgumentSpec *> argumentSpecsOf(const std::string &syscall);
+
+// A value as the manifest writes it: the low 32 bits (every recorded argument is an int or read as one by
+// the kernel) without the ignored bits, in decimal or 0x-hex.
+std::string argumentValueText(const ArgumentSpec &spec, uint64_t value);
+
+// The values one argument register may hold at a syscall, or any.
+struct ValueSet {
+  bool any = false;
+  std::set<uint64_t> values;
+};
+
+class ArgumentResolver {
+public:
+  // Reads the C string at a module's address (module index of the Program), for the names passed to dlsym.
+  using StringReader = std::function<std::optional<std::string>(size_t module, uint64_t addr)>;
+  ArgumentResolver(const Program &p, const Reach &r, StringReader strings = {});
+
+  // The values of `arg` (the register's abstract value at the syscall instruction in function g) when the
+  // instruction makes syscall `nr`; `number` is %rax's abstract value there (an entry value: the number
+  // comes from the callers too, and only callers that can pass `nr` count).
+  ValueSet resolve(uint32_t g, const AbsValue &arg, const AbsValue &number, long nr);
+
+  // Functions treated as entered from unknown places (for tests and the report).
+  bool unknownEntry(uint32_t g) const { return R.unknownEntry[g] || LookedUp[g]; }
+  // The names reachable dlsym calls look up, sorted; {"*"} when one is not a constant.
+  const std::vector<std::string> &lookupNames() const { return LookupNames; }
+
+private:
+  void markSymbolLookups(const StringReader &strings);
+  bool numberReaches(uint32_t g, int rn, long nr);
+
+  const Program &P;
+  const Reach &R;
+  std::vector<uint8_t> Reached;
+  std::vector<uint8_t> LookedUp; // exported functions a reachable dlsym can return
+  std::vector<std::string> LookupNames;
+  std::map<std::tuple<uint32_t, int, int, long>, ValueSet> Memo;
+  std::map<std::tuple<uint32_t, int, long>, bool> NumberMemo;
+};
+
+} // namespace bespoke

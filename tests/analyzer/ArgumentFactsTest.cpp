@@ -1,0 +1,121 @@
+// Binary argument facts (analyzer/ArgumentFacts.h): small C programs built here (data/args), linked
+// statically with glibc so that the C library's own code is part of the program the analysis resolves;
+// socket() and ioctl() with constants directly, through one and two helper levels, through syscall(),
+// with a value chosen at run time, and from a helper whose address is taken.
+#include "analyzer/ArgumentFacts.h"
+#include "analyzer/BinaryAnalyzer.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+using namespace bespoke;
+
+namespace {
+
+const std::string Dir = BESPOKE_ARGS_DATA_DIR;
+
+Footprint analyze(const std::string &name) {
+  BinaryAnalysisOptions opts;
+  auto fp = analyzeBinary(Dir + "/" + name, opts);
+  if (!fp) {
+    ADD_FAILURE() << llvm::toString(fp.takeError());
+    return {};
+  }
+  return std::move(*fp);
+}
+
+const ArgFact *fact(const Footprint &fp, const std::string &syscall, const std::string &arg) {
+  for (const SyscallUse &u : fp.syscalls)
+    if (u.name == syscall) {
+      auto it = u.args.find(arg);
+      return it == u.args.end() ? nullptr : &it->second;
+    }
+  return nullptr;
+}
+
+using Values = std::vector<std::string>;
+
+bool has(const ArgFact *f, const std::string &v) {
+  return f && !f->any && std::find(f->values.begin(), f->values.end(), v) != f->values.end();
+}
+
+} // namespace
+
+TEST(ArgumentFacts, ValuesAreTheLow32BitsWithSocketFlagsMasked) {
+  const ArgumentSpec *type = nullptr, *domain = nullptr;
+  for (const ArgumentSpec *s : argumentSpecsOf("socket")) {
+    if (std::string(s->name) == "type") type = s;
+    if (std::string(s->name) == "domain") domain = s;
+  }
+  ASSERT_TRUE(type && domain);
+  EXPECT_EQ(argumentValueText(*type, 0x80801), "0x1");              // SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC
+  EXPECT_EQ(argumentValueText(*domain, 0xdead00000002ull), "2");   // garbage above bit 31 is not the kernel's
+  EXPECT_EQ(argumentValueText(*domain, 0xffffffffull), "-1");      // an int
+  EXPECT_TRUE(argumentSpecsOf("read").empty());
+}
+
+TEST(ArgumentFacts, SocketConstantsDirect) {
+  Footprint fp = analyze("socket_direct");
+  const ArgFact *domain = fact(fp, "socket", "domain"), *type = fact(fp, "socket", "type");
+  ASSERT_TRUE(domain && type);
+  EXPECT_FALSE(domain->any);
+  EXPECT_EQ(domain->values, (Values{"1", "2"}));
+  EXPECT_EQ(type->values, (Values{"0x1", "0x2"})) << "SOCK_CLOEXEC is masked off";
+  EXPECT_EQ(fact(fp, "socket", "protocol")->values, (Values{"0"}));
+}
+
+TEST(ArgumentFacts, SocketConstantsThroughOneAndTwoHelperLevels) {
+  Footprint fp = analyze("socket_wrapped");
+  const ArgFact *domain = fact(fp, "socket", "domain"), *type = fact(fp, "socket", "type");
+  ASSERT_TRUE(domain && type);
+  EXPECT_EQ(domain->values, (Values{"10", "16", "2"})); // decimal, sorted as text
+  EXPECT_FALSE(domain->any);
+  EXPECT_EQ(type->values, (Values{"0x1", "0x3"})) << "SOCK_NONBLOCK and SOCK_CLOEXEC are masked off";
+}
+
+TEST(ArgumentFacts, NonConstantSiteIsAny) {
+  Footprint fp = analyze("socket_variable");
+  const ArgFact *domain = fact(fp, "socket", "domain");
+  ASSERT_TRUE(domain);
+  EXPECT_TRUE(domain->any);
+  EXPECT_TRUE(domain->values.empty());
+  EXPECT_EQ(fact(fp, "socket", "type")->values, (Values{"0x1"})) << "the constant arguments keep their values";
+}
+
+TEST(ArgumentFacts, SyscallWrapperShiftsArgumentsAndSeparatesNumbers) {
+  Footprint fp = analyze("socket_syscall");
+  const ArgFact *domain = fact(fp, "socket", "domain");
+  ASSERT_TRUE(domain);
+  EXPECT_EQ(domain->values, (Values{"17"})) << "AF_PACKET through syscall(SYS_socket, ...); the ioctl call's "
+                                                "arguments must not count for socket";
+  EXPECT_FALSE(domain->any);
+  EXPECT_EQ(fact(fp, "socket", "type")->values, (Values{"0x3"}));
+  EXPECT_TRUE(has(fact(fp, "ioctl", "request"), "0x541b")) << "FIONREAD through syscall(SYS_ioctl, ...)";
+}
+
+TEST(ArgumentFacts, IoctlRequestConstants) {
+  Footprint fp = analyze("ioctl_const");
+  const ArgFact *request = fact(fp, "ioctl", "request");
+  ASSERT_TRUE(request);
+  EXPECT_TRUE(has(request, "0x5413")) << "TIOCGWINSZ, direct";
+  EXPECT_TRUE(has(request, "0x541b")) << "FIONREAD, through a helper";
+  EXPECT_FALSE(has(request, "0x5412")) << "TIOCSTI is not passed anywhere";
+}
+
+TEST(ArgumentFacts, AddressTakenHelperIsAny) {
+  Footprint fp = analyze("socket_pointer");
+  const ArgFact *domain = fact(fp, "socket", "domain");
+  ASSERT_TRUE(domain);
+  EXPECT_TRUE(domain->any) << "the helper is also called through a pointer";
+}
+
+TEST(ArgumentFacts, DynamicProgramKeepsEveryRecordedArgument) {
+  // Linked dynamically, libc's own code (reached from the functions it stores in data) makes sockets too.
+  Footprint fp = analyze("socket_direct.dynamic");
+  for (const char *arg : {"domain", "type", "protocol"}) {
+    const ArgFact *f = fact(fp, "socket", arg);
+    ASSERT_TRUE(f) << arg;
+    EXPECT_TRUE(f->any || !f->values.empty()) << arg;
+  }
+}
