@@ -18,49 +18,7 @@ namespace {
 // Beyond this many (function, register) states one resolution gives up, soundly: any.
 constexpr size_t MaxStates = 20000;
 
-constexpr uint64_t SockFlags = 0x800 | 0x80000; // SOCK_NONBLOCK | SOCK_CLOEXEC
-
 } // namespace
-
-const std::vector<ArgumentSpec> &argumentSpecs() {
-  static const std::vector<ArgumentSpec> table = {
-      {"clone", "flags", 0, true, 0},
-      {"fcntl", "cmd", 1, false, 0},
-      {"ioctl", "request", 1, true, 0},
-      {"madvise", "advice", 2, false, 0},
-      {"mmap", "prot", 2, true, 0},
-      {"mmap", "flags", 3, true, 0},
-      {"mprotect", "prot", 2, true, 0},
-      {"open", "flags", 1, true, 0},
-      {"openat", "flags", 2, true, 0},
-      {"personality", "persona", 0, true, 0},
-      {"prctl", "option", 0, false, 0},
-      {"setsockopt", "level", 1, false, 0},
-      {"setsockopt", "optname", 2, false, 0},
-      {"socket", "domain", 0, false, 0},
-      {"socket", "type", 1, true, SockFlags},
-      {"socket", "protocol", 2, false, 0},
-      {"socketpair", "domain", 0, false, 0},
-      {"socketpair", "type", 1, true, SockFlags},
-      {"socketpair", "protocol", 2, false, 0},
-  };
-  return table;
-}
-
-std::vector<const ArgumentSpec *> argumentSpecsOf(const std::string &syscall) {
-  std::vector<const ArgumentSpec *> out;
-  for (const ArgumentSpec &s : argumentSpecs())
-    if (syscall == s.syscall) out.push_back(&s);
-  return out;
-}
-
-std::string argumentValueText(const ArgumentSpec &spec, uint64_t value) {
-  uint64_t v = value & 0xffffffffu & ~spec.ignored;
-  if (!spec.hex) return std::to_string(int64_t(int32_t(uint32_t(v)))); // an int, as the kernel reads it
-  char b[32];
-  snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 ArgumentResolver::ArgumentResolver(const Program &p, const Reach &r, StringReader strings) : P(p), R(r) {
   Reached.assign(P.functionCount(), 0);
@@ -97,7 +55,7 @@ void ArgumentResolver::markSymbolLookups(const StringReader &strings) {
   std::deque<std::pair<uint32_t, int>> work; // functions passing their entry register on as the name
   for (uint32_t g = 0; g < P.functionCount() && !everything; ++g) {
     if (!lookup[g] || !Reached[g]) continue;
-    if (R.unknownEntry[g]) everything = true; // called through a pointer: with any name
+    if (R.unknownEntry[g]) { everything = true; if (getenv("BESPOKE_DEBUG_ARGS")) fprintf(stderr, "lookup any: lookup fn unknown entry %s\n", P.fn(g).name.c_str()); } // called through a pointer: with any name
     for (const Program::Call &c : P.callersOf(g)) {
       if (!Reached[c.caller] || lookup[c.caller]) continue; // a PLT slot passes its caller's name on
       if (!c.edge->stringArg.empty()) { names.insert(c.edge->stringArg); continue; }
@@ -105,13 +63,13 @@ void ArgumentResolver::markSymbolLookups(const StringReader &strings) {
       if (v.kind == AbsValue::Const) constantName(c.caller, v);
       else if (v.kind == AbsValue::Entry && v.reg < NumGprs) {
         if (seen.insert({c.caller, v.reg}).second) work.push_back({c.caller, v.reg});
-      } else everything = true;
+      } else { everything = true; if (getenv("BESPOKE_DEBUG_ARGS")) fprintf(stderr, "lookup any: %s -> %s\n", P.fn(c.caller).name.c_str(), P.fn(g).name.c_str()); }
     }
   }
   while (!work.empty() && !everything) {
     auto [f, r] = work.front();
     work.pop_front();
-    if (seen.size() > MaxStates || R.unknownEntry[f]) everything = true; // a name from unknown places
+    if (seen.size() > MaxStates || R.unknownEntry[f]) { everything = true; if (getenv("BESPOKE_DEBUG_ARGS")) { Frame fr = P.frame(f, 0); fprintf(stderr, "lookup any: unknown entry %s!%s %lx\n", fr.module.c_str(), fr.symbol.c_str(), (unsigned long)fr.address); } } // a name from unknown places
     for (const Program::Call &c : P.callersOf(f)) {
       if (everything) break;
       if (!Reached[c.caller]) continue;
@@ -119,7 +77,7 @@ void ArgumentResolver::markSymbolLookups(const StringReader &strings) {
       if (v.kind == AbsValue::Const) constantName(c.caller, v);
       else if (v.kind == AbsValue::Entry && v.reg < NumGprs) {
         if (seen.insert({c.caller, v.reg}).second) work.push_back({c.caller, v.reg});
-      } else everything = true;
+      } else { everything = true; if (getenv("BESPOKE_DEBUG_ARGS")) fprintf(stderr, "lookup any: %s -> %s\n", P.fn(c.caller).name.c_str(), P.fn(f).name.c_str()); }
     }
   }
   for (size_t m = 0; m < P.moduleCount(); ++m)
@@ -136,7 +94,10 @@ ValueSet ArgumentResolver::resolve(uint32_t g, const AbsValue &arg, const AbsVal
     // The value is settled at the site; with the number from the callers, only if one can pass nr.
     if (rn >= 0 && !numberReaches(g, rn, nr)) return out;
     if (arg.kind == AbsValue::Const) out.values.insert(arg.c, arg.c + arg.n);
-    else out.any = true;
+    else {
+      out.any = true;
+      out.why = "not a constant at the site in " + P.fn(g).name;
+    }
     return out;
   }
   auto key = std::tuple(g, int(arg.reg), rn, rn >= 0 ? nr : -1L);
@@ -155,6 +116,7 @@ ValueSet ArgumentResolver::resolve(uint32_t g, const AbsValue &arg, const AbsVal
     work.pop_front();
     if (seen.size() > MaxStates || unknownEntry(s.g)) {
       out.any = true;
+      out.why = seen.size() > MaxStates ? "too many callers" : P.fn(s.g).name + " is entered from unknown places" + (LookedUp[s.g] ? " (dlsym)" : R.rootOf[s.g] >= 0 ? " (" + R.rootReasons[size_t(R.rootOf[s.g])] + ")" : " (address taken)");
       break;
     }
     for (const Program::Call &c : P.callersOf(s.g)) {
@@ -177,6 +139,7 @@ ValueSet ArgumentResolver::resolve(uint32_t g, const AbsValue &arg, const AbsVal
       if (a.kind == AbsValue::Const) out.values.insert(a.c, a.c + a.n);
       else {
         out.any = true;
+        out.why = P.fn(c.caller).name + " passes a non-constant to " + P.fn(s.g).name;
         break;
       }
     }

@@ -7,6 +7,7 @@
 // name dlsym can look up) or a caller passing anything but a constant makes the argument `any`.
 #pragma once
 
+#include "analyzer/ArgumentSpecs.h"
 #include "analyzer/Footprint.h"
 #include "analyzer/Program.h"
 
@@ -21,26 +22,11 @@
 
 namespace bespoke {
 
-// One recorded argument of a syscall (the kernel's argument order, 0-based).
-struct ArgumentSpec {
-  const char *syscall;
-  const char *name;  // as the source analysis names it, so the facts of both analyses merge
-  int index;         // 0..5: rdi, rsi, rdx, r10, r8, r9
-  bool hex;          // bit masks and request codes in hex, enumerations in decimal
-  uint64_t ignored;  // bits left out of the recorded value (socket type: SOCK_NONBLOCK, SOCK_CLOEXEC)
-};
-const std::vector<ArgumentSpec> &argumentSpecs();
-// The specs of one syscall (empty when none of its arguments is recorded).
-std::vector<const ArgumentSpec *> argumentSpecsOf(const std::string &syscall);
-
-// A value as the manifest writes it: the low 32 bits (every recorded argument is an int or read as one by
-// the kernel) without the ignored bits, in decimal or 0x-hex.
-std::string argumentValueText(const ArgumentSpec &spec, uint64_t value);
-
 // The values one argument register may hold at a syscall, or any.
 struct ValueSet {
   bool any = false;
   std::set<uint64_t> values;
+  std::string why; // for any: the first function or caller that made it so
 };
 
 class ArgumentResolver {

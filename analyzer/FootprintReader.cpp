@@ -10,6 +10,8 @@
 #include "llvm/ADT/StringRef.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <tuple>
 
 namespace bespoke {
@@ -72,7 +74,10 @@ std::map<std::string, ArgFact> FootprintReader::argumentFacts(int nr) {
       ValueSet v = Resolver->resolve(g, s->args.get(SyscallArgRegs[spec->index]), s->nr, nr);
       all.any = all.any || v.any;
       all.values.insert(v.values.begin(), v.values.end());
-      if (all.any) break;
+      if (all.any) {
+        if (getenv("BESPOKE_DEBUG_ARGS")) fprintf(stderr, "args: %s.%s any: %s\n", syscallName(nr)->data(), spec->name, v.why.c_str());
+        break;
+      }
     }
     ArgFact &f = out[spec->name];
     // A syscall found with no site giving a value (not expected) knows nothing: any.
