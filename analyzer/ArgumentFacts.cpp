@@ -20,6 +20,19 @@ constexpr size_t MaxStates = 20000;
 
 } // namespace
 
+std::string ArgumentResolver::where(uint32_t g) const {
+  Frame f = P.frame(g, 0);
+  return f.module + "!" + f.symbol;
+}
+
+// Why function g counts as entered from unknown places.
+std::string ArgumentResolver::entryReason(uint32_t g) const {
+  if (R.rootOf[g] >= 0) return R.rootReasons[size_t(R.rootOf[g])];
+  if (R.unknownEntry[g]) return "its address is taken or it is loaded at run time";
+  if (LookupWhy.empty()) return "dlsym can return it";
+  return "dlsym can return any exported function: " + LookupWhy;
+}
+
 ArgumentResolver::ArgumentResolver(const Program &p, const Reach &r, StringReader strings) : P(p), R(r) {
   Reached.assign(P.functionCount(), 0);
   for (uint32_t g : R.order) Reached[g] = 1;
@@ -30,60 +43,76 @@ ArgumentResolver::ArgumentResolver(const Program &p, const Reach &r, StringReade
 // libraries that one needs: libc's socket for "socket"), which the program then calls with arguments the
 // analysis does not see: those functions are entered from unknown places. The name is followed up the
 // callers like an argument; a name that is not a constant string could be any exported function.
+// libcrypto's dlsym calls are its DSO methods: their names are those given to DSO_bind_func and
+// DSO_global_lookup, by libcrypto itself (opensslBoundNames) or by the program (followed like dlsym's).
 void ArgumentResolver::markSymbolLookups(const StringReader &strings) {
   LookedUp.assign(P.functionCount(), 0);
-  std::vector<uint8_t> lookup(P.functionCount(), 0);
+  std::vector<int8_t> nameReg(P.functionCount(), -1); // lookup functions: the register holding the name
   for (uint32_t g = 0; g < P.functionCount(); ++g) {
     llvm::StringRef name(P.fn(g).name);
     name.consume_back("@plt");
-    if (isSymbolLookup(name)) lookup[g] = 1;
+    nameReg[g] = int8_t(symbolLookupNameRegister(name));
   }
+  std::vector<uint8_t> crypto(P.moduleCount(), 0);
   for (size_t m = 0; m < P.moduleCount(); ++m)
-    for (auto &[name, f] : P.model(m).exports)
-      if (isSymbolLookup(name)) lookup[P.gid(m, f)] = 1;
-  bool everything = false;
+    for (auto &[name, f] : P.model(m).exports) {
+      if (name == OpensslDsoExport) crypto[m] = 1;
+      if (int r = symbolLookupNameRegister(name); r >= 0) nameReg[P.gid(m, f)] = int8_t(r);
+    }
+  std::string everything; // why any exported function may be looked up; empty while the names are known
   std::set<std::string> names;
   // A constant address passed by function f as the name: the string there, in f's module.
   auto constantName = [&](uint32_t f, const AbsValue &v) {
-    for (int i = 0; i < v.n && !everything; ++i) {
+    for (int i = 0; i < v.n && everything.empty(); ++i) {
       std::optional<std::string> str = strings ? strings(P.split(f).first, v.c[i]) : std::nullopt;
       if (str) names.insert(*str);
-      else everything = true;
+      else everything = where(f) + " passes an address that holds no string";
     }
   };
   std::set<std::pair<uint32_t, int>> seen;
   std::deque<std::pair<uint32_t, int>> work; // functions passing their entry register on as the name
-  for (uint32_t g = 0; g < P.functionCount() && !everything; ++g) {
-    if (!lookup[g] || !Reached[g]) continue;
-    if (R.unknownEntry[g]) { everything = true; if (getenv("BESPOKE_DEBUG_ARGS")) fprintf(stderr, "lookup any: lookup fn unknown entry %s\n", P.fn(g).name.c_str()); } // called through a pointer: with any name
+  // One caller's name argument (register r at the call).
+  auto follow = [&](uint32_t caller, const Edge &edge, int r) {
+    if (!edge.stringArg.empty()) { names.insert(edge.stringArg); return; }
+    AbsValue v = edge.args.get(r);
+    if (v.kind == AbsValue::Const) constantName(caller, v);
+    else if (v.kind == AbsValue::Entry && v.reg < NumGprs) {
+      if (seen.insert({caller, v.reg}).second) work.push_back({caller, v.reg});
+    } else everything = where(caller) + " looks up a name that is not a constant";
+  };
+  for (uint32_t g = 0; g < P.functionCount() && everything.empty(); ++g) {
+    if (nameReg[g] < 0 || !Reached[g]) continue;
+    const bool dsoEntry = llvm::StringRef(P.fn(g).name).starts_with("DSO_");
+    if (R.unknownEntry[g]) { // called through a pointer: with any name
+      everything = where(g) + " is called through a pointer";
+      break;
+    }
     for (const Program::Call &c : P.callersOf(g)) {
-      if (!Reached[c.caller] || lookup[c.caller]) continue; // a PLT slot passes its caller's name on
-      if (!c.edge->stringArg.empty()) { names.insert(c.edge->stringArg); continue; }
-      AbsValue v = c.edge->args.get(RSI);
-      if (v.kind == AbsValue::Const) constantName(c.caller, v);
-      else if (v.kind == AbsValue::Entry && v.reg < NumGprs) {
-        if (seen.insert({c.caller, v.reg}).second) work.push_back({c.caller, v.reg});
-      } else { everything = true; if (getenv("BESPOKE_DEBUG_ARGS")) fprintf(stderr, "lookup any: %s -> %s\n", P.fn(c.caller).name.c_str(), P.fn(g).name.c_str()); }
+      if (!everything.empty()) break;
+      if (!Reached[c.caller] || nameReg[c.caller] >= 0) continue; // a PLT slot passes its caller's name on
+      if (crypto[P.split(c.caller).first]) {
+        if (!dsoEntry) continue; // a DSO method: its names come through DSO_bind_func / DSO_global_lookup
+        names.insert(opensslBoundNames().begin(), opensslBoundNames().end());
+        continue;
+      }
+      follow(c.caller, *c.edge, nameReg[g]);
     }
   }
-  while (!work.empty() && !everything) {
+  while (!work.empty() && everything.empty()) {
     auto [f, r] = work.front();
     work.pop_front();
-    if (seen.size() > MaxStates || R.unknownEntry[f]) { everything = true; if (getenv("BESPOKE_DEBUG_ARGS")) { Frame fr = P.frame(f, 0); fprintf(stderr, "lookup any: unknown entry %s!%s %lx\n", fr.module.c_str(), fr.symbol.c_str(), (unsigned long)fr.address); } } // a name from unknown places
+    if (seen.size() > MaxStates) everything = "too many callers pass the name on";
+    else if (R.unknownEntry[f]) everything = where(f) + " passes on a name it is given from unknown places";
     for (const Program::Call &c : P.callersOf(f)) {
-      if (everything) break;
-      if (!Reached[c.caller]) continue;
-      AbsValue v = c.edge->args.get(r);
-      if (v.kind == AbsValue::Const) constantName(c.caller, v);
-      else if (v.kind == AbsValue::Entry && v.reg < NumGprs) {
-        if (seen.insert({c.caller, v.reg}).second) work.push_back({c.caller, v.reg});
-      } else { everything = true; if (getenv("BESPOKE_DEBUG_ARGS")) fprintf(stderr, "lookup any: %s -> %s\n", P.fn(c.caller).name.c_str(), P.fn(f).name.c_str()); }
+      if (!everything.empty()) break;
+      if (Reached[c.caller]) follow(c.caller, *c.edge, r);
     }
   }
   for (size_t m = 0; m < P.moduleCount(); ++m)
     for (auto &[name, f] : P.model(m).exports)
-      if (everything || names.count(name)) LookedUp[P.gid(m, f)] = 1;
-  LookupNames = everything ? std::vector<std::string>{"*"} : std::vector<std::string>(names.begin(), names.end());
+      if (!everything.empty() || names.count(name)) LookedUp[P.gid(m, f)] = 1;
+  LookupNames = !everything.empty() ? std::vector<std::string>{"*"} : std::vector<std::string>(names.begin(), names.end());
+  LookupWhy = everything;
 }
 
 ValueSet ArgumentResolver::resolve(uint32_t g, const AbsValue &arg, const AbsValue &number, long nr) {
@@ -96,7 +125,7 @@ ValueSet ArgumentResolver::resolve(uint32_t g, const AbsValue &arg, const AbsVal
     if (arg.kind == AbsValue::Const) out.values.insert(arg.c, arg.c + arg.n);
     else {
       out.any = true;
-      out.why = "not a constant at the site in " + P.fn(g).name;
+      out.why = "not a constant at the site in " + where(g);
     }
     return out;
   }
@@ -114,9 +143,14 @@ ValueSet ArgumentResolver::resolve(uint32_t g, const AbsValue &arg, const AbsVal
   while (!work.empty() && !out.any) {
     St s = work.front();
     work.pop_front();
+    // The number still comes from the callers, and this function is entered through a pointer or as a
+    // root: that call is an unresolved site (FootprintReader lists it; it may make any syscall with any
+    // arguments), and the facts, like the syscall list, cover the resolved ones.
+    if (s.rn >= 0 && R.unknownEntry[s.g] && !LookedUp[s.g]) continue;
     if (seen.size() > MaxStates || unknownEntry(s.g)) {
       out.any = true;
-      out.why = seen.size() > MaxStates ? "too many callers" : P.fn(s.g).name + " is entered from unknown places" + (LookedUp[s.g] ? " (dlsym)" : R.rootOf[s.g] >= 0 ? " (" + R.rootReasons[size_t(R.rootOf[s.g])] + ")" : " (address taken)");
+      out.why = seen.size() > MaxStates ? "more than " + std::to_string(MaxStates) + " callers on the way"
+                                        : where(s.g) + " is entered from unknown places (" + entryReason(s.g) + ")";
       break;
     }
     for (const Program::Call &c : P.callersOf(s.g)) {
@@ -139,7 +173,7 @@ ValueSet ArgumentResolver::resolve(uint32_t g, const AbsValue &arg, const AbsVal
       if (a.kind == AbsValue::Const) out.values.insert(a.c, a.c + a.n);
       else {
         out.any = true;
-        out.why = P.fn(c.caller).name + " passes a non-constant to " + P.fn(s.g).name;
+        out.why = where(c.caller) + " passes a non-constant to " + where(s.g);
         break;
       }
     }
@@ -160,6 +194,7 @@ bool ArgumentResolver::numberReaches(uint32_t g, int rn, long nr) {
   while (!work.empty() && !reaches) {
     auto [f, r] = work.front();
     work.pop_front();
+    if (R.unknownEntry[f] && !LookedUp[f]) continue; // an unresolved site (see resolve)
     if (seen.size() > MaxStates || unknownEntry(f)) {
       reaches = true;
       break;

@@ -46,6 +46,8 @@ public:
   const std::vector<std::string> &lookupNames() const { return LookupNames; }
 
 private:
+  std::string where(uint32_t g) const; // "module!symbol" of function g
+  std::string entryReason(uint32_t g) const;
   void markSymbolLookups(const StringReader &strings);
   bool numberReaches(uint32_t g, int rn, long nr);
 
@@ -54,6 +56,7 @@ private:
   std::vector<uint8_t> Reached;
   std::vector<uint8_t> LookedUp; // exported functions a reachable dlsym can return
   std::vector<std::string> LookupNames;
+  std::string LookupWhy; // why LookupNames is {"*"}
   std::map<std::tuple<uint32_t, int, int, long>, ValueSet> Memo;
   std::map<std::tuple<uint32_t, int, long>, bool> NumberMemo;
 };

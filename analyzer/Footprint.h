@@ -32,6 +32,7 @@ struct Evidence {
 struct ArgFact {
   bool any = false;
   std::vector<std::string> values;
+  std::string why; // for any, when known: the first place that made it so (written as a comment)
 };
 
 struct SyscallUse {

@@ -10,8 +10,6 @@
 #include "llvm/ADT/StringRef.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <tuple>
 
 namespace bespoke {
@@ -75,14 +73,17 @@ std::map<std::string, ArgFact> FootprintReader::argumentFacts(int nr) {
       all.any = all.any || v.any;
       all.values.insert(v.values.begin(), v.values.end());
       if (all.any) {
-        if (getenv("BESPOKE_DEBUG_ARGS")) fprintf(stderr, "args: %s.%s any: %s\n", syscallName(nr)->data(), spec->name, v.why.c_str());
+        all.why = v.why;
         break;
       }
     }
     ArgFact &f = out[spec->name];
     // A syscall found with no site giving a value (not expected) knows nothing: any.
     f.any = all.any || all.values.empty();
-    if (f.any) continue;
+    if (f.any) {
+      f.why = all.any ? all.why : "no site gives a value";
+      continue;
+    }
     std::set<std::string> texts;
     for (uint64_t v : all.values) texts.insert(argumentValueText(*spec, v));
     f.values.assign(texts.begin(), texts.end());
@@ -145,6 +146,11 @@ void FootprintReader::readWrapperCall(uint32_t g, size_t m, const Edge &e) {
         }
       } else if (!v || v->kind != AbsValue::Entry) {
         unresolved("wrapper-argument", "call to syscall wrapper " + callee.symbol + " with a non-constant number in %" + GprNames[r], g, e.site);
+      } else if (R.unknownEntry[g]) {
+        // The number is the caller's own entry value, and the caller is entered where the analysis
+        // cannot see what it passes (a pointer, an entry point): any syscall.
+        unresolved("wrapper-argument", "call to syscall wrapper " + callee.symbol + " with the number from %" + GprNames[v->reg] +
+                       " at entry, and the function is also reached through a pointer or as an entry point", g, e.site);
       }
     }
   }

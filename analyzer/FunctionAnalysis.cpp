@@ -515,7 +515,10 @@ bool FunctionAnalyzer::transferMemory(const Insn &in, State &s, RawFunction *out
     MemOperand m = Ctx.mc.memOperand(I, 0);
     AbsValue v = in.op == Op::StoreMI ? AbsValue::constant(uint64_t(I.getOperand(5).getImm()))
                                       : read(s, I.getOperand(5).getReg());
-    if (in.op == Op::StoreMR32 && v.kind != AbsValue::Const) v = AbsValue::top();
+    // A 32-bit store keeps a constant (already zero-extended) and an entry value, as a 32-bit register
+    // write does (AbstractState.h: zeroExtended32): every use of an entry value reads its low 32 bits
+    // (syscall numbers, recorded arguments) or a pointer no compiler spills in halves.
+    if (in.op == Op::StoreMR32 && v.kind != AbsValue::Const && v.kind != AbsValue::Entry) v = AbsValue::top();
     if (v.kind == AbsValue::Stack) Escaped = true;
     if (auto off = slotOf(s, m)) {
       s.killSlotsAround(*off);

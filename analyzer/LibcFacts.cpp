@@ -44,7 +44,18 @@ bool isPathLike(StringRef t) {
   return !t.empty() && std::none_of(t.begin(), t.end(), [](char c) { return uint8_t(c) < 0x20 || uint8_t(c) == 0x7f; });
 }
 
-bool isSymbolLookup(StringRef f) { return f == "dlsym" || f == "dlvsym"; }
+int symbolLookupNameRegister(StringRef f) {
+  if (f == "dlsym" || f == "dlvsym" || f == "DSO_bind_func") return RSI;
+  if (f == "DSO_global_lookup") return RDI;
+  return -1;
+}
+
+bool isSymbolLookup(StringRef f) { return symbolLookupNameRegister(f) >= 0; }
+
+const std::vector<std::string> &opensslBoundNames() {
+  static const std::vector<std::string> names = {"OSSL_provider_init", "bind_engine", "v_check"};
+  return names;
+}
 
 bool isDlopen(StringRef f) { return f == "dlopen" || f == "dlmopen" || f == "__libc_dlopen_mode"; }
 

@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 #include <utility>
 
 namespace bespoke {
@@ -22,8 +23,18 @@ bool isNoReturnImport(llvm::StringRef function);
 // holding the path (7 = rdi, 6 = rsi); -1 otherwise.
 int pathArgumentRegister(llvm::StringRef function);
 bool isDlopen(llvm::StringRef function);
-// dlsym and dlvsym: they return a pointer to an exported function named by their second argument (rsi).
+// Functions returning a pointer to an exported function by name: dlsym and dlvsym (the name in rsi), and
+// OpenSSL 3's DSO_bind_func (rsi) and DSO_global_lookup (rdi), which reach dlsym through libcrypto's
+// DSO_METHOD table (a pointer call the analysis cannot follow). The register holding the name, or -1.
+int symbolLookupNameRegister(llvm::StringRef function);
 bool isSymbolLookup(llvm::StringRef function);
+// The module exporting this function is libcrypto: its own dlsym calls are the DSO methods, reached only
+// through DSO_bind_func and DSO_global_lookup.
+constexpr const char *OpensslDsoExport = "DSO_bind_func";
+// The names libcrypto itself binds (OpenSSL 3.0: crypto/engine/eng_dyn.c binds "v_check" and
+// "bind_engine", constants of its dynamic_data_ctx that no control changes; crypto/provider_core.c binds
+// "OSSL_provider_init"). Its own calls of DSO_bind_func pass these, through struct fields.
+const std::vector<std::string> &opensslBoundNames();
 // Whether a constant string can be a path or a program name a program passes: not empty, no control
 // characters (a constant address that happens to point at other bytes is not a path).
 bool isPathLike(llvm::StringRef text);

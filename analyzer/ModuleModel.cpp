@@ -378,8 +378,9 @@ void ModuleBuilder::recordSymbolLookups() {
       if (e.import >= 0) callee = Ctx.imports[size_t(e.import)];
       else if (e.local >= 0) callee = Model.functions[size_t(e.local)].name;
       callee.consume_back("@plt");
-      if (!isSymbolLookup(callee)) continue;
-      AbsValue name = e.args.get(RSI);
+      const int reg = symbolLookupNameRegister(callee);
+      if (reg < 0) continue;
+      AbsValue name = e.args.get(reg);
       if (name.kind == AbsValue::Const && name.n == 1)
         if (auto str = Elf.cStringAt(name.c[0]); str && isPathLike(*str)) e.stringArg = *str;
     }

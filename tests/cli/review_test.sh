@@ -88,7 +88,16 @@ decide_on redis-server /usr/bin/redis-server extend executes-programs dynamic-lo
 decide_on nginx /usr/sbin/nginx extend executes-programs dynamic-loading
 decide_on sqlite3 /usr/bin/sqlite3 extend executes-programs dynamic-loading
 # A program the analysis names (/bin/true) goes into the image with the app; one it cannot name blocks.
-decide_on forkexec "$TMP/forkexec" rewrite
+# glibc itself may hold unresolved sites (libcap's syscall() entered through a pointer, when nsswitch.conf
+# names systemd): then extend, with those as the only blockers.
+run analyze "$TMP/forkexec" -o "$TMP/forkexec.probe.yaml" -q
+if grep -q "^unresolved: \[\]" "$TMP/forkexec.probe.yaml"; then
+  decide_on forkexec "$TMP/forkexec" rewrite
+else
+  decide_on forkexec "$TMP/forkexec" extend unresolved-syscall
+  check "decide forkexec: only unresolved sites block, never the exec of /bin/true" \
+    eval '[ "$(blockers | tr " " "\n" | grep -v "^unresolved-syscall$" | grep -c .)" = 0 ]'
+fi
 decide_on forkexec-any "$TMP/forkexec-any" extend executes-programs
 decide_on musl-echo "$MUSL_ECHO" rewrite
 

@@ -123,8 +123,8 @@ Manifest sample() {
   fp.files = {{"/etc/demo.conf", {"entry", {machineFrame("demo", "main", 0x40), fopen}}}};
   SyscallUse openat{"openat", 257, {},
                     {{"entry", {machineFrame("demo", "main", 0x10), machineFrame("libc.so.6", "__open64", 0xf7e2a)}}}};
-  openat.args["flags"] = ArgFact{false, {"O_CLOEXEC", "O_RDONLY"}};
-  openat.args["pathname"] = ArgFact{true, {}};
+  openat.args["flags"] = ArgFact{false, {"O_CLOEXEC", "O_RDONLY"}, {}};
+  openat.args["pathname"] = ArgFact{true, {}, {}};
   SyscallUse write{"write", 1, {},
                    {{"entry", {machineFrame("demo", "_start", 0x1000), machineFrame("libc.so.6", "write@GLIBC_2.2.5", 0x2a)}},
                     {"init_array", {machineFrame("demo", "sub_1200", 0x1234)}}}};
@@ -294,6 +294,21 @@ TEST(ManifestRender, DependsOnlyOnContentNotOnInputOrder) {
   fp.syscalls[1].args["flags"].values = {"O_RDONLY", "O_CLOEXEC", "O_RDONLY"};
   EXPECT_EQ(renderManifest(shuffled), kSampleText);
   EXPECT_EQ(renderManifest(sample()), renderManifest(sample()));
+}
+
+// Why an argument is `any` is written beside it as a comment for reviewers; no reader keeps a comment, so
+// a manifest parsed back has no reason and renders without it.
+TEST(ManifestRender, WritesTheReasonForAnyAsACommentThatIsNotReadBack) {
+  Manifest m = sample();
+  m.footprint.syscalls[0].args["pathname"].why = "libc.so.6!sub_1 passes a non-constant to libc.so.6!open64";
+  const std::string text = renderManifest(m);
+  EXPECT_NE(text.find("      pathname: any  # libc.so.6!sub_1 passes a non-constant to libc.so.6!open64\n"),
+            std::string::npos);
+  auto back = parseManifest(text, "m.yaml");
+  ASSERT_TRUE(bool(back)) << llvm::toString(back.takeError());
+  EXPECT_TRUE(back->footprint.syscalls[0].args["pathname"].any);
+  EXPECT_EQ(back->footprint.syscalls[0].args["pathname"].why, "");
+  EXPECT_EQ(renderManifest(*back), kSampleText);
 }
 
 TEST(ManifestRender, KeepsModulesInLoadOrderAndEvidenceInGivenOrder) {
