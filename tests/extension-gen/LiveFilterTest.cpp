@@ -284,6 +284,10 @@ TEST(LibseccompDifferential, GeAndLeOnOneArgument) {
 // What a container runtime would build from our OCI profile: ociRules() fed to libseccomp.
 TEST(LibseccompDifferential, OciRulesMeanThePolicy) {
   Policy p = conditionalPolicy(spread(40));
+  p.allowed[2].action = Action{Action::Errno, 38}; // unconditional, another action (clone3's ENOSYS)
+  p.allowed[9].action = Action{Action::Errno, 38}; // conditional, another action
+  ASSERT_TRUE(p.allowed[2].unconditional());
+  ASSERT_FALSE(p.allowed[9].unconditional());
   scmp_filter_ctx ctx = seccomp_init(p.defaultAction.value());
   ASSERT_NE(ctx, nullptr);
   seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, p.badArchAction.value());
@@ -299,7 +303,7 @@ TEST(LibseccompDifferential, OciRulesMeanThePolicy) {
     }
     for (const std::string &name : r.names) {
       ++entries;
-      ASSERT_EQ(seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, *syscallNumber(name), cmps.size(), cmps.data()), 0)
+      ASSERT_EQ(seccomp_rule_add_array(ctx, r.action.value(), *syscallNumber(name), cmps.size(), cmps.data()), 0)
           << name;
     }
   }
