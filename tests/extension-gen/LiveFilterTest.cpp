@@ -28,25 +28,6 @@ using namespace bespoke::policytest;
 
 namespace {
 
-int installAndRun(const std::vector<sock_filter> &prog, int (*body)()) {
-  pid_t pid = fork();
-  if (pid < 0)
-    return -1;
-  if (pid == 0) {
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-      _exit(100);
-    sock_fprog fp{static_cast<unsigned short>(prog.size()), const_cast<sock_filter *>(prog.data())};
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fp) != 0)
-      _exit(101);
-    syscall(SYS_exit_group, body());
-    _exit(102);
-  }
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid)
-    return -1;
-  return status;
-}
-
 Policy livePolicy(Action def) {
   return unconditionalPolicy({*syscallNumber("write"), *syscallNumber("getpid"),
                               *syscallNumber("exit_group")},
