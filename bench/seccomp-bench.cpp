@@ -674,7 +674,7 @@ int main(int argc, char **argv) {
     std::sort(files.begin(), files.end());
     for (const auto &f : files) {
       Manifest m = take(loadManifest(f.string()), f.string());
-      policies.push_back({f.stem().string(), true, take(policyFromManifest(m, killProcess()), f.string())});
+      policies.push_back({f.stem().string(), true, take(policyFromManifest(m, killProcess(), PolicyOptions{false}), f.string())});
     }
   }
   size_t all = x86_64Syscalls().size();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "analyzer/BinaryAnalyzer.h"
+#include "extension-gen/ManifestPolicy.h"
 #include "cli/Options.h"
 #include "manifests/Manifest.h"
 #include "seccomp/Policy.h"
@@ -65,6 +66,9 @@ Option quietOption(const char *help);                        // -q, --quiet
 Option defaultActionOption(const char *help, bool forTools); // -d, --default-action A (MCP default_action)
 // The parsed --default-action (kill-process when absent).
 Action defaultAction(const ParsedArgs &args);
+// --no-args: the filter ignores the manifest's argument facts (every syscall unconditional).
+Option noArgsOption(bool forTools);
+PolicyOptions policyOptions(const ParsedArgs &args);
 
 // What to analyse: an ELF, or a compile database (with the built binary or a C library to model).
 struct AnalysisInputs {

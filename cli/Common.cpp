@@ -87,6 +87,21 @@ std::string checkDefaultAction(const std::string &, const std::string &value) {
 
 Option quietOption(const char *help) { return flag("quiet", {"-q", "--quiet"}, help); }
 
+Option noArgsOption(bool forTools) {
+  Option o = flag("no-args", {"--no-args"},
+                  "ignore the manifest's argument facts: every syscall allowed for any\n"
+                  "arguments (by default, facts with values become argument checks)");
+  if (forTools)
+    o.tool({"no_args", "Ignore the manifest's argument facts: allow every listed syscall for any arguments."});
+  return o;
+}
+
+PolicyOptions policyOptions(const ParsedArgs &args) {
+  PolicyOptions o;
+  o.argumentConditions = !args.has("no-args");
+  return o;
+}
+
 Option defaultActionOption(const char *help, bool forTools) {
   static const std::string needs = std::string("an action (") + DefaultActionChoices + ")";
   Option o = value("default-action", {"--default-action", "-d"}, "A", needs.c_str(), help).check(checkDefaultAction);

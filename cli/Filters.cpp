@@ -36,16 +36,25 @@ std::string syscallText(uint32_t nr) {
   return name ? std::string(*name) + " (" + num + ")" : std::string(num);
 }
 
-// The policy of a manifest; errors name the manifest.
-llvm::Expected<Policy> loadPolicy(const std::string &manifestPath, Action defaultAction, Manifest *out) {
+// The policy of a manifest; errors name the manifest. Notes (argument checks left out for size) go to
+// standard error unless `quiet`.
+llvm::Expected<Policy> loadPolicy(const char *cmd, const std::string &manifestPath, Action defaultAction,
+                                  const PolicyOptions &opts, bool quiet, Manifest *out) {
   auto m = loadManifest(manifestPath);
   if (!m) return m.takeError();
-  auto p = policyFromManifest(*m, defaultAction);
+  std::vector<std::string> notes;
+  auto p = policyFromManifest(*m, defaultAction, opts, &notes);
   if (!p)
     return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: %s", manifestPath.c_str(),
                                    llvm::toString(p.takeError()).c_str());
+  if (!quiet)
+    for (const std::string &n : notes) fprintf(stderr, "bespoke %s: note: %s: %s\n", cmd, manifestPath.c_str(), n.c_str());
   if (out) *out = std::move(*m);
   return p;
+}
+
+size_t argumentChecked(const Policy &p) {
+  return size_t(std::count_if(p.allowed.begin(), p.allowed.end(), [](const SyscallRule &r) { return !r.unconditional(); }));
 }
 
 // A filter is only as complete as its manifest: say so when the analysis left sites unresolved.
@@ -66,7 +75,7 @@ int runExtend(const ParsedArgs &args) {
   bool quiet = args.has("quiet");
 
   Manifest m;
-  auto policy = loadPolicy(*manifest, defaultAction(args), &m);
+  auto policy = loadPolicy("extend", *manifest, defaultAction(args), policyOptions(args), quiet, &m);
   if (!policy) return inputError(policy.takeError());
   auto proven = compileProven(*policy);
   if (!proven) return proofFailure("extend", proven.takeError());
@@ -90,9 +99,10 @@ int runExtend(const ParsedArgs &args) {
     noteUnresolved("extend", *manifest, m);
     PathStats ps = pathLengths(pf.program, *policy);
     fprintf(stderr,
-            "bespoke: %s: %zu syscalls -> %zu BPF instructions (worst path %zu, mean %.1f), proven equivalent "
-            "in %.2f s; %zu of %zu allowed syscalls kernel-cached -> %s (%s)\n",
-            app.c_str(), policy->allowed.size(), pf.program.size(), ps.worst, ps.mean, pf.verdict.seconds,
+            "bespoke: %s: %zu syscalls (%zu with argument checks) -> %zu BPF instructions (worst path %zu, mean "
+            "%.1f), proven equivalent in %.2f s; %zu of %zu allowed syscalls kernel-cached -> %s (%s)\n",
+            app.c_str(), policy->allowed.size(), argumentChecked(*policy), pf.program.size(), ps.worst, ps.mean,
+            pf.verdict.seconds,
             pf.verdict.kernelCachedSyscalls.size(), policy->allowed.size(),
             *output == "-" ? "standard output" : output->c_str(), format->c_str());
   }
@@ -105,7 +115,7 @@ int runVerify(const ParsedArgs &args) {
   if (!filter) return usageError("verify", "missing --filter FILE");
   bool quiet = args.has("quiet");
 
-  auto policy = loadPolicy(*manifest, defaultAction(args), nullptr);
+  auto policy = loadPolicy("verify", *manifest, defaultAction(args), policyOptions(args), quiet, nullptr);
   if (!policy) return inputError(policy.takeError());
   const std::string &fp = *filter;
   if (llvm::sys::fs::is_directory(fp)) {
@@ -201,7 +211,7 @@ int runRun(const ParsedArgs &args) {
   bool quiet = args.has("quiet");
 
   Manifest m;
-  auto policy = loadPolicy(*manifest, defaultAction(args), &m);
+  auto policy = loadPolicy("run", *manifest, defaultAction(args), policyOptions(args), quiet, &m);
   if (!policy) return inputError(policy.takeError());
   ExecveGrant grant = grantExecve(*policy);
   if (!quiet && grant != ExecveGrant::AlreadyAllowed)
@@ -239,8 +249,11 @@ Command extendCommand() {
   return {"extend", "compile a manifest into a verified seccomp filter",
           {"usage: bespoke extend MANIFEST --format FORMAT -o OUT [options]\n",
            "Compiles the manifest's policy (x86-64 only; x32 numbers and other architectures killed; every\n"
-           "manifest syscall allowed; everything else the default action) to classic BPF, proves with Z3 that\n"
-           "the program means exactly that policy, and only then writes OUT (atomically).\n",
+           "manifest syscall allowed, for the argument values its facts list where they list any (low 32\n"
+           "bits; clone3 then gets errno:ENOSYS so that libc falls back to clone); everything else the default\n"
+           "action) to classic BPF, proves with Z3 that the program means exactly that policy, and only then\n"
+           "writes OUT (atomically). systemd drop-ins cannot check arguments: there those syscalls are allowed\n"
+           "for any arguments (the file says so).\n",
            "exit status: 0 written, 1 the compiled filter was not proven (the kernel would refuse it, it is not\n"
            "equivalent, or the prover reached no verdict; nothing written), 2 bad input\n"},
           {operand("manifest", "MANIFEST").tool({"manifest", "Path of the manifest.", true, McpPath::Operand}),
@@ -260,7 +273,7 @@ Command extendCommand() {
            defaultActionOption("for syscalls outside the manifest: kill-process (default), kill-thread,\n"
                                "errno:N (0..4095), trap, log",
                                true),
-           quietOption("no summary on standard error")},
+           noArgsOption(true), quietOption("no summary on standard error")},
           runExtend};
 }
 
@@ -280,7 +293,7 @@ Command verifyCommand() {
                .tool({"filter", "Path of the filter (raw little-endian struct sock_filter array).", true,
                       McpPath::Operand}),
            defaultActionOption("the policy's default action (as for extend; default kill-process)", true),
-           quietOption("print only the verdict line")},
+           noArgsOption(true), quietOption("print only the verdict line")},
           runVerify};
 }
 
@@ -294,7 +307,7 @@ Command runUnderFilterCommand() {
            " (put the command after --)"},
           {value("manifest", {"--manifest", "-m"}, "MANIFEST", "a file name", "the application's manifest"),
            defaultActionOption("for syscalls outside the manifest (as for extend; default kill-process)", false),
-           quietOption("no notes on standard error"), rest("command")},
+           noArgsOption(false), quietOption("no notes on standard error"), rest("command")},
           runRun};
 }
 

@@ -70,8 +70,11 @@ int runRewrite(const ParsedArgs &args) {
   req.manifestPath = *manifest;
   if (seccomp) {
     // The manifest's policy plus the one call the app's process makes before the app runs: init's execve.
-    auto policy = policyFromManifest(*m, Action{Action::KillProcess, 0});
+    std::vector<std::string> notes;
+    auto policy = policyFromManifest(*m, Action{Action::KillProcess, 0}, policyOptions(args), &notes);
     if (!policy) return inputError(inputErr(*manifest + ": " + llvm::toString(policy.takeError())));
+    if (!quiet)
+      for (const std::string &n : notes) llvm::errs() << "bespoke rewrite: note: " << *manifest << ": " << n << "\n";
     ExecveGrant grant = grantExecve(*policy);
     if (grant == ExecveGrant::Added)
       req.seccomp.added.push_back("execve: bespoke-init's exec of the app runs under the filter");
@@ -190,6 +193,7 @@ Command rewriteCommand() {
                .tool({"seccomp",
                       "Install the application's seccomp filter (from the manifest, proven by Z3) right before it "
                       "starts."}),
+           noArgsOption(true),
            value("add", {"--add"}, "FILE[:GUEST]", "FILE[:GUEST]",
                  "put FILE in the image at the absolute path GUEST (default /data/NAME);\n"
                  "repeatable (scripts, data, config files the app reads)")

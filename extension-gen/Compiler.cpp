@@ -159,14 +159,13 @@ std::vector<Range> buildRanges(const Policy &p) {
       return; // merge with the previous range
     out.push_back(r);
   };
-  const uint32_t allow = Action{Action::Allow, 0}.value();
   uint32_t next = 0;
   for (const SyscallRule &r : p.allowed) {
     uint32_t nr = static_cast<uint32_t>(r.nr);
     if (nr > next)
       add(next, Range{0, true, p.defaultAction.value(), nullptr});
     if (r.unconditional())
-      add(nr, Range{0, true, allow, nullptr});
+      add(nr, Range{0, true, r.action.value(), nullptr});
     else
       add(nr, Range{0, false, 0, &r});
     next = nr + 1;
@@ -189,7 +188,7 @@ void emitLeaf(Builder &b, const Range &r, const Policy &p) {
     int nextAlt = b.newLabel();
     for (const ArgCondition &c : alt)
       emitCondition(b, c, nextAlt);
-    b.ret(Action{Action::Allow, 0}.value());
+    b.ret(r.rule->action.value());
     b.place(nextAlt);
   }
   b.ret(p.defaultAction.value());

@@ -2,6 +2,7 @@
 #include "extension-gen/ManifestPolicy.h"
 
 #include "analyzer/KernelEntries.h"
+#include "extension-gen/ArgumentConditions.h"
 #include "analyzer/SyscallTable.h"
 
 #include <algorithm>
@@ -10,11 +11,12 @@
 
 namespace bespoke {
 
-llvm::Expected<Policy> policyFromManifest(const Manifest &m, Action defaultAction) {
+llvm::Expected<Policy> policyFromManifest(const Manifest &m, Action defaultAction, const PolicyOptions &opts,
+                                          std::vector<std::string> *notes) {
   Policy p;
   p.defaultAction = defaultAction;
   p.badArchAction = Action{Action::KillProcess, 0};
-  std::map<int, std::string> byNr;
+  std::map<int, const SyscallUse *> byNr; // the first entry of a name
   for (const SyscallUse &s : m.footprint.syscalls) {
     std::optional<int> nr = syscallNumber(s.name);
     if (!nr)
@@ -25,17 +27,64 @@ llvm::Expected<Policy> policyFromManifest(const Manifest &m, Action defaultActio
       return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                      "manifest syscall '%s' has number %d, but x86-64 says %d",
                                      s.name.c_str(), s.nr, *nr);
-    byNr.emplace(*nr, s.name);
+    byNr.emplace(*nr, &s);
   }
+  std::map<int, std::string> names;
+  for (const auto &[nr, use] : byNr)
+    names.emplace(nr, use->name);
   // A manifest written before bespoke listed kernel-issued syscalls (restart_syscall, ...) still needs them.
   for (const KernelIssuedSyscall &k : kernelIssuedSyscalls())
-    byNr.emplace(*syscallNumber(k.name), std::string(k.name));
-  for (const auto &[nr, name] : byNr) {
+    names.emplace(*syscallNumber(k.name), std::string(k.name));
+  for (const auto &[nr, name] : names) {
     SyscallRule r;
     r.nr = nr;
     r.name = name;
-    p.allowed.push_back(std::move(r)); // argument facts are not used yet: unconditional
+    auto use = byNr.find(nr);
+    // Kernel-issued syscalls are made by the kernel on the task's behalf: never checked.
+    if (opts.argumentConditions && use != byNr.end() && !isKernelIssued(name)) {
+      auto c = conditionsFromFacts(name, use->second->args);
+      if (!c)
+        return llvm::createStringError(llvm::inconvertibleErrorCode(), "manifest %s",
+                                       llvm::toString(c.takeError()).c_str());
+      r.alternatives = std::move(c->alternatives);
+      if (notes)
+        notes->insert(notes->end(), c->notes.begin(), c->notes.end());
+    }
+    p.allowed.push_back(std::move(r));
   }
+  if (!opts.argumentConditions)
+    return p;
+
+  // Over the budget: the syscall whose checks are largest goes unconditional (the lowest nr on a tie).
+  for (;;) {
+    size_t total = 0;
+    SyscallRule *largest = nullptr;
+    for (SyscallRule &r : p.allowed) {
+      if (r.alternatives.empty())
+        continue;
+      size_t n = checkInstructions(r.alternatives);
+      total += n;
+      if (!largest || n > checkInstructions(largest->alternatives))
+        largest = &r;
+    }
+    if (total <= ArgumentCheckBudget)
+      break;
+    if (notes)
+      notes->push_back(largest->name + ": arguments not checked: the filter's argument checks would exceed " +
+                       std::to_string(ArgumentCheckBudget) + " instructions");
+    largest->alternatives.clear();
+  }
+
+  // glibc's pthread_create, fork and posix_spawn try clone3 first and fall back to clone on ENOSYS.
+  auto rule = [&](const char *name) -> SyscallRule * {
+    for (SyscallRule &r : p.allowed)
+      if (r.name == name)
+        return &r;
+    return nullptr;
+  };
+  SyscallRule *clone = rule("clone"), *clone3 = rule("clone3");
+  if (clone && clone3 && !clone->unconditional() && byNr.count(clone3->nr))
+    clone3->action = Action{Action::Errno, Clone3Errno};
   return p;
 }
 
@@ -47,9 +96,10 @@ ExecveGrant grantExecve(Policy &p) {
     p.allowed.insert(at, SyscallRule{execveNr, "execve", {}});
     return ExecveGrant::Added;
   }
-  if (at->unconditional())
+  if (at->unconditional() && at->action.kind == Action::Allow)
     return ExecveGrant::AlreadyAllowed;
   at->alternatives.clear();
+  at->action = Action{Action::Allow, 0};
   return ExecveGrant::Widened;
 }
 

@@ -8,13 +8,35 @@
 
 #include "llvm/Support/Error.h"
 
+#include <string>
+#include <vector>
+
 namespace bespoke {
 
-// Every manifest syscall becomes an unconditional allow (argument facts are not used yet), and so does
-// every kernel-issued syscall (analyzer/KernelEntries.h) a manifest written before bespoke listed them
-// lacks; other x86-64 syscalls get `defaultAction`; other architectures and x32 numbers kill the process.
-// A syscall name without an x86-64 number, or with a number that contradicts it, is an error.
-llvm::Expected<Policy> policyFromManifest(const Manifest &m, Action defaultAction);
+struct PolicyOptions {
+  // Argument facts become conditions (the default); false (--no-args): every syscall unconditional and
+  // the facts are not read at all.
+  bool argumentConditions = true;
+};
+
+// Every manifest syscall is allowed, and so is every kernel-issued syscall (analyzer/KernelEntries.h) a
+// manifest written before bespoke listed them lacks; other x86-64 syscalls get `defaultAction`; other
+// architectures and x32 numbers kill the process. With argument conditions, a syscall whose facts list
+// values is allowed only for them (extension-gen/ArgumentConditions.h); kernel-issued syscalls stay
+// unconditional; and when clone's flags are checked, clone3 (whose flags seccomp cannot read) is answered
+// errno:ENOSYS so that libc falls back to clone. The checks are kept under the kernel's instruction limit
+// by leaving the largest unchecked. `notes` (optional) gets one line per argument or syscall left
+// unchecked for size. Errors: a syscall name without an x86-64 number, or with a number that contradicts
+// it; a fact naming an argument the spec table does not record, or a value that is not a 32-bit number.
+llvm::Expected<Policy> policyFromManifest(const Manifest &m, Action defaultAction, const PolicyOptions &opts = {},
+                                          std::vector<std::string> *notes = nullptr);
+
+// The most instructions argument checks may take in one filter (the search tree over at most ~450 ranges
+// and its trampolines fit in the rest of the kernel's 4096).
+constexpr size_t ArgumentCheckBudget = 2400;
+
+// What clone3 gets when clone's flags are checked: errno:ENOSYS (38), as container runtimes do.
+constexpr uint16_t Clone3Errno = 38;
 
 // What grantExecve changed.
 enum class ExecveGrant {

@@ -105,11 +105,18 @@ std::vector<OciRule> ociRules(const Policy &p) {
   std::vector<OciRule> out;
   OciRule plain;
   std::vector<std::pair<std::string, std::vector<OciComparison>>> conditional;
+  std::vector<OciRule> otherAction; // unconditional rules whose action is not allow
+  std::vector<const SyscallRule *> conditionalRules;
   for (const SyscallRule &r : p.allowed) {
+    bool allow = r.action.kind == Action::Allow;
     if (r.unconditional()) {
-      plain.names.push_back(ruleName(r));
+      if (allow)
+        plain.names.push_back(ruleName(r));
+      else
+        otherAction.push_back(OciRule{{ruleName(r)}, {}, r.action});
       continue;
     }
+    conditionalRules.push_back(&r);
     for (const auto &alt : r.alternatives)
       for (auto &entry : ociAlternative(alt)) {
         if (entry.empty()) { // holds for any arguments
@@ -124,11 +131,21 @@ std::vector<OciRule> ociRules(const Policy &p) {
   const std::vector<std::string> unconditionalNames = plain.names;
   if (!plain.names.empty())
     out.push_back(std::move(plain));
+  std::sort(otherAction.begin(), otherAction.end(),
+            [](const OciRule &x, const OciRule &y) { return x.names < y.names; });
+  for (OciRule &r : otherAction)
+    out.push_back(std::move(r));
   std::stable_sort(conditional.begin(), conditional.end(),
                    [](const auto &x, const auto &y) { return x.first < y.first; });
+  auto actionOf = [&](const std::string &name) {
+    for (const SyscallRule *r : conditionalRules)
+      if (ruleName(*r) == name)
+        return r->action;
+    return Action{Action::Allow, 0};
+  };
   for (auto &[name, args] : conditional) // a syscall some alternative allows outright needs no more
     if (!std::binary_search(unconditionalNames.begin(), unconditionalNames.end(), name))
-      out.push_back(OciRule{{name}, std::move(args)});
+      out.push_back(OciRule{{name}, std::move(args), actionOf(name)});
   return out;
 }
 
@@ -139,6 +156,19 @@ std::string sortedNamesNote(const Policy &p, bool conditionalOnly) {
   for (const SyscallRule &r : p.allowed)
     if (!conditionalOnly || !r.unconditional())
       names.push_back(ruleName(r));
+  std::sort(names.begin(), names.end());
+  std::string s;
+  for (const std::string &n : names)
+    s += (s.empty() ? "" : " ") + n;
+  return s;
+}
+
+// "clone3 (errno:38)": the rules answered with an action other than allow, sorted.
+std::string otherActionNote(const Policy &p) {
+  std::vector<std::string> names;
+  for (const SyscallRule &r : p.allowed)
+    if (r.action.kind != Action::Allow)
+      names.push_back(ruleName(r) + " (" + r.action.name() + ")");
   std::sort(names.begin(), names.end());
   std::string s;
   for (const std::string &n : names)
@@ -168,6 +198,9 @@ std::string renderCHeader(const BpfProgram &prog, const Policy &p, const std::st
   std::string cond = sortedNamesNote(p, true);
   if (!cond.empty())
     o += " * With argument conditions: " + cond + "\n";
+  std::string answered = otherActionNote(p);
+  if (!answered.empty())
+    o += " * Answered without running: " + answered + "\n";
   o += " * Install: prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);\n";
   o += " *          syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &" + id + "_prog);\n";
   o += " */\n";
@@ -201,7 +234,9 @@ std::string renderOciJson(const Policy &p) {
     o += "      \"names\": [";
     for (size_t j = 0; j < e.names.size(); ++j)
       o += (j ? ", \"" : "\"") + e.names[j] + "\"";
-    o += "],\n      \"action\": \"SCMP_ACT_ALLOW\"";
+    o += "],\n      \"action\": \"" + std::string(e.action.libseccompName()) + "\"";
+    if (e.action.kind == Action::Errno)
+      o += ",\n      \"errnoRet\": " + std::to_string(e.action.data);
     if (!e.args.empty()) {
       o += ",\n      \"args\": [";
       for (size_t j = 0; j < e.args.size(); ++j) {
@@ -229,6 +264,11 @@ std::string renderSystemd(const Policy &p, const std::string &appName) {
     o += "#\n# WARNING: argument conditions are not expressible in systemd. These syscalls are\n";
     o += "# WARNING: therefore allowed UNCONDITIONALLY here (weaker than the BPF filter):\n";
     o += "# WARNING: " + cond + "\n";
+  }
+  std::string answered = otherActionNote(p);
+  if (!answered.empty()) {
+    o += "#\n# NOTE: an allow-list entry cannot carry an errno in systemd; allowed here instead\n";
+    o += "# NOTE: (their partner syscalls are unconditional here too): " + answered + "\n";
   }
   switch (p.defaultAction.kind) {
   case Action::KillProcess:
@@ -294,7 +334,10 @@ std::string renderSpo(const Policy &p, const std::string &appName) {
   }
   o += "  syscalls:\n";
   for (const OciRule &e : entries) {
-    o += "  - action: SCMP_ACT_ALLOW\n    names:\n";
+    o += "  - action: " + std::string(e.action.libseccompName()) + "\n";
+    if (e.action.kind == Action::Errno)
+      o += "    errnoRet: " + std::to_string(e.action.data) + "\n";
+    o += "    names:\n";
     for (const std::string &n : e.names)
       o += "    - " + n + "\n";
     if (!e.args.empty()) {

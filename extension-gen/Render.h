@@ -24,10 +24,11 @@ struct OciComparison {
 struct OciRule {
   std::vector<std::string> names;
   std::vector<OciComparison> args;
+  Action action{Action::Allow, 0}; // SCMP_ACT_ERRNO (with errnoRet) for clone3 -> ENOSYS
 };
 
-// The profile's allow rules: one entry with every unconditional syscall (sorted names), then per
-// conditional syscall (by name) one entry per alternative. libseccomp (which runtimes use to compile a
+// The profile's rules: one entry with every unconditionally allowed syscall (sorted names), one per
+// syscall with another action (by name), then per conditional syscall (by name) one entry per alternative. libseccomp (which runtimes use to compile a
 // profile) takes at most one comparison per argument in a rule, so a two-sided 64-bit range becomes
 // several entries of aligned blocks (SCMP_CMP_MASKED_EQ with a prefix mask) instead of GE + LE;
 // one-sided ranges stay one GE or LE; alternatives that can never hold are left out.

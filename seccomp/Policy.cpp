@@ -115,7 +115,7 @@ Action Policy::decide(uint32_t nr, uint32_t arch, const uint64_t args[6]) const 
     if (r.nr < 0 || static_cast<uint32_t>(r.nr) != nr)
       continue;
     if (r.alternatives.empty())
-      return Action{Action::Allow, 0};
+      return r.action;
     for (const auto &alt : r.alternatives) {
       bool all = true;
       for (const ArgCondition &c : alt)
@@ -124,7 +124,7 @@ Action Policy::decide(uint32_t nr, uint32_t arch, const uint64_t args[6]) const 
           break;
         }
       if (all)
-        return Action{Action::Allow, 0};
+        return r.action;
     }
   }
   return defaultAction;

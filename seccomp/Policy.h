@@ -41,11 +41,14 @@ struct ArgCondition {
   bool holds(const uint64_t args[6]) const; // false for arg > 5
 };
 
-// A syscall is allowed when any of its rules holds (OR of ANDs); no rules means unconditionally.
+// A syscall gets `action` when any of its alternatives holds (OR of ANDs); no alternatives means for any
+// arguments. `action` is allow except for a syscall answered without running it (clone3 -> errno:ENOSYS
+// when clone's flags are checked, so that libc falls back to clone).
 struct SyscallRule {
   int nr = -1;
   std::string name;
-  std::vector<std::vector<ArgCondition>> alternatives; // empty: allowed for any arguments
+  std::vector<std::vector<ArgCondition>> alternatives; // empty: for any arguments
+  Action action{Action::Allow, 0};
 
   // No alternatives, or one without conditions: allowed whatever the arguments.
   bool unconditional() const;
@@ -57,7 +60,7 @@ struct Policy {
   // nr == -1: a tracer skipped the syscall (or the program called syscall(-1), which fails with
   // ENOSYS). Not an x32 number: it gets defaultAction, as in libseccomp's filters.
   static constexpr uint32_t SkippedSyscall = 0xffffffff;
-  std::vector<SyscallRule> allowed; // sorted by nr, unique
+  std::vector<SyscallRule> allowed; // sorted by nr, unique (named for the usual action, allow)
   Action defaultAction;             // for x86-64 syscalls not allowed
   Action badArchAction;             // for other architectures and x32 numbers (the kill action)
                                     // (nr >= 0x40000000 except SkippedSyscall)
@@ -66,7 +69,8 @@ struct Policy {
   // filter must agree with (verify/ encodes the same rules in Z3, independently):
   //   arch != AUDIT_ARCH_X86_64                    -> badArchAction
   //   nr >= 0x40000000 (x32 bit) and nr != -1      -> badArchAction
-  //   nr is allowed and some alternative holds     -> allow (no alternatives: unconditionally)
+  //   nr has a rule and some alternative holds     -> the rule's action, usually allow
+  //                                                   (no alternatives: whatever the arguments)
   //   otherwise (including nr == -1)               -> defaultAction
   Action decide(uint32_t nr, uint32_t arch, const uint64_t args[6]) const;
   Action decide(const seccomp_data &d) const;

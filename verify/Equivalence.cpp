@@ -246,7 +246,7 @@ z3::expr encodePolicy(z3::context &ctx, const Policy &p, const SymData &d) {
       }
       when = when && z3::mk_or(alts);
     }
-    res = z3::ite(when, val(SECCOMP_RET_ALLOW), res);
+    res = z3::ite(when, val(r.action.value()), res);
   }
   z3::expr x32 = z3::uge(d.nr, val(Policy::X32SyscallBit)) && d.nr != val(0xffffffffu);
   z3::expr bad = d.arch != val(Policy::AuditArchX86_64) || x32;

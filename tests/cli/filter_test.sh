@@ -99,6 +99,46 @@ check "extend -o FIFO writes through it and leaves it a FIFO" eval 'rc_is 0 && [
 run extend "$M" --format bpf -o "$TMP/no-such-dir/x.bpf"
 check "extend: unwritable output, exit 2" eval 'rc_is 2 && [ ! -e "$TMP/no-such-dir" ]'
 
+# --- argument facts -------------------------------------------------------------------------------
+# /bin/true's facts are all `any` (dynamic glibc); an edited copy lists ioctl requests (TCGETS only).
+facts() { sed "/^  - name: ioctl$/,/^  - name:/s/^      request: any$/      request: $1/" "$M" >"$2"; }
+MA=$TMP/true-args.yaml
+facts '["0x5401"]' "$MA"
+grep -q 'request: \["0x5401"\]' "$MA" && pass "the edited manifest lists ioctl requests" || fail "cannot edit $MA"
+run extend "$MA" --format bpf -o "$TMP/args.bpf"
+check "extend: a syscall with value facts gets argument checks (summary counts them)" \
+  eval 'rc_is 0 && err_has "(1 with argument checks)"'
+run extend "$M" --format bpf -o "$TMP/any.bpf" -q
+run extend "$MA" --format bpf -o "$TMP/noargs.bpf" -q --no-args
+check "extend --no-args: the filter of the same manifest without facts (byte-identical)" cmp -s "$TMP/any.bpf" "$TMP/noargs.bpf"
+check "extend: facts change the filter" eval '! cmp -s "$TMP/args.bpf" "$TMP/any.bpf"'
+run verify --manifest "$MA" --filter "$TMP/args.bpf"
+check "verify proves the argument-checked filter (exit 0)" eval 'rc_is 0 && out_has PROVEN'
+run verify --manifest "$MA" --filter "$TMP/args.bpf" --no-args
+check "verify --no-args: the checked filter is not the unconditional policy (exit 1), counterexample on ioctl" \
+  eval 'rc_is 1 && out_has "NOT EQUIVALENT" && out_has "ioctl"'
+run extend "$MA" --format oci -o - -q
+check "extend --format oci: ioctl's requests as SCMP_CMP_MASKED_EQ on the low 32 bits" \
+  eval 'rc_is 0 && out_has "\"value\": 4294967295, \"valueTwo\": 21505, \"op\": \"SCMP_CMP_MASKED_EQ\""'
+run extend "$MA" --format systemd -o - -q
+check "extend --format systemd: says ioctl is unconditional there" eval 'rc_is 0 && out_has "# WARNING: ioctl"'
+run run --manifest "$MA" -- /bin/true
+check "run: /bin/true under the argument-checked filter (exit 0)" rc_is 0
+facts '["TIOCSTI"]' "$TMP/bad-value.yaml"
+run extend "$TMP/bad-value.yaml" --format bpf -o "$TMP/out/x"
+check "extend: a fact value that is not a number, one-line error naming manifest, syscall, argument, value" \
+  eval 'one_line_error "bad-value.yaml: manifest syscall '"'ioctl'"', argument '"'request'"': value '"'TIOCSTI'"'" && out_dir_empty'
+facts '["0x100005401"]' "$TMP/big-value.yaml"
+run extend "$TMP/big-value.yaml" --format bpf -o "$TMP/out/x"
+check "extend: a fact value beyond 32 bits, exit 2" eval 'one_line_error "out of range for a 32-bit argument" && out_dir_empty'
+sed "/^  - name: ioctl$/,/^  - name:/s/^      request: any$/      cmd: [\"1\"]/" "$M" >"$TMP/bad-arg.yaml"
+run run --manifest "$TMP/bad-arg.yaml" -- /bin/true
+check "run: a fact naming an argument ioctl does not record, exit 2, names it" \
+  eval 'one_line_error "argument '"'cmd'"': not a recorded argument" && [ ! -s "$TMP/stdout" ]'
+run extend "$TMP/bad-value.yaml" --format bpf -o "$TMP/out/x" --no-args -q
+check "extend --no-args does not read the facts (exit 0)" eval 'rc_is 0 && [ -s "$TMP/out/x" ]'
+rm -f "$TMP/out/x"
+
 # --- verify ---------------------------------------------------------------------------------------
 run verify --manifest "$M" --filter "$B"
 check "verify proves bespoke's own filter (exit 0)" eval 'rc_is 0 && out_has PROVEN && out_has "constant-action cache"'

@@ -159,6 +159,29 @@ TEST(Compiler, ConditionalEdgeCases) {
   checkAgainstDecide(prog, p, 77);
 }
 
+// A rule's own action (clone3 -> errno:ENOSYS): unconditional and conditional, next to allowed neighbours
+// and to each other (adjacent ranges with one action merge).
+TEST(Compiler, RuleActions) {
+  const Action enosys{Action::Errno, 38};
+  Policy p = unconditionalPolicy({10, 11, 12, 13, 40, 41, 435});
+  p.allowed[1].action = enosys;                              // 11: between allowed 10 and 12
+  p.allowed[2].action = enosys;                              // 12: merges with 11
+  p.allowed[4].action = enosys;                              // 40: conditional
+  p.allowed[4].alternatives = {{masked(0, 0xffffffff, 2)}};
+  p.allowed[6].action = Action{Action::Trap, 0};             // 435
+  uint64_t args[6] = {2};
+  EXPECT_EQ(p.decide(40, Policy::AuditArchX86_64, args), enosys);
+  EXPECT_EQ(p.decide(11, Policy::AuditArchX86_64, args), enosys);
+  args[0] = 3;
+  EXPECT_EQ(p.decide(40, Policy::AuditArchX86_64, args), kEperm);
+  for (Action def : {kEperm, kKill, enosys}) {
+    p.defaultAction = def;
+    std::vector<sock_filter> prog = compileOk(p);
+    checkStructure(prog);
+    checkAgainstDecide(prog, p, 78);
+  }
+}
+
 TEST(Compiler, AllSyscallsAllConditional) {
   // Every syscall conditional: a big program, exercising long-jump trampolines.
   Policy p = unconditionalPolicy(allNumbers());

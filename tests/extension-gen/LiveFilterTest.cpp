@@ -28,25 +28,6 @@ using namespace bespoke::policytest;
 
 namespace {
 
-int installAndRun(const std::vector<sock_filter> &prog, int (*body)()) {
-  pid_t pid = fork();
-  if (pid < 0)
-    return -1;
-  if (pid == 0) {
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-      _exit(100);
-    sock_fprog fp{static_cast<unsigned short>(prog.size()), const_cast<sock_filter *>(prog.data())};
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fp) != 0)
-      _exit(101);
-    syscall(SYS_exit_group, body());
-    _exit(102);
-  }
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid)
-    return -1;
-  return status;
-}
-
 Policy livePolicy(Action def) {
   return unconditionalPolicy({*syscallNumber("write"), *syscallNumber("getpid"),
                               *syscallNumber("exit_group")},
@@ -284,6 +265,10 @@ TEST(LibseccompDifferential, GeAndLeOnOneArgument) {
 // What a container runtime would build from our OCI profile: ociRules() fed to libseccomp.
 TEST(LibseccompDifferential, OciRulesMeanThePolicy) {
   Policy p = conditionalPolicy(spread(40));
+  p.allowed[2].action = Action{Action::Errno, 38}; // unconditional, another action (clone3's ENOSYS)
+  p.allowed[9].action = Action{Action::Errno, 38}; // conditional, another action
+  ASSERT_TRUE(p.allowed[2].unconditional());
+  ASSERT_FALSE(p.allowed[9].unconditional());
   scmp_filter_ctx ctx = seccomp_init(p.defaultAction.value());
   ASSERT_NE(ctx, nullptr);
   seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, p.badArchAction.value());
@@ -299,7 +284,7 @@ TEST(LibseccompDifferential, OciRulesMeanThePolicy) {
     }
     for (const std::string &name : r.names) {
       ++entries;
-      ASSERT_EQ(seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, *syscallNumber(name), cmps.size(), cmps.data()), 0)
+      ASSERT_EQ(seccomp_rule_add_array(ctx, r.action.value(), *syscallNumber(name), cmps.size(), cmps.data()), 0)
           << name;
     }
   }

@@ -12,6 +12,10 @@
 
 #include <linux/audit.h>
 #include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <random>
@@ -178,6 +182,27 @@ inline size_t ceilLog2(size_t n) {
   while ((size_t(1) << d) < n)
     ++d;
   return d;
+}
+
+// Forks a child that installs `prog` (no_new_privs, every thread) and exits with body()'s value; returns
+// the child's wait status (-1 when fork or wait fails).
+inline int installAndRun(const std::vector<sock_filter> &prog, int (*body)()) {
+  pid_t pid = fork();
+  if (pid < 0)
+    return -1;
+  if (pid == 0) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+      _exit(100);
+    sock_fprog fp{static_cast<unsigned short>(prog.size()), const_cast<sock_filter *>(prog.data())};
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fp) != 0)
+      _exit(101);
+    syscall(SYS_exit_group, body());
+    _exit(102);
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid)
+    return -1;
+  return status;
 }
 
 } // namespace bespoke::policytest

@@ -92,7 +92,7 @@ TEST(Decide, ExtendGainsComeFromTheCompiledFilter) {
   ASSERT_TRUE(bool(prog));
   EXPECT_EQ(d.extend.allowed, 9u + kernelIssuedSyscalls().size()); // the manifest's 9 and the kernel-issued ones
   EXPECT_EQ(d.extend.denied, x86_64Syscalls().size() - d.extend.allowed);
-  EXPECT_EQ(d.extend.argumentConstrained, 0u); // argument facts do not constrain filters yet
+  EXPECT_EQ(d.extend.argumentConstrained, 1u); // socket: the domain fact becomes a condition
   EXPECT_EQ(d.extend.instructions, prog->size());
   EXPECT_EQ(d.extend.worstPath, pathLengths(*prog, *policy).worst);
   EXPECT_EQ(d.extend.defaultAction, "kill-process");
@@ -101,6 +101,23 @@ TEST(Decide, ExtendGainsComeFromTheCompiledFilter) {
   Decision more = decided(m);
   EXPECT_EQ(more.extend.allowed, d.extend.allowed + 1);
   EXPECT_EQ(more.extend.denied, d.extend.denied - 1);
+}
+
+// argument_constrained counts the syscalls the filter extend would build checks arguments of: facts with
+// values count, `any` does not, and clone3's ENOSYS (no condition) does not.
+TEST(Decide, ArgumentConstrainedCountsCheckedSyscalls) {
+  Manifest m = server();
+  addSyscall(m, "clone");
+  addSyscall(m, "clone3");
+  addSyscall(m, "ioctl");
+  for (SyscallUse &u : m.footprint.syscalls) {
+    if (u.name == "clone") u.args["flags"] = ArgFact{false, {"0x1200011"}};
+    if (u.name == "ioctl") u.args["request"] = ArgFact{true, {}};
+  }
+  EXPECT_EQ(decided(m).extend.argumentConstrained, 2u); // socket, clone
+  for (SyscallUse &u : m.footprint.syscalls)
+    if (u.name == "socket") u.args["domain"] = ArgFact{true, {}};
+  EXPECT_EQ(decided(m).extend.argumentConstrained, 1u); // clone
 }
 
 TEST(Decide, RewriteGainsFollowTheKconfigTable) {

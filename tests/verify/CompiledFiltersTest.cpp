@@ -9,6 +9,7 @@
 
 #include "analyzer/SyscallTable.h"
 #include "extension-gen/Compiler.h"
+#include "extension-gen/ManifestPolicy.h"
 #include "tests/verify/SeccompHelpers.h"
 #include "verify/Equivalence.h"
 #include "verify/Safety.h"
@@ -171,4 +172,161 @@ TEST(CompiledFilters, MutantsAreKilled) {
   EXPECT_EQ(missed, 0);
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Policies from manifests with argument facts (enumerations, socket type, flags, clone3 -> ENOSYS).
+
+SyscallUse use(const std::string &name, std::map<std::string, ArgFact> facts = {}) {
+  SyscallUse u;
+  u.name = name;
+  u.nr = *syscallNumber(name);
+  u.args = std::move(facts);
+  return u;
+}
+
+ArgFact vals(std::vector<std::string> v) { return ArgFact{false, std::move(v)}; }
+
+// A manifest with facts on every recorded argument kind, plus `extra` unconditional syscalls.
+Manifest factsManifest(size_t extra) {
+  Manifest m;
+  m.footprint.syscalls = {
+      use("socket", {{"domain", vals({"1", "2", "10"})}, {"type", vals({"0x1", "0x2"})}, {"protocol", vals({"0"})}}),
+      use("socketpair", {{"domain", vals({"1"})}, {"type", vals({"0x5"})}}),
+      use("ioctl", {{"request", vals({"0x5401", "0x5413", "0x541b"})}}),
+      use("fcntl", {{"cmd", vals({"1", "2", "3", "4"})}}),
+      use("prctl", {{"option", vals({"15", "38"})}}),
+      use("clone", {{"flags", vals({"0x1200011", "0x3d0f00"})}}),
+      use("clone3"),
+      use("mmap", {{"prot", vals({"0x1", "0x3"})}, {"flags", vals({"0x22", "0x2", "0x812"})}}),
+      use("mprotect", {{"prot", vals({"0x0", "0x1"})}}),
+      use("openat", {{"flags", vals({"0x0", "0x80000", "0x241"})}}),
+      use("personality", {{"persona", vals({"-1"})}}),
+      use("setsockopt", {{"level", vals({"1", "6"})}, {"optname", vals({"2", "9", "13"})}}),
+      use("madvise", {{"advice", vals({"4"})}}),
+      use("open", {{"flags", ArgFact{true, {}}}}),
+  };
+  std::vector<int> all = allNumbers();
+  for (size_t i = 0; i < all.size() && extra; i += 3) {
+    std::string name(*syscallName(all[i]));
+    if (std::any_of(m.footprint.syscalls.begin(), m.footprint.syscalls.end(),
+                    [&](const SyscallUse &u) { return u.name == name; }))
+      continue;
+    m.footprint.syscalls.push_back(use(name));
+    --extra;
+  }
+  return m;
+}
+
+Policy factsPolicy(size_t extra, Action def) {
+  auto p = policyFromManifest(factsManifest(extra), def);
+  if (!p) {
+    ADD_FAILURE() << llvm::toString(p.takeError());
+    return {};
+  }
+  return *p;
+}
+
+const SyscallRule *ruleNamed(const Policy &p, const std::string &name) {
+  for (const SyscallRule &r : p.allowed)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
+TEST(CompiledFilters, ArgumentConditionedPoliciesAreProven) {
+  for (size_t extra : {0, 10, 100}) {
+    for (Action def : {act(Action::KillProcess), act(Action::Errno, 1), act(Action::Log)}) {
+      Policy p = factsPolicy(extra, def);
+      SCOPED_TRACE("extra=" + std::to_string(extra) + " default=" + def.name());
+      ASSERT_EQ(ruleNamed(p, "clone3")->action, act(Action::Errno, 38));
+      std::vector<sock_filter> prog = compiled(p);
+      auto v = proveEquivalent(prog, p);
+      ASSERT_TRUE(static_cast<bool>(v)) << llvm::toString(v.takeError());
+      EXPECT_TRUE(v->equivalent) << v->counterexample;
+      // Unconditional allows stay in the kernel's cache; clone3's ENOSYS is constant but not an allow.
+      std::vector<int> cacheable, conditional;
+      for (const SyscallRule &r : p.allowed) {
+        if (r.unconditional() && r.action.kind == Action::Allow) cacheable.push_back(r.nr);
+        if (!r.unconditional()) conditional.push_back(r.nr);
+      }
+      EXPECT_EQ(v->kernelCachedSyscalls, cacheable);
+      EXPECT_EQ(conditional.size(), 12u); // every syscall with value facts except open (any)
+      EXPECT_TRUE(std::binary_search(v->constantActionSyscalls.begin(), v->constantActionSyscalls.end(),
+                                     ruleNamed(p, "clone3")->nr));
+      for (int nr : conditional)
+        EXPECT_FALSE(std::binary_search(v->constantActionSyscalls.begin(), v->constantActionSyscalls.end(), nr)) << nr;
+    }
+  }
+}
+
+// The proof sees through the argument checks: a policy that differs in one value or in clone3's action
+// is refused, with a counterexample on exactly that syscall.
+TEST(CompiledFilters, ArgumentPolicyDifferencesAreFound) {
+  Policy p = factsPolicy(10, act(Action::Errno, 1));
+  std::vector<sock_filter> prog = compiled(p);
+  auto differs = [&](const Policy &other, const std::string &name) {
+    auto v = proveEquivalent(prog, other);
+    ASSERT_TRUE(static_cast<bool>(v)) << llvm::toString(v.takeError());
+    ASSERT_FALSE(v->equivalent) << name;
+    EXPECT_EQ(static_cast<uint32_t>(v->witness.nr), static_cast<uint32_t>(*syscallNumber(name))) << v->counterexample;
+    EXPECT_EQ(runBpf(prog, v->witness).ret, v->filterAction);
+    EXPECT_EQ(other.decide(v->witness).value(), v->policyAction);
+    EXPECT_NE(v->filterAction, v->policyAction);
+  };
+  Policy allowClone3 = p;
+  const_cast<SyscallRule *>(ruleNamed(allowClone3, "clone3"))->action = act(Action::Allow);
+  differs(allowClone3, "clone3");
+  Policy moreDomains = p;
+  auto *socket = const_cast<SyscallRule *>(ruleNamed(moreDomains, "socket"));
+  std::vector<ArgCondition> alt = socket->alternatives[0];
+  alt[0].a = 16; // AF_NETLINK
+  socket->alternatives.push_back(alt);
+  differs(moreDomains, "socket");
+  Policy fullWord = p; // a 64-bit comparison instead of the low word
+  auto *ioctl = const_cast<SyscallRule *>(ruleNamed(fullWord, "ioctl"));
+  for (auto &a : ioctl->alternatives) a[0].mask = ~0ULL;
+  differs(fullWord, "ioctl");
+  Policy looser = p; // CLONE_NEWUSER allowed
+  auto *clone = const_cast<SyscallRule *>(ruleNamed(looser, "clone"));
+  clone->alternatives[0][0].mask &= ~0x10000000ULL;
+  differs(looser, "clone");
+}
+
+// Random mutants of argument-conditioned programs: each unsafe, proven equivalent (random testing agrees)
+// or refused with a counterexample the interpreter and Policy::decide confirm.
+TEST(CompiledFilters, ArgumentMutantsAreKilled) {
+  std::mt19937_64 rng(4242);
+  static const uint16_t opcodes[] = {BPF_LD | BPF_W | BPF_ABS, BPF_ALU | BPF_AND | BPF_K, BPF_JMP | BPF_JA,
+                                     BPF_JMP | BPF_JEQ | BPF_K, BPF_JMP | BPF_JGT | BPF_K, BPF_JMP | BPF_JGE | BPF_K,
+                                     BPF_JMP | BPF_JSET | BPF_K, BPF_RET | BPF_K};
+  Policy p = factsPolicy(5, act(Action::Errno, 1));
+  std::vector<sock_filter> base = compiled(p);
+  int unsafe = 0, equivalent = 0, refused = 0;
+  for (int m = 0; m < 300; ++m) {
+    std::vector<sock_filter> f = base;
+    test::mutateOnce(f, rng, opcodes);
+    if (!checkSafety(f).empty()) {
+      ++unsafe;
+      continue;
+    }
+    auto r = proveEquivalent(f, p);
+    ASSERT_TRUE(static_cast<bool>(r)) << llvm::toString(r.takeError());
+    if (r->equivalent) {
+      ++equivalent;
+      for (int s = 0; s < 300; ++s) {
+        seccomp_data d = test::randomData(rng, p);
+        ASSERT_EQ(runBpf(f, d).ret, p.decide(d).value()) << "mutant " << m << " proven equivalent but differs at "
+                                                         << describe(d);
+      }
+    } else {
+      ++refused;
+      EXPECT_EQ(runBpf(f, r->witness).ret, r->filterAction) << r->counterexample;
+      EXPECT_EQ(p.decide(r->witness).value(), r->policyAction) << r->counterexample;
+      EXPECT_NE(r->filterAction, r->policyAction) << r->counterexample;
+    }
+  }
+  std::printf("[ info ] argument-conditioned mutants: %d unsafe, %d proven equivalent, %d refused\n", unsafe,
+              equivalent, refused);
+  EXPECT_GT(refused, 100);
+}
+
 } // namespace
+

@@ -63,7 +63,7 @@ inline std::string libseccompBytes(const Policy &p, int optimize, int extraNr = 
     if (r.nr == missingNr)
       continue;
     if (r.alternatives.empty()) {
-      check(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r.nr, 0), "rule_add " + std::to_string(r.nr));
+      check(seccomp_rule_add(ctx, r.action.value(), r.nr, 0), "rule_add " + std::to_string(r.nr));
       continue;
     }
     for (const auto &alt : r.alternatives) {
@@ -76,7 +76,7 @@ inline std::string libseccompBytes(const Policy &p, int optimize, int extraNr = 
         else
           throw std::runtime_error("InRange is not translated to libseccomp here");
       }
-      check(seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, r.nr, static_cast<unsigned>(cmps.size()), cmps.data()),
+      check(seccomp_rule_add_array(ctx, r.action.value(), r.nr, static_cast<unsigned>(cmps.size()), cmps.data()),
             "rule_add_array " + std::to_string(r.nr));
     }
   }
