@@ -68,11 +68,15 @@ public:
         copy.evidence.clear();
         at = Into.syscalls.insert(at, std::move(copy));
       } else {
-        // The executed program's arguments join the caller's: the union, any if either is any.
+        // The executed program's arguments join the caller's: the union, any if either is any (an
+        // argument one side does not record is any there).
+        for (auto &[arg, into] : at->args)
+          if (!u.args.count(arg) && !into.any) into = ArgFact{true, {}, "not recorded for " + child.footprint.app.name};
         for (const auto &[arg, fact] : u.args) {
-          ArgFact &into = at->args[arg];
+          ArgFact &into = at->args.try_emplace(arg, ArgFact{true, {}, "not recorded for " + Into.app.name}).first->second;
           std::set<std::string> values(into.values.begin(), into.values.end());
           values.insert(fact.values.begin(), fact.values.end());
+          if (!into.any && fact.any) into.why = fact.why;
           into.any = into.any || fact.any;
           into.values.clear();
           if (!into.any) into.values.assign(values.begin(), values.end());
