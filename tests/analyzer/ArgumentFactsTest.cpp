@@ -119,3 +119,57 @@ TEST(ArgumentFacts, DynamicProgramKeepsEveryRecordedArgument) {
     EXPECT_TRUE(f->any || !f->values.empty()) << arg;
   }
 }
+
+namespace {
+// The reasons given for `any`, over every recorded argument.
+std::vector<std::string> reasons(const Footprint &fp) {
+  std::vector<std::string> out;
+  for (const SyscallUse &u : fp.syscalls)
+    for (const auto &[name, f] : u.args)
+      if (f.any) out.push_back(u.name + "." + name + ": " + f.why);
+  return out;
+}
+bool anyReasonHas(const Footprint &fp, const std::string &text) {
+  for (const std::string &r : reasons(fp))
+    if (r.find(text) != std::string::npos) return true;
+  return false;
+}
+} // namespace
+
+TEST(ArgumentFacts, EveryAnyCarriesAReason) {
+  Footprint fp = analyze("socket_direct.dynamic");
+  size_t anys = 0;
+  for (const SyscallUse &u : fp.syscalls)
+    for (const auto &[name, f] : u.args)
+      if (f.any) {
+        ++anys;
+        EXPECT_FALSE(f.why.empty()) << u.name << "." << name;
+      }
+  EXPECT_GT(anys, 0u) << "glibc's own code passes computed values somewhere";
+}
+
+TEST(ArgumentFacts, DlsymOfANameFromTheCommandLineMakesExportsEnteredFromAnywhere) {
+  Footprint fp = analyze("dlsym_any");
+  const ArgFact *domain = fact(fp, "socket", "domain");
+  ASSERT_TRUE(domain);
+  EXPECT_TRUE(domain->any);
+  EXPECT_NE(domain->why.find("dlsym can return any exported function"), std::string::npos) << domain->why;
+}
+
+TEST(ArgumentFacts, LibcryptoLooksUpOnlyItsOwnNames) {
+  // Without the DSO model, libcrypto's pointer-entered dlfcn_globallookup made every export a dlsym target.
+  Footprint fp = analyze("crypto_dso");
+  ASSERT_TRUE(std::any_of(fp.modules.begin(), fp.modules.end(),
+                          [](const ModuleInfo &m) { return m.name.rfind("libcrypto.so", 0) == 0; }));
+  EXPECT_FALSE(anyReasonHas(fp, "dlsym can return")) << ::testing::PrintToString(reasons(fp));
+}
+
+TEST(ArgumentFacts, SyscallNumberFromAPointerCallIsAnUnresolvedSite) {
+  Footprint fp = analyze("syscall_table");
+  bool listed = false;
+  for (const Unresolved &u : fp.unresolved)
+    if (u.kind == "wrapper-argument" && u.why.find("reached through a pointer") != std::string::npos &&
+        !u.evidence.chain.empty() && u.evidence.chain.back().module == "syscall_table")
+      listed = true;
+  EXPECT_TRUE(listed) << "the call of syscall() with call3's own first argument";
+}
