@@ -72,6 +72,16 @@ AbsValue AbsValue::zeroExtended32() const {
   return v;
 }
 
+AbsValue AbsValue::signExtended32() const {
+  if (kind == Stack) return top();
+  AbsValue v = *this;
+  if (kind == Const) {
+    for (int i = 0; i < v.n; ++i) v.c[i] = uint64_t(int64_t(int32_t(uint32_t(v.c[i]))));
+    normalizeConstants(v);
+  }
+  return v;
+}
+
 AbsValue AbsValue::withLowByte(uint8_t byte) const {
   AbsValue v = *this;
   for (int i = 0; i < v.n; ++i) v.c[i] = (v.c[i] & ~0xffULL) | byte;

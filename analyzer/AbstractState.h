@@ -37,6 +37,9 @@ struct AbsValue {
   // What a 32-bit register write leaves: the CPU zero-extends, so constants lose their upper half and a
   // frame address (64 bits wide) is unknown. Entry values are kept as they are.
   AbsValue zeroExtended32() const;
+  // What movslq leaves: constants sign-extended from their low half; entry values kept (their low 32
+  // bits are the entry value's, which is what every use of one reads); a frame address is unknown.
+  AbsValue signExtended32() const;
   // Constants with their low byte replaced by `byte` (a write to %al keeps %rax's upper bytes).
   AbsValue withLowByte(uint8_t byte) const;
 };

@@ -455,6 +455,9 @@ bool FunctionAnalyzer::transferRegister(const Insn &in, State &s) {
   case Op::MovRR64:
     write(s, I.getOperand(0).getReg(), read(s, I.getOperand(1).getReg()), in.op == Op::MovRR32);
     return true;
+  case Op::Movsx32: // movslq: musl's socket() sign-extends each int argument
+    write(s, I.getOperand(0).getReg(), read(s, I.getOperand(1).getReg()).signExtended32(), false);
+    return true;
   case Op::Xor32:
   case Op::Xor64:
     if (I.getNumOperands() >= 3 && I.getOperand(1).getReg() == I.getOperand(2).getReg())

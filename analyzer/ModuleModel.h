@@ -117,7 +117,7 @@ struct Function {
 };
 
 struct ModuleModel {
-  static constexpr uint32_t FormatVersion = 10; // bump when the analysis or layout changes
+  static constexpr uint32_t FormatVersion = 11; // bump when the analysis or layout changes
 
   std::string fileName, sha256;
   std::vector<Function> functions; // sorted by address

@@ -42,7 +42,7 @@ X86Machine::X86Machine() {
   static const std::map<std::string, Op> names = {
       {"MOV8ri", Op::MovRI8}, {"MOV8ri_alt", Op::MovRI8}, {"MOV32ri", Op::MovRI32}, {"MOV32ri_alt", Op::MovRI32}, {"MOV64ri", Op::MovRI64},
       {"MOV64ri32", Op::MovRI64}, {"MOV32rr", Op::MovRR32}, {"MOV32rr_REV", Op::MovRR32},
-      {"MOV64rr", Op::MovRR64}, {"MOV64rr_REV", Op::MovRR64}, {"XOR32rr", Op::Xor32},
+      {"MOV64rr", Op::MovRR64}, {"MOV64rr_REV", Op::MovRR64}, {"MOVSX64rr32", Op::Movsx32}, {"XOR32rr", Op::Xor32},
       {"XOR32rr_REV", Op::Xor32}, {"XOR64rr", Op::Xor64}, {"XOR64rr_REV", Op::Xor64},
       {"LEA64r", Op::Lea64}, {"LEA32r", Op::Lea32}, {"LEA64_32r", Op::Lea32},
       {"ADD64ri8", Op::AddRI}, {"ADD64ri32", Op::AddRI}, {"SUB64ri8", Op::SubRI}, {"SUB64ri32", Op::SubRI},

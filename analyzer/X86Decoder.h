@@ -30,7 +30,7 @@ namespace bespoke {
 // What the analysis needs to know about an opcode; everything else is handled generically from its
 // MCInstrDesc (defined registers become unknown).
 enum class Op : uint8_t {
-  Other, MovRI8, MovRI32, MovRI64, Cmov32, Cmov64, TestRR, MovRR32, MovRR64, Xor32, Xor64, Lea64, Lea32, AddRI, SubRI, AddRI32, SubRI32,
+  Other, MovRI8, MovRI32, MovRI64, Cmov32, Cmov64, TestRR, MovRR32, MovRR64, Movsx32, Xor32, Xor64, Lea64, Lea32, AddRI, SubRI, AddRI32, SubRI32,
   LoadRM64, LoadRM32, StoreMR64, StoreMR32, StoreMI, PushR, PushI, PopR, Leave,
   CallRel, CallReg, CallMem, JmpRel, JmpReg, JmpMem, Jcc, Ret, Syscall, Int, Sysenter, Trap, Nop
 };
