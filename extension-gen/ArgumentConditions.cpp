@@ -2,6 +2,7 @@
 #include "extension-gen/ArgumentConditions.h"
 
 #include "analyzer/ArgumentSpecs.h"
+#include "analyzer/ArgumentSymbols.h"
 
 #include <algorithm>
 #include <charconv>
@@ -95,6 +96,30 @@ llvm::Expected<uint32_t> parseArgumentValue(const std::string &text) {
   return negative ? static_cast<uint32_t>(-static_cast<int64_t>(v)) : static_cast<uint32_t>(v);
 }
 
+llvm::Expected<uint32_t> parseArgumentValue(const std::string &text, const ArgumentSpec &spec) {
+  const bool symbolic = std::any_of(text.begin(), text.end(), [](char c) { return c == '|' || c == '_'; }) ||
+                        (!text.empty() && ((text[0] >= 'A' && text[0] <= 'Z') || (text[0] >= 'a' && text[0] <= 'z')));
+  if (!symbolic) return parseArgumentValue(text);
+  uint32_t value = 0;
+  size_t start = 0;
+  while (true) {
+    const size_t bar = text.find('|', start);
+    const std::string term = text.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
+    if (std::optional<uint32_t> v = argumentSymbol(spec, term)) {
+      value |= *v;
+    } else if (auto n = parseArgumentValue(term)) {
+      value |= *n;
+    } else {
+      llvm::consumeError(n.takeError());
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "value '%s': '%s' is not a number nor a constant of %s's %s", text.c_str(),
+                                     term.c_str(), spec.syscall, spec.name);
+    }
+    if (bar == std::string::npos) return value;
+    start = bar + 1;
+  }
+}
+
 llvm::Expected<SyscallConditions> conditionsFromFacts(const std::string &syscall,
                                                       const std::map<std::string, ArgFact> &facts) {
   SyscallConditions out;
@@ -111,7 +136,7 @@ llvm::Expected<SyscallConditions> conditionsFromFacts(const std::string &syscall
     }
     std::set<uint32_t> values;
     for (const std::string &text : fact.values) {
-      auto v = parseArgumentValue(text);
+      auto v = parseArgumentValue(text, **spec);
       if (!v)
         return factError(syscall, name, llvm::toString(v.takeError()));
       values.insert(*v);

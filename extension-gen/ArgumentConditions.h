@@ -3,6 +3,7 @@
 // extension-gen/README.md ("Argument conditions").
 #pragma once
 
+#include "analyzer/ArgumentSpecs.h"
 #include "analyzer/Footprint.h"
 #include "seccomp/Policy.h"
 
@@ -30,6 +31,10 @@ const ArgumentCheck *argumentCheckOf(const std::string &syscall, const std::stri
 // A manifest value (the low 32 bits, signed decimal or 0x-hex) as a 32-bit word; an error for anything
 // else ("not a number", "out of range for a 32-bit argument").
 llvm::Expected<uint32_t> parseArgumentValue(const std::string &text);
+// The same for the argument `spec` describes, which also takes its constants' names
+// (analyzer/ArgumentSymbols.h) and `|` between terms: "AF_INET", "O_WRONLY|O_CREAT|0x8000". A name that
+// is not one of the argument's constants is an error ("not a number nor a constant of socket's domain").
+llvm::Expected<uint32_t> parseArgumentValue(const std::string &text, const ArgumentSpec &spec);
 
 // The most alternatives one syscall's conditions may have (the product of its enumerations' sizes); above
 // it the argument with the most values is not checked (a wider, still sound, filter).

@@ -2,7 +2,13 @@
 // turn argument facts and kernel paths into options.
 #include "specializer/KernelRequirements.h"
 
+#include "analyzer/ArgumentSpecs.h"
+#include "analyzer/ArgumentSymbols.h"
+
+#include "llvm/ADT/StringRef.h"
+
 #include <algorithm>
+#include <cstring>
 #include <cstdint>
 #include <optional>
 
@@ -156,11 +162,30 @@ std::optional<uint64_t> parseNumber(const std::string &v) {
 }
 
 // A flag bit in an argument fact: its values are numbers ("0x10000"), one per call site.
+// A value of u's argument `arg` as a number: written as one, or as constant names and numbers joined by
+// '|' ("CLONE_VM|SIGCHLD", analyzer/ArgumentSymbols.h); nullopt when it is neither.
+std::optional<uint64_t> argumentNumber(const SyscallUse &u, const char *arg, const std::string &v) {
+  if (auto n = parseNumber(v)) return n;
+  for (const ArgumentSpec *spec : argumentSpecsOf(u.name)) {
+    if (strcmp(spec->name, arg) != 0) continue;
+    uint64_t value = 0;
+    for (llvm::StringRef rest = v; ;) {
+      auto [term, tail] = rest.split('|');
+      if (auto sym = argumentSymbol(*spec, std::string_view(term.data(), term.size()))) value |= *sym;
+      else if (auto n = parseNumber(term.str())) value |= *n;
+      else return std::nullopt;
+      if (tail.empty() && !rest.contains('|')) return value;
+      rest = tail;
+    }
+  }
+  return std::nullopt;
+}
+
 const std::string *valueWithBit(const SyscallUse &u, const char *arg, uint64_t bit) {
   auto a = u.args.find(arg);
   if (a == u.args.end()) return nullptr;
   for (const std::string &v : a->second.values)
-    if (auto n = parseNumber(v); n && (*n & bit)) return &v;
+    if (auto n = argumentNumber(u, arg, v); n && (*n & bit)) return &v;
   return nullptr;
 }
 
@@ -231,7 +256,7 @@ KernelRequirements kernelRequirements(const Footprint &fp) {
       // kernel/sys.c: PR_SET_SECCOMP calls prctl_set_seccomp, -EINVAL without SECCOMP.
       if (auto a = u.args.find("option"); a != u.args.end())
         for (const std::string &v : a->second.values)
-          if (auto n = parseNumber(v); (n && int64_t(*n) == PrSetSeccomp) || v == "PR_SET_SECCOMP")
+          if (auto n = argumentNumber(u, "option", v); n && int64_t(*n) == PrSetSeccomp)
             need("SECCOMP", "prctl option PR_SET_SECCOMP");
     }
   }

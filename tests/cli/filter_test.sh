@@ -126,10 +126,14 @@ run extend "$MA" --format systemd -o - -q
 check "extend --format systemd: says ioctl is unconditional there" eval 'rc_is 0 && out_has "# WARNING: ioctl"'
 run run --manifest "$MA" -- /bin/true
 check "run: /bin/true under the argument-checked filter (exit 0)" rc_is 0
-facts '["TIOCSTI"]' "$TMP/bad-value.yaml"
+facts '["TIOCSTY"]' "$TMP/bad-value.yaml"
 run extend "$TMP/bad-value.yaml" --format bpf -o "$TMP/out/x"
-check "extend: a fact value that is not a number, one-line error naming manifest, syscall, argument, value" \
-  eval 'one_line_error "bad-value.yaml: manifest syscall '"'ioctl'"', argument '"'request'"': value '"'TIOCSTI'"'" && out_dir_empty'
+check "extend: a fact naming an unknown constant, one-line error naming manifest, syscall, argument, value" \
+  eval 'one_line_error "bad-value.yaml: manifest syscall '"'ioctl'"', argument '"'request'"': value '"'TIOCSTY'"'" && out_dir_empty'
+facts '["TCGETS"]' "$TMP/named.yaml"
+run extend "$TMP/named.yaml" --format bpf -o "$TMP/named.bpf" -q
+check "extend: a constant's name is its value (TCGETS is 0x5401: the same filter)" \
+  eval 'rc_is 0 && cmp -s "$TMP/named.bpf" "$TMP/args.bpf"'
 facts '["0x100005401"]' "$TMP/big-value.yaml"
 run extend "$TMP/big-value.yaml" --format bpf -o "$TMP/out/x"
 check "extend: a fact value beyond 32 bits, exit 2" eval 'one_line_error "out of range for a 32-bit argument" && out_dir_empty'

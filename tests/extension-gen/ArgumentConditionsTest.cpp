@@ -104,6 +104,42 @@ TEST(ArgumentConditions, ParseValues) {
   }
 }
 
+// A reviewer may write the constants' names (analyzer/ArgumentSymbols.h), joined by '|', and numbers.
+TEST(ArgumentConditions, ConstantNamesAreTheirValues) {
+  auto spec = [](const char *syscall, const char *arg) {
+    for (const ArgumentSpec *s : argumentSpecsOf(syscall))
+      if (std::string(s->name) == arg) return s;
+    return static_cast<const ArgumentSpec *>(nullptr);
+  };
+  auto parse = [&](const char *syscall, const char *arg, const char *text) -> int64_t {
+    auto v = parseArgumentValue(text, *spec(syscall, arg));
+    if (!v) {
+      llvm::consumeError(v.takeError());
+      return -1;
+    }
+    return *v;
+  };
+  EXPECT_EQ(parse("socket", "domain", "AF_INET6"), 10);
+  EXPECT_EQ(parse("socket", "domain", "PF_UNIX"), 1);
+  EXPECT_EQ(parse("socketpair", "type", "SOCK_STREAM|SOCK_CLOEXEC"), 0x80001);
+  EXPECT_EQ(parse("ioctl", "request", "TIOCSTI"), 0x5412);
+  EXPECT_EQ(parse("clone", "flags", "CLONE_VM|CLONE_FS|SIGCHLD"), 0x311);
+  EXPECT_EQ(parse("openat", "flags", "O_WRONLY|O_CREAT|0x8000"), 0x8041);
+  EXPECT_EQ(parse("mprotect", "prot", "PROT_READ|PROT_EXEC"), 5);
+  EXPECT_EQ(parse("mmap", "flags", "MAP_PRIVATE|MAP_ANONYMOUS"), 0x22);
+  EXPECT_EQ(parse("fcntl", "cmd", "F_SETLKW"), 7);
+  EXPECT_EQ(parse("prctl", "option", "PR_SET_NO_NEW_PRIVS"), 38);
+  EXPECT_EQ(parse("madvise", "advice", "MADV_DONTNEED"), 4);
+  EXPECT_EQ(parse("setsockopt", "level", "SOL_SOCKET"), 1);
+  EXPECT_EQ(parse("socket", "domain", "-1"), 0xffffffff) << "numbers still parse";
+  EXPECT_EQ(parse("socket", "domain", "TIOCSTI"), -1) << "names belong to their argument";
+  EXPECT_EQ(parse("ioctl", "request", "AF_INET"), -1);
+  // A policy from names is the policy from their numbers.
+  Policy named = policyOk(manifestOf({use("socket", {{"domain", values({"AF_UNIX", "AF_INET"})}})}));
+  Policy numbered = policyOk(manifestOf({use("socket", {{"domain", values({"1", "2"})}})}));
+  EXPECT_EQ(writeBpf(*compilePolicy(named)), writeBpf(*compilePolicy(numbered)));
+}
+
 // An enumeration: one alternative per value, each (v & 0xffffffff) == value.
 TEST(ArgumentConditions, EnumerationOnLow32Bits) {
   Policy p = policyOk(manifestOf({use("socket", {{"domain", values({"2", "1"})}})}));
@@ -260,7 +296,7 @@ TEST(ArgumentConditions, NoArgsGivesTheUnconditionalFilter) {
   EXPECT_EQ(writeBpf(compileOk(off)), writeBpf(compileOk(policyOk(bare))));
   EXPECT_NE(writeBpf(compileOk(off)), writeBpf(compileOk(policyOk(m))));
   // Bad facts are not read under --no-args.
-  Manifest bad = manifestOf({use("socket", {{"domain", values({"AF_INET"})}})});
+  Manifest bad = manifestOf({use("socket", {{"domain", values({"AF_INTE"})}})});
   auto withFacts = policyFromManifest(bad, kEperm);
   EXPECT_FALSE(static_cast<bool>(withFacts));
   llvm::consumeError(withFacts.takeError());
@@ -299,9 +335,15 @@ TEST(ArgumentConditions, BadFactsAreErrors) {
                "domain, type, protocol)");
   e = policyError(manifestOf({use("read", {{"fd", values({"0"})}})}));
   EXPECT_EQ(e, "manifest syscall 'read', argument 'fd': not a recorded argument of this syscall (it has none)");
-  e = policyError(manifestOf({use("socket", {{"domain", values({"2", "AF_INET"})}})}));
-  EXPECT_EQ(e, "manifest syscall 'socket', argument 'domain': value 'AF_INET' is not a number (signed decimal or "
-               "0x-hex)");
+  e = policyError(manifestOf({use("socket", {{"domain", values({"2", "AF_INTE"})}})}));
+  EXPECT_EQ(e, "manifest syscall 'socket', argument 'domain': value 'AF_INTE': 'AF_INTE' is not a number nor a "
+               "constant of socket's domain");
+  e = policyError(manifestOf({use("socket", {{"domain", values({"TIOCSTI"})}})}));
+  EXPECT_EQ(e, "manifest syscall 'socket', argument 'domain': value 'TIOCSTI': 'TIOCSTI' is not a number nor a "
+               "constant of socket's domain") << "an ioctl request is no socket family";
+  e = policyError(manifestOf({use("open", {{"flags", values({"O_WRONLY|O_CREAT|"})}})}));
+  EXPECT_EQ(e, "manifest syscall 'open', argument 'flags': value 'O_WRONLY|O_CREAT|': '' is not a number nor a "
+               "constant of open's flags");
   e = policyError(manifestOf({use("ioctl", {{"request", values({"0x100005412"})}})}));
   EXPECT_EQ(e, "manifest syscall 'ioctl', argument 'request': value '0x100005412' is out of range for a 32-bit "
                "argument");

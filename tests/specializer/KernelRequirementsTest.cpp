@@ -173,6 +173,23 @@ TEST(KernelRequirements, SymbolicFamiliesThreadsHugePagesAndUnknownSyscalls) {
   EXPECT_EQ(req.options.at("EPOLL"), (std::vector<std::string>{"syscall epoll_create1"}));
 }
 
+// Flags written as constant names (analyzer/ArgumentSymbols.h) count like their numbers.
+TEST(KernelRequirements, FlagsWrittenAsConstantNames) {
+  Footprint fp;
+  fp.syscalls = {use("clone", {{"flags", values({"CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD"})}}),
+                 use("mmap", {{"flags", values({"MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB"})}}),
+                 use("prctl", {{"option", values({"PR_SET_SECCOMP"})}})};
+  KernelRequirements req = kernelRequirements(fp);
+  EXPECT_EQ(req.options.at("FUTEX"),
+            (std::vector<std::string>{"threads (clone flags CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD "
+                                      "has CLONE_THREAD)"}));
+  EXPECT_EQ(req.options.at("HUGETLBFS"),
+            (std::vector<std::string>{"mmap flags MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB has MAP_HUGETLB"}));
+  EXPECT_TRUE(req.options.count("SECCOMP"));
+  fp.syscalls = {use("clone", {{"flags", values({"CLONE_VM|SIGCHLD"})}})};
+  EXPECT_FALSE(kernelRequirements(fp).options.count("FUTEX"));
+}
+
 TEST(KernelRequirements, UnknownSocketFamiliesBuildTheCommonOnes) {
   Footprint fp;
   ArgFact any;

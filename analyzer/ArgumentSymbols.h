@@ -1,0 +1,19 @@
+// ArgumentSymbols: the constant names a reviewer may write in a manifest's argument facts instead of
+// numbers (`domain: [AF_INET, AF_INET6]`, `flags: ["O_RDONLY|O_CLOEXEC"]`), per recorded argument, with
+// their x86-64 Linux values (include/uapi, glibc's bits/). The analyzers write numbers; readers of facts
+// (extension-gen/, the kernel requirements) accept both.
+#pragma once
+
+#include "analyzer/ArgumentSpecs.h"
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace bespoke {
+
+// The value of `name` for the argument `spec` describes, or nullopt when the name is not one of its
+// constants (a socket family is no ioctl request). PF_* names are accepted for AF_*.
+std::optional<uint32_t> argumentSymbol(const ArgumentSpec &spec, std::string_view name);
+
+} // namespace bespoke
