@@ -68,6 +68,8 @@ Option defaultActionOption(const char *help, bool forTools); // -d, --default-ac
 Action defaultAction(const ParsedArgs &args);
 // --no-args: the filter ignores the manifest's argument facts (every syscall unconditional).
 Option noArgsOption(bool forTools);
+// --clone3-enosys: PolicyOptions::clone3Enosys.
+Option clone3EnosysOption(bool forTools);
 PolicyOptions policyOptions(const ParsedArgs &args);
 
 // What to analyse: an ELF, or a compile database (with the built binary or a C library to model).

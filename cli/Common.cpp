@@ -96,9 +96,20 @@ Option noArgsOption(bool forTools) {
   return o;
 }
 
+Option clone3EnosysOption(bool forTools) {
+  Option o = flag("clone3-enosys", {"--clone3-enosys"},
+                  "when clone's flags are checked, answer clone3 (whose flags seccomp cannot\n"
+                  "read) with ENOSYS, so that glibc falls back to the checked clone; only for\n"
+                  "programs that create processes and threads through glibc");
+  if (forTools)
+    o.tool({"clone3_enosys", "Answer clone3 with ENOSYS when clone's flags are checked (glibc falls back to clone)."});
+  return o;
+}
+
 PolicyOptions policyOptions(const ParsedArgs &args) {
   PolicyOptions o;
   o.argumentConditions = !args.has("no-args");
+  o.clone3Enosys = args.has("clone3-enosys");
   return o;
 }
 

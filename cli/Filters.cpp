@@ -273,7 +273,7 @@ Command extendCommand() {
            defaultActionOption("for syscalls outside the manifest: kill-process (default), kill-thread,\n"
                                "errno:N (0..4095), trap, log",
                                true),
-           noArgsOption(true), quietOption("no summary on standard error")},
+           noArgsOption(true), clone3EnosysOption(true), quietOption("no summary on standard error")},
           runExtend};
 }
 
@@ -293,7 +293,7 @@ Command verifyCommand() {
                .tool({"filter", "Path of the filter (raw little-endian struct sock_filter array).", true,
                       McpPath::Operand}),
            defaultActionOption("the policy's default action (as for extend; default kill-process)", true),
-           noArgsOption(true), quietOption("print only the verdict line")},
+           noArgsOption(true), clone3EnosysOption(true), quietOption("print only the verdict line")},
           runVerify};
 }
 
@@ -307,7 +307,7 @@ Command runUnderFilterCommand() {
            " (put the command after --)"},
           {value("manifest", {"--manifest", "-m"}, "MANIFEST", "a file name", "the application's manifest"),
            defaultActionOption("for syscalls outside the manifest (as for extend; default kill-process)", false),
-           noArgsOption(false), quietOption("no notes on standard error"), rest("command")},
+           noArgsOption(false), clone3EnosysOption(false), quietOption("no notes on standard error"), rest("command")},
           runRun};
 }
 

@@ -193,7 +193,7 @@ Command rewriteCommand() {
                .tool({"seccomp",
                       "Install the application's seccomp filter (from the manifest, proven by Z3) right before it "
                       "starts."}),
-           noArgsOption(true),
+           noArgsOption(true), clone3EnosysOption(true),
            value("add", {"--add"}, "FILE[:GUEST]", "FILE[:GUEST]",
                  "put FILE in the image at the absolute path GUEST (default /data/NAME);\n"
                  "repeatable (scripts, data, config files the app reads)")

@@ -75,7 +75,8 @@ llvm::Expected<Policy> policyFromManifest(const Manifest &m, Action defaultActio
     largest->alternatives.clear();
   }
 
-  // glibc's pthread_create, fork and posix_spawn try clone3 first and fall back to clone on ENOSYS.
+  // glibc's pthread_create, fork and posix_spawn try clone3 first and fall back to clone on ENOSYS; asked
+  // for only (PolicyOptions::clone3Enosys), since other callers of clone3 may not fall back.
   auto rule = [&](const char *name) -> SyscallRule * {
     for (SyscallRule &r : p.allowed)
       if (r.name == name)
@@ -83,7 +84,7 @@ llvm::Expected<Policy> policyFromManifest(const Manifest &m, Action defaultActio
     return nullptr;
   };
   SyscallRule *clone = rule("clone"), *clone3 = rule("clone3");
-  if (clone && clone3 && !clone->unconditional() && byNr.count(clone3->nr))
+  if (opts.clone3Enosys && clone && clone3 && !clone->unconditional() && byNr.count(clone3->nr))
     clone3->action = Action{Action::Errno, Clone3Errno};
   return p;
 }

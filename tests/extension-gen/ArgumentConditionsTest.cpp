@@ -303,10 +303,13 @@ TEST(ArgumentConditions, NoArgsGivesTheUnconditionalFilter) {
   EXPECT_TRUE(static_cast<bool>(policyFromManifest(bad, kEperm, PolicyOptions{false})));
 }
 
-// clone3's flags are behind a pointer: when clone's are checked, clone3 answers ENOSYS (libc falls back).
-TEST(ArgumentConditions, Clone3GetsEnosysWhenCloneIsChecked) {
+// clone3's flags are behind a pointer: asked for (--clone3-enosys), when clone's are checked, clone3 answers
+// ENOSYS (glibc falls back). By default clone3 stays allowed: a program may call it without falling back.
+TEST(ArgumentConditions, Clone3GetsEnosysWhenAskedAndCloneIsChecked) {
   Manifest m = manifestOf({use("clone", {{"flags", values({"0x1200011"})}}), use("clone3"), use("write")});
-  Policy p = policyOk(m);
+  EXPECT_EQ(ruleOf(policyOk(m), "clone3")->action, kAllow) << "not asked for";
+  const PolicyOptions enosys{true, true};
+  Policy p = policyOk(m, enosys);
   const SyscallRule *c3 = ruleOf(p, "clone3");
   ASSERT_NE(c3, nullptr);
   EXPECT_EQ(c3->action, (Action{Action::Errno, 38}));
@@ -318,11 +321,11 @@ TEST(ArgumentConditions, Clone3GetsEnosysWhenCloneIsChecked) {
   checkAgainstDecide(prog, p, 5);
 
   // clone unchecked (any), clone3 not listed, or facts off: clone3 as the manifest says.
-  Policy any = policyOk(manifestOf({use("clone", {{"flags", anyValue()}}), use("clone3")}));
+  Policy any = policyOk(manifestOf({use("clone", {{"flags", anyValue()}}), use("clone3")}), enosys);
   EXPECT_EQ(ruleOf(any, "clone3")->action, kAllow);
-  Policy without = policyOk(manifestOf({use("clone", {{"flags", values({"0x11"})}})}));
+  Policy without = policyOk(manifestOf({use("clone", {{"flags", values({"0x11"})}})}), enosys);
   EXPECT_EQ(ruleOf(without, "clone3"), nullptr);
-  EXPECT_EQ(ruleOf(policyOk(m, PolicyOptions{false}), "clone3")->action, kAllow);
+  EXPECT_EQ(ruleOf(policyOk(m, PolicyOptions{false, true}), "clone3")->action, kAllow);
   // execve granted for an exec stays allow whatever else changed.
   Policy g = p;
   EXPECT_EQ(grantExecve(g), ExecveGrant::Added);
@@ -431,7 +434,8 @@ TEST(ArgumentConditions, Deterministic) {
 
 TEST(ArgumentConditions, Renderings) {
   Policy p = policyOk(manifestOf({use("socket", {{"domain", values({"1", "2"})}}),
-                                  use("clone", {{"flags", values({"0x1200011"})}}), use("clone3"), use("write")}));
+                                  use("clone", {{"flags", values({"0x1200011"})}}), use("clone3"), use("write")}),
+                      PolicyOptions{true, true});
   std::string oci = renderOciJson(p);
   EXPECT_NE(oci.find("\"names\": [\"clone3\"],\n      \"action\": \"SCMP_ACT_ERRNO\",\n      \"errnoRet\": 38"),
             std::string::npos)

@@ -217,7 +217,7 @@ Manifest factsManifest(size_t extra) {
 }
 
 Policy factsPolicy(size_t extra, Action def) {
-  auto p = policyFromManifest(factsManifest(extra), def);
+  auto p = policyFromManifest(factsManifest(extra), def, PolicyOptions{true, true}); // with --clone3-enosys
   if (!p) {
     ADD_FAILURE() << llvm::toString(p.takeError());
     return {};
