@@ -111,6 +111,43 @@ TEST(CompiledFilters, EveryCompiledProgramIsProven) {
   std::printf("[ info ] %zu compiled programs proven; slowest proof %.3f s\n", proofs, slowest);
 }
 
+// What became of a program's mutants.
+struct MutantCensus {
+  int total = 0, unsafe = 0, equivalent = 0, refused = 0, missed = 0;
+};
+
+// Mutant m of a program for policy p is unsafe, proven equivalent (300 random inputs must agree, else it
+// counts as missed), or refused with a counterexample that the interpreter runs to the filter's action and
+// the policy's reference semantics to the other.
+void classifyMutant(const std::vector<sock_filter> &f, const Policy &p, std::mt19937_64 &rng, int m,
+                    MutantCensus &c) {
+  ++c.total;
+  if (!checkSafety(f).empty()) {
+    ++c.unsafe;
+    return;
+  }
+  auto r = proveEquivalent(f, p);
+  ASSERT_TRUE(static_cast<bool>(r)) << llvm::toString(r.takeError());
+  if (r->equivalent) {
+    ++c.equivalent;
+    bool differs = false;
+    for (int s = 0; s < 300 && !differs; ++s) {
+      seccomp_data d = test::randomData(rng, p);
+      differs = runBpf(f, d).ret != p.decide(d).value();
+      if (differs) ADD_FAILURE() << "mutant " << m << " proven equivalent but differs at " << describe(d);
+    }
+    c.missed += differs;
+    return;
+  }
+  ++c.refused;
+  const seccomp_data &w = r->witness;
+  BpfRun run = runBpf(f, w);
+  EXPECT_TRUE(run.ok) << run.error;
+  EXPECT_EQ(run.ret, r->filterAction) << r->counterexample;
+  EXPECT_EQ(p.decide(w).value(), r->policyAction) << r->counterexample;
+  EXPECT_NE(r->filterAction, r->policyAction) << r->counterexample;
+}
+
 // 1000+ mutants of compiled programs: each is unsafe, or proven equivalent (and random testing agrees),
 // or refused with a counterexample that the interpreter confirms.
 TEST(CompiledFilters, MutantsAreKilled) {
@@ -126,42 +163,15 @@ TEST(CompiledFilters, MutantsAreKilled) {
     if (i % 4 != 3) addConditions(p, 2 + rng() % 3, rng);
     bases.emplace_back(p, compiled(p));
   }
-  int total = 0, unsafe = 0, equivalent = 0, refused = 0, missed = 0;
+  MutantCensus c;
   auto t0 = std::chrono::steady_clock::now();
   for (int m = 0; m < 1050; ++m) {
     const auto &[p, base] = bases[static_cast<size_t>(m) % bases.size()];
     std::vector<sock_filter> f = base;
     test::mutateOnce(f, rng, opcodes);
-    ++total;
-    if (!checkSafety(f).empty()) {
-      ++unsafe;
-      continue;
-    }
-    auto r = proveEquivalent(f, p);
-    ASSERT_TRUE(static_cast<bool>(r)) << llvm::toString(r.takeError());
-    if (r->equivalent) {
-      ++equivalent;
-      bool differs = false;
-      for (int s = 0; s < 300 && !differs; ++s) {
-        seccomp_data d = test::randomData(rng, p);
-        differs = runBpf(f, d).ret != p.decide(d).value();
-        if (differs) ADD_FAILURE() << "mutant " << m << " proven equivalent but differs at " << describe(d);
-      }
-      missed += differs;
-    } else {
-      ++refused;
-      const seccomp_data &w = r->witness;
-      uint64_t args[6];
-      std::copy(std::begin(w.args), std::end(w.args), args);
-      // The interpreter runs the counterexample to the same value, and the policy's reference semantics
-      // to the other.
-      BpfRun run = runBpf(f, w);
-      EXPECT_TRUE(run.ok) << run.error;
-      EXPECT_EQ(run.ret, r->filterAction) << r->counterexample;
-      EXPECT_EQ(p.decide(static_cast<uint32_t>(w.nr), w.arch, args).value(), r->policyAction) << r->counterexample;
-      EXPECT_NE(r->filterAction, r->policyAction) << r->counterexample;
-    }
+    classifyMutant(f, p, rng, m, c);
   }
+  const int total = c.total, unsafe = c.unsafe, equivalent = c.equivalent, refused = c.refused, missed = c.missed;
   int changing = refused + missed;
   std::printf("[ info ] mutants of compiled programs: %d total, %d fail Safety, %d proven equivalent, %d refused "
               "with a confirmed counterexample; kill rate %d/%d = %.1f%%; %.1f s\n",
@@ -299,30 +309,14 @@ TEST(CompiledFilters, ArgumentMutantsAreKilled) {
                                      BPF_JMP | BPF_JSET | BPF_K, BPF_RET | BPF_K};
   Policy p = factsPolicy(5, act(Action::Errno, 1));
   std::vector<sock_filter> base = compiled(p);
-  int unsafe = 0, equivalent = 0, refused = 0;
+  MutantCensus c;
   for (int m = 0; m < 300; ++m) {
     std::vector<sock_filter> f = base;
     test::mutateOnce(f, rng, opcodes);
-    if (!checkSafety(f).empty()) {
-      ++unsafe;
-      continue;
-    }
-    auto r = proveEquivalent(f, p);
-    ASSERT_TRUE(static_cast<bool>(r)) << llvm::toString(r.takeError());
-    if (r->equivalent) {
-      ++equivalent;
-      for (int s = 0; s < 300; ++s) {
-        seccomp_data d = test::randomData(rng, p);
-        ASSERT_EQ(runBpf(f, d).ret, p.decide(d).value()) << "mutant " << m << " proven equivalent but differs at "
-                                                         << describe(d);
-      }
-    } else {
-      ++refused;
-      EXPECT_EQ(runBpf(f, r->witness).ret, r->filterAction) << r->counterexample;
-      EXPECT_EQ(p.decide(r->witness).value(), r->policyAction) << r->counterexample;
-      EXPECT_NE(r->filterAction, r->policyAction) << r->counterexample;
-    }
+    classifyMutant(f, p, rng, m, c);
   }
+  const int unsafe = c.unsafe, equivalent = c.equivalent, refused = c.refused;
+  EXPECT_EQ(c.missed, 0);
   std::printf("[ info ] argument-conditioned mutants: %d unsafe, %d proven equivalent, %d refused\n", unsafe,
               equivalent, refused);
   EXPECT_GT(refused, 100);
