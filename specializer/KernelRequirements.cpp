@@ -161,7 +161,6 @@ std::optional<uint64_t> parseNumber(const std::string &v) {
   return std::nullopt;
 }
 
-// A flag bit in an argument fact: its values are numbers ("0x10000"), one per call site.
 // A value of u's argument `arg` as a number: written as one, or as constant names and numbers joined by
 // '|' ("CLONE_VM|SIGCHLD", analyzer/ArgumentSymbols.h); nullopt when it is neither.
 std::optional<uint64_t> argumentNumber(const SyscallUse &u, const char *arg, const std::string &v) {
@@ -181,6 +180,7 @@ std::optional<uint64_t> argumentNumber(const SyscallUse &u, const char *arg, con
   return std::nullopt;
 }
 
+// A flag bit in an argument fact: the first value (one per call site) that has it.
 const std::string *valueWithBit(const SyscallUse &u, const char *arg, uint64_t bit) {
   auto a = u.args.find(arg);
   if (a == u.args.end()) return nullptr;
