@@ -250,10 +250,9 @@ Command extendCommand() {
           {"usage: bespoke extend MANIFEST --format FORMAT -o OUT [options]\n",
            "Compiles the manifest's policy (x86-64 only; x32 numbers and other architectures killed; every\n"
            "manifest syscall allowed, for the argument values its facts list where they list any (low 32\n"
-           "bits; clone3 then gets errno:ENOSYS so that libc falls back to clone); everything else the default\n"
-           "action) to classic BPF, proves with Z3 that the program means exactly that policy, and only then\n"
-           "writes OUT (atomically). systemd drop-ins cannot check arguments: there those syscalls are allowed\n"
-           "for any arguments (the file says so).\n",
+           "bits); everything else the default action) to classic BPF, proves with Z3 that the program means\n"
+           "exactly that policy, and only then writes OUT (atomically). systemd drop-ins cannot check\n"
+           "arguments: there those syscalls are allowed for any arguments (the file says so).\n",
            "exit status: 0 written, 1 the compiled filter was not proven (the kernel would refuse it, it is not\n"
            "equivalent, or the prover reached no verdict; nothing written), 2 bad input\n"},
           {operand("manifest", "MANIFEST").tool({"manifest", "Path of the manifest.", true, McpPath::Operand}),
