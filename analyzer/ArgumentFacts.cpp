@@ -7,7 +7,6 @@
 
 #include "llvm/ADT/StringRef.h"
 
-#include <cstdio>
 #include <algorithm>
 #include <deque>
 
@@ -111,7 +110,6 @@ void ArgumentResolver::markSymbolLookups(const StringReader &strings) {
   for (size_t m = 0; m < P.moduleCount(); ++m)
     for (auto &[name, f] : P.model(m).exports)
       if (!everything.empty() || names.count(name)) LookedUp[P.gid(m, f)] = 1;
-  LookupNames = !everything.empty() ? std::vector<std::string>{"*"} : std::vector<std::string>(names.begin(), names.end());
   LookupWhy = everything;
 }
 

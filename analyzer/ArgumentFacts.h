@@ -40,10 +40,8 @@ public:
   // comes from the callers too, and only callers that can pass `nr` count).
   ValueSet resolve(uint32_t g, const AbsValue &arg, const AbsValue &number, long nr);
 
-  // Functions treated as entered from unknown places (for tests and the report).
+  // Functions treated as entered from unknown places: roots, pointers, and what a reachable dlsym can return.
   bool unknownEntry(uint32_t g) const { return R.unknownEntry[g] || LookedUp[g]; }
-  // The names reachable dlsym calls look up, sorted; {"*"} when one is not a constant.
-  const std::vector<std::string> &lookupNames() const { return LookupNames; }
 
 private:
   std::string where(uint32_t g) const; // "module!symbol" of function g
@@ -55,8 +53,7 @@ private:
   const Reach &R;
   std::vector<uint8_t> Reached;
   std::vector<uint8_t> LookedUp; // exported functions a reachable dlsym can return
-  std::vector<std::string> LookupNames;
-  std::string LookupWhy; // why LookupNames is {"*"}
+  std::string LookupWhy; // why a reachable dlsym can return any exported function; empty when it cannot
   std::map<std::tuple<uint32_t, int, int, long>, ValueSet> Memo;
   std::map<std::tuple<uint32_t, int, long>, bool> NumberMemo;
 };

@@ -143,4 +143,23 @@ std::optional<uint32_t> argumentSymbol(const ArgumentSpec &spec, std::string_vie
   return std::nullopt;
 }
 
+std::optional<uint32_t> argumentTerms(const ArgumentSpec &spec, std::string_view text,
+                                      const std::function<std::optional<uint32_t>(std::string_view)> &number,
+                                      std::string *bad) {
+  uint32_t value = 0;
+  for (size_t start = 0;;) {
+    const size_t bar = text.find('|', start);
+    const std::string_view term = text.substr(start, bar == std::string_view::npos ? std::string_view::npos : bar - start);
+    std::optional<uint32_t> v = argumentSymbol(spec, term);
+    if (!v) v = number(term);
+    if (!v) {
+      if (bad) *bad = std::string(term);
+      return std::nullopt;
+    }
+    value |= *v;
+    if (bar == std::string_view::npos) return value;
+    start = bar + 1;
+  }
+}
+
 } // namespace bespoke

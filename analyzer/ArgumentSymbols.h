@@ -7,7 +7,9 @@
 #include "analyzer/ArgumentSpecs.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace bespoke {
@@ -15,5 +17,11 @@ namespace bespoke {
 // The value of `name` for the argument `spec` describes, or nullopt when the name is not one of its
 // constants (a socket family is no ioctl request). PF_* names are accepted for AF_*.
 std::optional<uint32_t> argumentSymbol(const ArgumentSpec &spec, std::string_view name);
+
+// A value written as terms joined by '|' ("O_WRONLY|O_CREAT|0x8000"): the OR of each term's value, the
+// argument's constant of that name or else `number(term)`. nullopt when a term is neither (*bad: that term).
+std::optional<uint32_t> argumentTerms(const ArgumentSpec &spec, std::string_view text,
+                                      const std::function<std::optional<uint32_t>(std::string_view)> &number,
+                                      std::string *bad = nullptr);
 
 } // namespace bespoke

@@ -61,14 +61,18 @@ std::map<std::string, ArgFact> FootprintReader::argumentFacts(int nr) {
   std::vector<const ArgumentSpec *> specs = argumentSpecsOf(std::string(*syscallName(nr)));
   if (specs.empty()) return out;
   if (!Resolver) Resolver = std::make_unique<ArgumentResolver>(P, R, Strings);
+  std::vector<std::pair<uint32_t, const SyscallSite *>> making; // the sites whose number can be nr
+  for (auto [g, s] : Sites) {
+    if (s->nr.kind == AbsValue::Const) {
+      if (std::find(s->nr.c, s->nr.c + s->nr.n, uint64_t(nr)) == s->nr.c + s->nr.n) continue;
+    } else if (s->nr.kind != AbsValue::Entry) {
+      continue; // an unresolved number (listed under unresolved:), or glibc's setxid broadcast
+    }
+    making.push_back({g, s});
+  }
   for (const ArgumentSpec *spec : specs) {
     ValueSet all;
-    for (auto [g, s] : Sites) {
-      if (s->nr.kind == AbsValue::Const) {
-        if (std::find(s->nr.c, s->nr.c + s->nr.n, uint64_t(nr)) == s->nr.c + s->nr.n) continue;
-      } else if (s->nr.kind != AbsValue::Entry) {
-        continue; // an unresolved number (listed under unresolved:), or glibc's setxid broadcast
-      }
+    for (auto [g, s] : making) {
       ValueSet v = Resolver->resolve(g, s->args.get(SyscallArgRegs[spec->index]), s->nr, nr);
       all.any = all.any || v.any;
       all.values.insert(v.values.begin(), v.values.end());

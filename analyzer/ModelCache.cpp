@@ -68,6 +68,20 @@ std::vector<int32_t> readIndices(Reader &r) { std::vector<int32_t> v(r.count(4))
 void writeStrings(Writer &w, const std::vector<std::string> &v) { w.u32(uint32_t(v.size())); for (auto &s : v) w.str(s); }
 std::vector<std::string> readStrings(Reader &r) { std::vector<std::string> v(r.count(4)); for (auto &s : v) s = r.str(); return v; }
 
+// The known registers of a call or syscall site.
+void writeArgs(Writer &w, const ArgList &args) {
+  w.u32(uint32_t(args.size()));
+  for (const RegValue &rv : args) { w.u8(rv.reg); w.value(rv.value); }
+}
+void readArgs(Reader &r, ArgList &args) {
+  for (uint32_t i = 0, n = r.count(4); i < n && r.ok(); ++i) {
+    RegValue rv;
+    rv.reg = r.u8();
+    rv.value = r.value();
+    if (r.ok()) args.push_back(rv); // a corrupt value (n over MaxConsts) is never packed
+  }
+}
+
 } // namespace
 
 std::string serializeModel(const ModuleModel &m) {
@@ -81,15 +95,13 @@ std::string serializeModel(const ModuleModel &m) {
     w.u32(uint32_t(f.edges.size()));
     for (const Edge &e : f.edges) {
       w.u8(e.kind); w.u64(e.site); w.i32(e.local); w.i32(e.import); w.u8(e.indirect);
-      w.u32(uint32_t(e.args.size()));
-      for (const RegValue &rv : e.args) { w.u8(rv.reg); w.value(rv.value); }
+      writeArgs(w, e.args);
       w.str(e.stringArg);
     }
     w.u32(uint32_t(f.syscalls.size()));
     for (const SyscallSite &s : f.syscalls) {
       w.u8(s.kind); w.u64(s.site); w.value(s.nr);
-      w.u32(uint32_t(s.args.size()));
-      for (const RegValue &rv : s.args) { w.u8(rv.reg); w.value(rv.value); }
+      writeArgs(w, s.args);
     }
   }
   writeStrings(w, m.imports);
@@ -122,12 +134,7 @@ Expected<ModuleModel> deserializeModel(StringRef data, const std::string &inputN
       uint8_t k = r.u8();
       if (k > Edge::AddressTaken) return bad("corrupt module model (edge kind)");
       e.kind = Edge::Kind(k); e.site = r.u64(); e.local = r.i32(); e.import = r.i32(); e.indirect = r.u8();
-      for (uint32_t i = 0, n = r.count(4); i < n && r.ok(); ++i) {
-        RegValue rv;
-        rv.reg = r.u8();
-        rv.value = r.value();
-        if (r.ok()) e.args.push_back(rv); // a corrupt value (n over MaxConsts) is never packed
-      }
+      readArgs(r, e.args);
       e.stringArg = r.str();
     }
     f.syscalls.resize(r.count(12));
@@ -135,12 +142,7 @@ Expected<ModuleModel> deserializeModel(StringRef data, const std::string &inputN
       uint8_t k = r.u8();
       if (k > SyscallSite::Sysenter) return bad("corrupt module model (syscall kind)");
       s.kind = SyscallSite::Kind(k); s.site = r.u64(); s.nr = r.value();
-      for (uint32_t i = 0, n = r.count(4); i < n && r.ok(); ++i) {
-        RegValue rv;
-        rv.reg = r.u8();
-        rv.value = r.value();
-        s.args.push_back(rv);
-      }
+      readArgs(r, s.args);
     }
     if (!r.ok()) return bad("truncated module model");
   }

@@ -367,9 +367,9 @@ void ModuleBuilder::fillFunction(Function &f, RawFunction raw) {
   }
 }
 
-// The constant name passed to dlsym/dlvsym (directly or through the PLT slot named after it): the exported
-// functions a program can call through the pointer dlsym returns (argument facts treat them as entered
-// from unknown places).
+// The constant name passed to a symbol lookup (dlsym, dlvsym, DSO_bind_func, DSO_global_lookup: LibcFacts.h),
+// directly or through the PLT slot named after it: the exported functions a program can call through the
+// pointer it returns (argument facts treat them as entered from unknown places).
 void ModuleBuilder::recordSymbolLookups() {
   for (Function &f : Model.functions)
     for (Edge &e : f.edges) {

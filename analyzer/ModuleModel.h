@@ -97,7 +97,7 @@ struct Edge {
   bool indirect = false;    // target unknown (register or memory without relocation)
   ArgList args;             // registers known at the site (constants or entry values), for wrappers
   std::string stringArg;    // calls to path-taking functions (see LibcFacts.h): the constant path; to
-                            // dlsym/dlvsym: the constant symbol name
+                            // a symbol lookup (dlsym, ...): the constant symbol name
 };
 
 struct SyscallSite {

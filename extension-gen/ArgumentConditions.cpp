@@ -100,24 +100,17 @@ llvm::Expected<uint32_t> parseArgumentValue(const std::string &text, const Argum
   const bool symbolic = std::any_of(text.begin(), text.end(), [](char c) { return c == '|' || c == '_'; }) ||
                         (!text.empty() && ((text[0] >= 'A' && text[0] <= 'Z') || (text[0] >= 'a' && text[0] <= 'z')));
   if (!symbolic) return parseArgumentValue(text);
-  uint32_t value = 0;
-  size_t start = 0;
-  while (true) {
-    const size_t bar = text.find('|', start);
-    const std::string term = text.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
-    if (std::optional<uint32_t> v = argumentSymbol(spec, term)) {
-      value |= *v;
-    } else if (auto n = parseArgumentValue(term)) {
-      value |= *n;
-    } else {
-      llvm::consumeError(n.takeError());
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "value '%s': '%s' is not a number nor a constant of %s's %s", text.c_str(),
-                                     term.c_str(), spec.syscall, spec.name);
-    }
-    if (bar == std::string::npos) return value;
-    start = bar + 1;
-  }
+  auto number = [](std::string_view term) -> std::optional<uint32_t> {
+    auto n = parseArgumentValue(std::string(term));
+    if (n) return *n;
+    llvm::consumeError(n.takeError());
+    return std::nullopt;
+  };
+  std::string bad;
+  if (std::optional<uint32_t> v = argumentTerms(spec, text, number, &bad)) return *v;
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "value '%s': '%s' is not a number nor a constant of %s's %s", text.c_str(),
+                                 bad.c_str(), spec.syscall, spec.name);
 }
 
 llvm::Expected<SyscallConditions> conditionsFromFacts(const std::string &syscall,

@@ -5,8 +5,6 @@
 #include "analyzer/ArgumentSpecs.h"
 #include "analyzer/ArgumentSymbols.h"
 
-#include "llvm/ADT/StringRef.h"
-
 #include <algorithm>
 #include <cstring>
 #include <cstdint>
@@ -165,18 +163,12 @@ std::optional<uint64_t> parseNumber(const std::string &v) {
 // '|' ("CLONE_VM|SIGCHLD", analyzer/ArgumentSymbols.h); nullopt when it is neither.
 std::optional<uint64_t> argumentNumber(const SyscallUse &u, const char *arg, const std::string &v) {
   if (auto n = parseNumber(v)) return n;
-  for (const ArgumentSpec *spec : argumentSpecsOf(u.name)) {
-    if (strcmp(spec->name, arg) != 0) continue;
-    uint64_t value = 0;
-    for (llvm::StringRef rest = v; ;) {
-      auto [term, tail] = rest.split('|');
-      if (auto sym = argumentSymbol(*spec, std::string_view(term.data(), term.size()))) value |= *sym;
-      else if (auto n = parseNumber(term.str())) value |= *n;
-      else return std::nullopt;
-      if (tail.empty() && !rest.contains('|')) return value;
-      rest = tail;
-    }
-  }
+  auto number = [](std::string_view term) -> std::optional<uint32_t> {
+    if (auto n = parseNumber(std::string(term)); n && *n <= UINT32_MAX) return uint32_t(*n);
+    return std::nullopt;
+  };
+  for (const ArgumentSpec *spec : argumentSpecsOf(u.name))
+    if (!strcmp(spec->name, arg)) return argumentTerms(*spec, v, number);
   return std::nullopt;
 }
 
