@@ -44,6 +44,8 @@ ArgumentResolver::ArgumentResolver(const Program &p, const Reach &r, StringReade
 // callers like an argument; a name that is not a constant string could be any exported function.
 // libcrypto's dlsym calls are its DSO methods: their names are those given to DSO_bind_func and
 // DSO_global_lookup, by libcrypto itself (opensslBoundNames) or by the program (followed like dlsym's).
+// libsasl2's names that are not constants are the plugin entry points of its tables (saslEntryNames);
+// libkrb5's are the `_initvt` functions of the modules krb5.conf names.
 void ArgumentResolver::markSymbolLookups(const StringReader &strings) {
   LookedUp.assign(P.functionCount(), 0);
   std::vector<int8_t> nameReg(P.functionCount(), -1); // lookup functions: the register holding the name
@@ -52,14 +54,17 @@ void ArgumentResolver::markSymbolLookups(const StringReader &strings) {
     name.consume_back("@plt");
     nameReg[g] = int8_t(symbolLookupNameRegister(name));
   }
-  std::vector<uint8_t> crypto(P.moduleCount(), 0);
+  std::vector<uint8_t> crypto(P.moduleCount(), 0), sasl(P.moduleCount(), 0), krb5(P.moduleCount(), 0);
   for (size_t m = 0; m < P.moduleCount(); ++m)
     for (auto &[name, f] : P.model(m).exports) {
       if (name == OpensslDsoExport) crypto[m] = 1;
+      if (name == SaslLoaderExport) sasl[m] = 1;
+      if (name == Krb5PluginExport) krb5[m] = 1;
       if (int r = symbolLookupNameRegister(name); r >= 0) nameReg[P.gid(m, f)] = int8_t(r);
     }
   std::string everything; // why any exported function may be looked up; empty while the names are known
   std::set<std::string> names;
+  std::set<std::string> suffixes; // and every export whose name ends so
   // A constant address passed by function f as the name: the string there, in f's module.
   auto constantName = [&](uint32_t f, const AbsValue &v) {
     for (int i = 0; i < v.n && everything.empty(); ++i) {
@@ -77,6 +82,10 @@ void ArgumentResolver::markSymbolLookups(const StringReader &strings) {
     if (v.kind == AbsValue::Const) constantName(caller, v);
     else if (v.kind == AbsValue::Entry && v.reg < NumGprs) {
       if (seen.insert({caller, v.reg}).second) work.push_back({caller, v.reg});
+    } else if (sasl[P.split(caller).first]) {
+      names.insert(saslEntryNames().begin(), saslEntryNames().end()); // its plugin tables' entry points
+    } else if (krb5[P.split(caller).first]) {
+      suffixes.insert(Krb5ModuleSymbolSuffix); // "<interface>_<module>_initvt", the module from krb5.conf
     } else everything = where(caller) + " looks up a name that is not a constant";
   };
   for (uint32_t g = 0; g < P.functionCount() && everything.empty(); ++g) {
@@ -109,11 +118,28 @@ void ArgumentResolver::markSymbolLookups(const StringReader &strings) {
   }
   for (size_t m = 0; m < P.moduleCount(); ++m)
     for (auto &[name, f] : P.model(m).exports)
-      if (!everything.empty() || names.count(name)) LookedUp[P.gid(m, f)] = 1;
+      if (!everything.empty() || names.count(name) ||
+          std::any_of(suffixes.begin(), suffixes.end(), [&](const std::string &x) { return llvm::StringRef(name).ends_with(x); }))
+        LookedUp[P.gid(m, f)] = 1;
   LookupWhy = everything;
 }
 
-ValueSet ArgumentResolver::resolve(uint32_t g, const AbsValue &arg, const AbsValue &number, long nr) {
+bool ArgumentResolver::modelled(uint32_t g, uint32_t callee, long nr, int index, ValueSet &out) const {
+  auto [m, f] = P.split(g);
+  llvm::StringRef calleeName;
+  if (callee != Reach::None) {
+    calleeName = P.fn(callee).name;
+    calleeName.consume_back("@plt");
+  }
+  std::optional<ModelledValues> v =
+      glibcArgumentModel(P.module(m).name, P.model(m).libcVersion, P.fn(g).name, calleeName, nr, index);
+  if (!v) return false;
+  out.values.insert(v->values.begin(), v->values.end());
+  out.models.insert(v->what);
+  return true;
+}
+
+ValueSet ArgumentResolver::resolve(uint32_t g, const AbsValue &arg, const AbsValue &number, long nr, int index) {
   ValueSet out;
   const int rn = number.kind == AbsValue::Entry && number.reg < NumGprs ? number.reg : -1;
   const bool entryArg = arg.kind == AbsValue::Entry && arg.reg < NumGprs;
@@ -121,13 +147,13 @@ ValueSet ArgumentResolver::resolve(uint32_t g, const AbsValue &arg, const AbsVal
     // The value is settled at the site; with the number from the callers, only if one can pass nr.
     if (rn >= 0 && !numberReaches(g, rn, nr)) return out;
     if (arg.kind == AbsValue::Const) out.values.insert(arg.c, arg.c + arg.n);
-    else {
+    else if (!modelled(g, Reach::None, nr, index, out)) {
       out.any = true;
       out.why = "not a constant at the site in " + where(g);
     }
     return out;
   }
-  auto key = std::tuple(g, int(arg.reg), rn, rn >= 0 ? nr : -1L);
+  auto key = std::tuple(g, int(arg.reg), rn, rn >= 0 ? nr : -1L, index);
   if (auto it = Memo.find(key); it != Memo.end()) return it->second;
 
   // Breadth first up the callers. A state is a function and the registers its entry values came in: the
@@ -169,14 +195,17 @@ ValueSet ArgumentResolver::resolve(uint32_t g, const AbsValue &arg, const AbsVal
       }
       if (rN >= 0 && !numberReaches(c.caller, rN, nr)) continue;
       if (a.kind == AbsValue::Const) out.values.insert(a.c, a.c + a.n);
-      else {
+      else if (!modelled(c.caller, s.g, nr, index, out)) {
         out.any = true;
         out.why = where(c.caller) + " passes a non-constant to " + where(s.g);
         break;
       }
     }
   }
-  if (out.any) out.values.clear();
+  if (out.any) {
+    out.values.clear();
+    out.models.clear();
+  }
   Memo[key] = out;
   return out;
 }

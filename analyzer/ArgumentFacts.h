@@ -27,6 +27,7 @@ struct ValueSet {
   bool any = false;
   std::set<uint64_t> values;
   std::string why; // for any: the first function or caller that made it so
+  std::set<std::string> models; // the library models (LibcFacts) that gave values the code computes
 };
 
 class ArgumentResolver {
@@ -36,9 +37,9 @@ public:
   ArgumentResolver(const Program &p, const Reach &r, StringReader strings = {});
 
   // The values of `arg` (the register's abstract value at the syscall instruction in function g) when the
-  // instruction makes syscall `nr`; `number` is %rax's abstract value there (an entry value: the number
-  // comes from the callers too, and only callers that can pass `nr` count).
-  ValueSet resolve(uint32_t g, const AbsValue &arg, const AbsValue &number, long nr);
+  // instruction makes syscall `nr`, as its argument `index`; `number` is %rax's abstract value there (an
+  // entry value: the number comes from the callers too, and only callers that can pass `nr` count).
+  ValueSet resolve(uint32_t g, const AbsValue &arg, const AbsValue &number, long nr, int index);
 
   // Functions treated as entered from unknown places: roots, pointers, and what a reachable dlsym can return.
   bool unknownEntry(uint32_t g) const { return R.unknownEntry[g] || LookedUp[g]; }
@@ -48,13 +49,16 @@ private:
   std::string entryReason(uint32_t g) const;
   void markSymbolLookups(const StringReader &strings);
   bool numberReaches(uint32_t g, int rn, long nr);
+  // A library model's values for what function g passes (to `callee`, or at its own syscall instruction
+  // when callee is None) and the analysis sees as no constant.
+  bool modelled(uint32_t g, uint32_t callee, long nr, int index, ValueSet &out) const;
 
   const Program &P;
   const Reach &R;
   std::vector<uint8_t> Reached;
   std::vector<uint8_t> LookedUp; // exported functions a reachable dlsym can return
   std::string LookupWhy; // why a reachable dlsym can return any exported function; empty when it cannot
-  std::map<std::tuple<uint32_t, int, int, long>, ValueSet> Memo;
+  std::map<std::tuple<uint32_t, int, int, long, int>, ValueSet> Memo;
   std::map<std::tuple<uint32_t, int, long>, bool> NumberMemo;
 };
 

@@ -32,7 +32,8 @@ struct Evidence {
 struct ArgFact {
   bool any = false;
   std::vector<std::string> values;
-  std::string why; // for any, when known: the first place that made it so (written as a comment)
+  std::string why; // for any, when known: the first place that made it so; for values, the library
+                   // models that gave some (both written as a YAML comment, not read back)
 };
 
 struct SyscallUse {

@@ -73,9 +73,10 @@ std::map<std::string, ArgFact> FootprintReader::argumentFacts(int nr) {
   for (const ArgumentSpec *spec : specs) {
     ValueSet all;
     for (auto [g, s] : making) {
-      ValueSet v = Resolver->resolve(g, s->args.get(SyscallArgRegs[spec->index]), s->nr, nr);
+      ValueSet v = Resolver->resolve(g, s->args.get(SyscallArgRegs[spec->index]), s->nr, nr, spec->index);
       all.any = all.any || v.any;
       all.values.insert(v.values.begin(), v.values.end());
+      all.models.insert(v.models.begin(), v.models.end());
       if (all.any) {
         all.why = v.why;
         break;
@@ -91,6 +92,7 @@ std::map<std::string, ArgFact> FootprintReader::argumentFacts(int nr) {
     std::set<std::string> texts;
     for (uint64_t v : all.values) texts.insert(argumentValueText(*spec, v));
     f.values.assign(texts.begin(), texts.end());
+    for (const std::string &m : all.models) f.why += (f.why.empty() ? "values from " : "; ") + m;
   }
   return out;
 }

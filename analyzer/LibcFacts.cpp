@@ -57,6 +57,35 @@ const std::vector<std::string> &opensslBoundNames() {
   return names;
 }
 
+const std::vector<std::string> &saslEntryNames() {
+  static const std::vector<std::string> names = {"sasl_auxprop_plug_init", "sasl_canonuser_init",
+                                                 "sasl_client_plug_init", "sasl_server_plug_init"};
+  return names;
+}
+
+std::optional<ModelledValues> glibcArgumentModel(StringRef module, StringRef version, StringRef function,
+                                                  StringRef callee, long nr, int index) {
+  if (module != "libc.so.6" || version != "2.36") return std::nullopt;
+  // termios/tcsetattr.c (sysdeps/unix/sysv/linux): TCSANOW, TCSADRAIN, TCSAFLUSH become TCSETS, TCSETSW,
+  // TCSETSF, anything else EINVAL; compiled as `cmp $2; ja` then `lea 0x5402(%r9)`.
+  if (function == "tcsetattr" && callee.empty() && nr == 16 && index == 1)
+    return ModelledValues{{0x5402, 0x5403, 0x5404}, "glibc 2.36 tcsetattr: TCSETS, TCSETSW or TCSETSF"};
+  // nss/getaddrinfo.c: the source-address probe opens socket(q->ai_family, SOCK_DGRAM, IPPROTO_IP) for
+  // each result, and getaddrinfo only makes AF_INET and AF_INET6 results (any other hint family is
+  // EAI_FAMILY; the NSS modules are asked for those two families).
+  // inet/rexec.c: rexec_af opens socket(ai->ai_family, ...) for getaddrinfo's results likewise.
+  if ((function == "getaddrinfo" || function == "rexec_af") && (callee == "socket" || callee == "__socket") &&
+      nr == 41 && index == 0)
+    return ModelledValues{{2, 10}, "glibc 2.36 " + function.str() + ": AF_INET or AF_INET6 (getaddrinfo's results)"};
+  // sysdeps/unix/sysv/linux/clone-internal.c: __clone_internal, the one caller of clone inside libc.so.6,
+  // passes cl_args->flags | cl_args->exit_signal; its callers fill the struct with constants:
+  // create_thread (pthread_create) CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|SETTLS|PARENT_SETTID|
+  // CHILD_CLEARTID and no signal, __spawnix (posix_spawn) CLONE_VM|CLONE_VFORK and SIGCHLD.
+  if ((callee == "clone" || callee == "__clone") && nr == 56 && index == 0)
+    return ModelledValues{{0x3d0f00, 0x4111}, "glibc 2.36 __clone_internal: pthread_create's or posix_spawn's flags"};
+  return std::nullopt;
+}
+
 bool isDlopen(StringRef f) { return f == "dlopen" || f == "dlmopen" || f == "__libc_dlopen_mode"; }
 
 std::optional<ExecFunction> execFunction(StringRef f) {

@@ -35,6 +35,34 @@ constexpr const char *OpensslDsoExport = "DSO_bind_func";
 // "bind_engine", constants of its dynamic_data_ctx that no control changes; crypto/provider_core.c binds
 // "OSSL_provider_init"). Its own calls of DSO_bind_func pass these, through struct fields.
 const std::vector<std::string> &opensslBoundNames();
+// The module exporting this function is Cyrus SASL's libsasl2: its one dlsym call (_sasl_locate_entry) is
+// given the plugin entry points of its callers' tables, or a constant.
+constexpr const char *SaslLoaderExport = "sasl_client_init";
+// Those entry points (cyrus-sasl 2.1.28 lib/client.c and lib/server.c: the add_plugin_list_t tables of
+// sasl_client_init and sasl_server_init, and the constant sasl_server_start looks up). SASL's plugin ABI:
+// the names are the same in every 2.1 release.
+const std::vector<std::string> &saslEntryNames();
+
+// The module exporting this function is MIT Kerberos' libkrb5: the one name it builds at run time for
+// dlsym (through libkrb5support's krb5int_get_plugin_func) is "<interface>_<module>_initvt", the module a
+// [plugins] name of krb5.conf (krb5 1.20 lib/krb5/krb/plugin.c, load_if_needed); its other names are
+// constants.
+constexpr const char *Krb5PluginExport = "krb5_init_context";
+constexpr const char *Krb5ModuleSymbolSuffix = "_initvt";
+
+// What glibc's own code passes to a syscall where its machine code reads the value from data or computes
+// it (so the analysis sees no constant), read from the glibc source and checked against Debian 12's
+// libc.so.6: only for the shared glibc ("libc.so.6") of a version listed, nullopt otherwise (the
+// argument stays any). `function` is the glibc function at the syscall site or passing the value,
+// `callee` the wrapper it passes it to ("" at a syscall instruction), `index` the syscall's argument.
+struct ModelledValues {
+  std::vector<uint64_t> values;
+  std::string what; // for the manifest: which model gave them
+};
+std::optional<ModelledValues> glibcArgumentModel(llvm::StringRef module, llvm::StringRef version,
+                                                  llvm::StringRef function, llvm::StringRef callee, long nr,
+                                                  int index);
+
 // Whether a constant string can be a path or a program name a program passes: not empty, no control
 // characters (a constant address that happens to point at other bytes is not a path).
 bool isPathLike(llvm::StringRef text);

@@ -185,12 +185,12 @@ std::string render(const Manifest &m) {
       out << YAML::Value;
       if (fact.any) {
         out << "any";
-        if (!fact.why.empty()) out << YAML::Comment(fact.why); // for reviewers; not read back
       } else {
         out << YAML::Flow << YAML::BeginSeq;
         for (const std::string &v : fact.values) emitString(out, v);
         out << YAML::EndSeq;
       }
+      if (!fact.why.empty()) out << YAML::Comment(fact.why); // for reviewers; not read back
     }
     out << YAML::EndMap;
     out << YAML::Key << "evidence" << YAML::Value;

@@ -173,3 +173,36 @@ TEST(ArgumentFacts, SyscallNumberFromAPointerCallIsAnUnresolvedSite) {
       listed = true;
   EXPECT_TRUE(listed) << "the call of syscall() with call3's own first argument";
 }
+
+TEST(ArgumentFacts, GlibcModelsGiveWhatGlibcComputes) {
+  Footprint fp = analyze("glibc_models");
+  if (fp.app.libcVersion != "2.36") GTEST_SKIP() << "the models are glibc 2.36's; this libc is " << fp.app.libcVersion;
+  // tcsetattr: `lea 0x5402(%r9)` after `cmp $2`; tcgetattr's TCGETS is a constant.
+  const ArgFact *request = fact(fp, "ioctl", "request");
+  ASSERT_TRUE(request);
+  EXPECT_FALSE(request->any) << request->why;
+  for (const char *v : {"0x5401", "0x5402", "0x5403", "0x5404"}) EXPECT_TRUE(has(request, v)) << v;
+  EXPECT_NE(request->why.find("tcsetattr"), std::string::npos) << request->why;
+  // pthread_create's and posix_spawn's flags, through __clone_internal; no namespace bit.
+  const ArgFact *flags = fact(fp, "clone", "flags");
+  ASSERT_TRUE(flags);
+  ASSERT_FALSE(flags->any) << flags->why;
+  EXPECT_TRUE(has(flags, "0x3d0f00")) << ::testing::PrintToString(flags->values);
+  EXPECT_TRUE(has(flags, "0x4111")) << ::testing::PrintToString(flags->values);
+  for (const std::string &v : flags->values) EXPECT_EQ(std::stoull(v, nullptr, 16) & 0x7e020000, 0u) << v;
+  EXPECT_FALSE(anyReasonHas(fp, "getaddrinfo passes")) << ::testing::PrintToString(reasons(fp));
+}
+
+TEST(ArgumentFacts, SaslAndKerberosLookUpOnlyPluginEntryPoints) {
+  Footprint fp = analyze("plugin_loaders");
+  for (const char *lib : {"libsasl2.so", "libkrb5.so"})
+    ASSERT_TRUE(std::any_of(fp.modules.begin(), fp.modules.end(),
+                            [&](const ModuleInfo &m) { return m.name.rfind(lib, 0) == 0; })) << lib;
+  EXPECT_FALSE(anyReasonHas(fp, "dlsym can return")) << ::testing::PrintToString(reasons(fp));
+  // With every export a possible dlsym target, libc's clone and ioctl were entered with any arguments.
+  for (auto [syscall, arg] : {std::pair{"clone", "flags"}, std::pair{"ioctl", "request"}}) {
+    const ArgFact *f = fact(fp, syscall, arg);
+    ASSERT_TRUE(f) << syscall;
+    EXPECT_FALSE(f->any) << syscall << ": " << f->why;
+  }
+}
