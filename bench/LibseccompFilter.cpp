@@ -134,6 +134,11 @@ llvm::Expected<LibseccompFilter> libseccompFilter(const Policy &p, int optimize)
                           });
 }
 
+std::optional<int> libseccompNumber(const std::string &name) {
+  int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name.c_str());
+  return nr >= 0 ? std::optional<int>(nr) : std::nullopt;
+}
+
 std::string libseccompVersion() {
   const scmp_version *v = seccomp_version();
   return v ? std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro) : "?";

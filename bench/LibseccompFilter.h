@@ -35,6 +35,10 @@ libseccompFilter(const std::vector<OciRule> &rules, Action defaultAction, Action
 // own rules.
 llvm::Expected<LibseccompFilter> libseccompFilter(const Policy &p, int optimize);
 
+// A syscall name's x86-64 number in libseccomp's own table, as runc resolves a profile's names; nothing for
+// a name libseccomp does not know or gives only a pseudo-number (another arch's, like socketcall).
+std::optional<int> libseccompNumber(const std::string &name);
+
 // libseccomp's version, "2.5.4".
 std::string libseccompVersion();
 
