@@ -36,7 +36,7 @@ llvm::Expected<PathReport> measureAllowedPaths(const BpfProgram &prog, const Pol
       return fail(what, "interpreter: " + b.error);
     if (b.ret != Allow || p.decide(static_cast<uint32_t>(r.nr), Policy::AuditArchX86_64, args).value() != Allow)
       return fail(what, nameOf(r) + " is not allowed as the policy says");
-    into.add(b.steps);
+    into.add(b.steps, r.nr);
     return llvm::Error::success();
   };
   for (const SyscallRule &r : p.allowed) {

@@ -20,16 +20,23 @@ namespace bespoke {
 
 struct Paths {
   size_t count = 0, worst = 0, total = 0;
+  int worstNr = -1; // the first syscall measured on the worst path
   double mean() const { return count ? double(total) / double(count) : 0; }
-  void add(size_t steps) {
+  void add(size_t steps, int nr = -1) {
     ++count;
     total += steps;
-    worst = std::max(worst, steps);
+    if (count == 1 || steps > worst) {
+      worst = steps;
+      worstNr = nr;
+    }
   }
   void add(const Paths &o) {
+    if (o.count && (count == 0 || o.worst > worst)) {
+      worst = o.worst;
+      worstNr = o.worstNr;
+    }
     count += o.count;
     total += o.total;
-    worst = std::max(worst, o.worst);
   }
 };
 

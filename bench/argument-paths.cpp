@@ -92,6 +92,8 @@ std::string join(const std::vector<std::string> &v, const char *none = "none") {
   return s.empty() ? none : s;
 }
 
+std::string nameOf(int nr) { return std::string(syscallName(nr).value_or("?")); }
+
 // The first three, for a long list whose length is the point.
 std::string examples(const std::vector<std::string> &v) {
   std::vector<std::string> some(v.begin(), v.begin() + std::min<size_t>(3, v.size()));
@@ -248,7 +250,7 @@ int main(int argc, char **argv) {
     rows.push_back(measure(path, docker, proveRuns));
 
   std::printf("Instructions: BPF instructions executed per allowed syscall on the interpreter (the `ret` "
-              "included): each unconditional syscall once with all-zero arguments, each argument-checked one "
+              "included; in brackets the first syscall on the worst path): each unconditional syscall once with all-zero arguments, each argument-checked one "
               "once per alternative with arguments that satisfy it. Cached: allowed syscalls the kernel's "
               "constant-action cache takes (verify's kernelCachesAllow) / allowed. Proof: wall time of "
               "verify's proveEquivalent, median of %d. libseccomp %s: the policy's OCI rules (ociRules), "
@@ -258,10 +260,10 @@ int main(int argc, char **argv) {
               "libseccomp | worst / mean bespoke --no-args | cached bespoke | cached libseccomp | proof s bespoke "
               "| proof s libseccomp |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const AppRow &r : rows)
-    std::printf("| %s | %zu | %zu | %zu / %zu | %zu / %.1f | %zu / %.1f | %zu / %.1f | %zu/%zu (%.0f%%) | "
+    std::printf("| %s | %zu | %zu | %zu / %zu | %zu (%s) / %.1f | %zu (%s) / %.1f | %zu / %.1f | %zu/%zu (%.0f%%) | "
                 "%zu/%zu (%.0f%%) | %.2f | %.2f |\n",
-                r.app.c_str(), r.allowed, r.checked, r.bespokeInsns, r.libInsns, r.on.worst, r.on.mean(), r.lib.worst,
-                r.lib.mean(), r.off.worst, r.off.mean(), r.provedOn.cached, r.allowed,
+                r.app.c_str(), r.allowed, r.checked, r.bespokeInsns, r.libInsns, r.on.worst, nameOf(r.on.worstNr).c_str(),
+                r.on.mean(), r.lib.worst, nameOf(r.lib.worstNr).c_str(), r.lib.mean(), r.off.worst, r.off.mean(), r.provedOn.cached, r.allowed,
                 100.0 * double(r.provedOn.cached) / double(r.allowed), r.provedLib.cached, r.allowed,
                 100.0 * double(r.provedLib.cached) / double(r.allowed), r.provedOn.seconds, r.provedLib.seconds);
 
