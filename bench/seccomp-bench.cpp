@@ -11,6 +11,8 @@
 //                      [--live NAME,NAME,...]
 // DIR holds APP.yaml manifests (bespoke analyze output); each becomes a kill-process policy.
 #include "analyzer/SyscallTable.h"
+#include "bench/AllowedPaths.h"
+#include "bench/LibseccompFilter.h"
 #include "extension-gen/Compiler.h"
 #include "extension-gen/ManifestPolicy.h"
 #include "extension-gen/Render.h"
@@ -20,10 +22,7 @@
 #include "seccomp/Policy.h"
 #include "verify/Equivalence.h"
 
-#include <seccomp.h>
-
 #include <linux/seccomp.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -32,15 +31,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -65,8 +61,6 @@ Action killProcess() {
   a.kind = Action::KillProcess;
   return a;
 }
-
-constexpr uint32_t kRetAllow = SECCOMP_RET_ALLOW;
 
 size_t ceilLog2(size_t n) {
   size_t k = 0;
@@ -152,76 +146,16 @@ struct NamedPolicy {
   Policy policy;
 };
 
-std::string ruleName(const SyscallRule &r) { return r.name.empty() ? "__nr_" + std::to_string(r.nr) : r.name; }
-
 // ---------------------------------------------------------------------------------------------------
-// libseccomp
+// libseccomp (bench/LibseccompFilter.h: the policy's OCI rules, added as runc adds them)
 
-std::string exportBpf(scmp_filter_ctx ctx) {
-  int fd = memfd_create("seccomp-bench", 0);
-  if (fd < 0)
-    die("memfd_create failed");
-  int rc = seccomp_export_bpf(ctx, fd);
-  if (rc != 0)
-    die("seccomp_export_bpf failed: " + std::string(strerror(-rc)));
-  std::string out;
-  lseek(fd, 0, SEEK_SET);
-  char buf[4096];
-  ssize_t got;
-  while ((got = read(fd, buf, sizeof buf)) > 0)
-    out.append(buf, static_cast<size_t>(got));
-  close(fd);
-  return out;
-}
-
-// The policy compiled by libseccomp for the native arch only (x86-64; seccomp_init adds just the native
-// arch, checked below). Rules come from ociRules(p) — exactly what a container runtime would feed
-// libseccomp from our OCI profile (libseccomp 2.5 takes one comparison per argument and rule, so a
-// two-sided 64-bit range is several rules of aligned blocks). `rules` counts seccomp_rule_add calls.
 BpfProgram libseccompProgram(const Policy &p, int optimize, size_t *rules = nullptr) {
-  if (seccomp_arch_native() != SCMP_ARCH_X86_64)
-    die("libseccomp's native arch is not x86-64");
-  scmp_filter_ctx ctx = seccomp_init(p.defaultAction.value());
-  if (!ctx)
-    die("seccomp_init failed");
-  auto check = [&](int rc, const std::string &what) {
-    if (rc != 0)
-      die("libseccomp: " + what + ": " + strerror(-rc));
-  };
-  if (seccomp_arch_exist(ctx, SCMP_ARCH_X86_64) != 0 || seccomp_arch_exist(ctx, SCMP_ARCH_X32) == 0 ||
-      seccomp_arch_exist(ctx, SCMP_ARCH_X86) == 0)
-    die("libseccomp context is not x86-64 only");
-  check(seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, p.badArchAction.value()), "ACT_BADARCH");
-  check(seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, optimize), "CTL_OPTIMIZE");
-  std::map<std::string, int> nrOf;
-  for (const SyscallRule &r : p.allowed)
-    nrOf[ruleName(r)] = r.nr;
-  size_t count = 0;
-  for (const OciRule &rule : ociRules(p)) {
-    std::vector<scmp_arg_cmp> cmps;
-    for (const OciComparison &c : rule.args) {
-      scmp_compare op = c.op == "SCMP_CMP_EQ"          ? SCMP_CMP_EQ
-                        : c.op == "SCMP_CMP_MASKED_EQ" ? SCMP_CMP_MASKED_EQ
-                        : c.op == "SCMP_CMP_GE"        ? SCMP_CMP_GE
-                        : c.op == "SCMP_CMP_LE"        ? SCMP_CMP_LE
-                                                       : (die("unknown op " + c.op), SCMP_CMP_EQ);
-      cmps.push_back({c.index, op, c.value, c.valueTwo});
-    }
-    for (const std::string &name : rule.names) {
-      auto it = nrOf.find(name);
-      if (it == nrOf.end())
-        die("ociRules names an unknown syscall " + name);
-      check(seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, it->second, static_cast<unsigned>(cmps.size()),
-                                   cmps.data()),
-            "rule for " + name);
-      ++count;
-    }
-  }
-  std::string bytes = exportBpf(ctx);
-  seccomp_release(ctx);
+  auto f = libseccompFilter(p, optimize);
+  if (!f)
+    die(llvm::toString(f.takeError()));
   if (rules)
-    *rules = count;
-  return take(readBpf(bytes, "libseccomp"), "libseccomp program");
+    *rules = f->rules;
+  return std::move(f->program);
 }
 
 BpfProgram bespokeProgram(const Policy &p) { return take(compilePolicy(p), "compilePolicy"); }
@@ -229,57 +163,13 @@ BpfProgram bespokeProgram(const Policy &p) { return take(compilePolicy(p), "comp
 // ---------------------------------------------------------------------------------------------------
 // (a) instructions executed
 
-struct Paths {
-  size_t count = 0, worst = 0, total = 0;
-  double mean() const { return count ? double(total) / double(count) : 0; }
-  void add(size_t steps) {
-    ++count;
-    total += steps;
-    worst = std::max(worst, steps);
-  }
-};
-
-struct PathReport {
-  Paths uncond; // unconditionally allowed syscalls, all arguments 0
-  Paths cond;   // conditional syscalls: one run per alternative, arguments chosen to satisfy it
-};
-
-// Arguments satisfying one alternative (others 0), or nothing when it can never hold.
-std::optional<std::array<uint64_t, 6>> satisfying(const std::vector<ArgCondition> &alt) {
-  std::array<uint64_t, 6> args{};
-  for (const ArgCondition &c : alt) {
-    if (c.op == ArgCondition::MaskedEqual && (c.a & ~c.mask))
-      return std::nullopt;
-    if (c.op == ArgCondition::InRange && c.a > c.b)
-      return std::nullopt;
-    args[c.arg] = c.a;
-  }
-  return args;
-}
-
-// Walks `prog` for every allowed syscall with the step-counting interpreter (seccomp/Interpreter.h, the
-// kernel's semantics); checks that it allows, as the policy says.
+// bench/AllowedPaths.h: unconditional syscalls with all arguments 0, conditional ones once per alternative
+// with arguments satisfying it; the program must allow each, as the policy does.
 PathReport measurePaths(const BpfProgram &prog, const Policy &p, const std::string &what) {
-  PathReport rep;
-  auto run = [&](const SyscallRule &r, const uint64_t *args, Paths &into) {
-    BpfRun b = runBpf(prog, static_cast<uint32_t>(r.nr), Policy::AuditArchX86_64, 0, args);
-    if (!b.ok)
-      die(what + ": interpreter: " + b.error);
-    if (b.ret != kRetAllow || p.decide(static_cast<uint32_t>(r.nr), Policy::AuditArchX86_64, args).value() != kRetAllow)
-      die(what + ": " + ruleName(r) + " is not allowed as the policy says");
-    into.add(b.steps);
-  };
-  for (const SyscallRule &r : p.allowed) {
-    if (r.alternatives.empty()) {
-      const uint64_t zero[6] = {};
-      run(r, zero, rep.uncond);
-      continue;
-    }
-    for (const auto &alt : r.alternatives)
-      if (auto args = satisfying(alt))
-        run(r, args->data(), rep.cond);
-  }
-  return rep;
+  auto r = measureAllowedPaths(prog, p, what);
+  if (!r)
+    die(llvm::toString(r.takeError()));
+  return *r;
 }
 
 struct Proof {
@@ -690,15 +580,9 @@ int main(int argc, char **argv) {
 
   utsname u{};
   uname(&u);
-  const char *ver = "?";
-  const scmp_version *sv = seccomp_version();
-  char verbuf[32];
-  if (sv) {
-    std::snprintf(verbuf, sizeof verbuf, "%u.%u.%u", sv->major, sv->minor, sv->micro);
-    ver = verbuf;
-  }
+  std::string ver = libseccompVersion();
   std::printf("# seccomp-bench: kernel %s, %ld CPUs, libseccomp %s, load average at start %s\n\n", u.release,
-              sysconf(_SC_NPROCESSORS_ONLN), ver, loadavg().c_str());
+              sysconf(_SC_NPROCESSORS_ONLN), ver.c_str(), loadavg().c_str());
   std::printf("Default action kill-process, bad arch kill-process for every policy; corpus policies from "
               "`policyFromManifest` (every manifest syscall unconditional).\n\n");
   if (sections.find('a') != std::string::npos)
