@@ -53,7 +53,8 @@ struct Unresolved {
 
 struct KernelFacts {
   std::vector<std::string> paths;    // /proc, /sys, /dev paths the app opens
-  std::vector<std::string> features; // Kconfig options
+  std::vector<std::string> features; // Kconfig options the footprint needs ("CONFIG_EPOLL")
+  std::map<std::string, std::string> featureReasons; // why, for the reviewer (a comment, not read back)
 };
 
 // An ELF object whose code is in the footprint, and how it got there (manifest v2; a v1 manifest names

@@ -5,6 +5,7 @@
 #include "analyzer/ModelCache.h"
 #include "analyzer/source/ClangFrontend.h"
 #include "analyzer/source/SourceAnalyzer.h"
+#include "specializer/KernelRequirements.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -152,6 +153,7 @@ llvm::Expected<Analysis> analyzeSourceProgram(const AnalysisInputs &in, const Bi
   }
   Analysis a;
   a.manifest.footprint = std::move(*fp);
+  recordKernelFeatures(a.manifest.footprint);
   const Footprint &f = a.manifest.footprint;
   a.summary = llvm::formatv("{0}: {1} syscalls, {2} unresolved sites, {3} translation units, {4:F2} s", f.app.name,
                             f.syscalls.size(), f.unresolved.size(), facts->translationUnits.size(), secondsSince(t0));
@@ -214,6 +216,7 @@ llvm::Expected<Analysis> analyzeProgram(const AnalysisInputs &in) {
   if (!fp) return fp.takeError();
   Analysis a;
   a.manifest.footprint = std::move(*fp);
+  recordKernelFeatures(a.manifest.footprint);
   const Footprint &f = a.manifest.footprint;
   std::string programs = report.programs > 1 ? llvm::formatv(", {0} programs", report.programs).str() : "";
   a.summary = llvm::formatv("{0}: {1} syscalls, {2} unresolved sites, {3} modules ({4} cached){5}, {6:F2} s", f.app.name,

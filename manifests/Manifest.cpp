@@ -65,10 +65,12 @@ Error saveManifest(const Manifest &m, const std::string &path) {
     if (std::optional<Problem> p = parseText(text, back))
       return errorf(path + ": not written, the manifest is invalid: " +
                     (p->line ? "line " + std::to_string(p->line) + ": " : std::string()) + p->message);
-    // The reasons written beside `any` are comments, which no reader keeps: compare without them.
+    // The reasons written beside facts and features are comments, which no reader keeps: compare
+    // without them.
     Manifest plain = m;
     for (SyscallUse &u : plain.footprint.syscalls)
       for (auto &[name, fact] : u.args) fact.why.clear();
+    plain.footprint.kernel.featureReasons.clear();
     if (render(back) != render(plain))
       return errorf(path + ": not written, the manifest does not read back identically");
 

@@ -210,7 +210,17 @@ std::string render(const Manifest &m) {
   out << YAML::Key << "paths" << YAML::Value;
   emitStringList(out, fp.kernel.paths);
   out << YAML::Key << "features" << YAML::Value;
-  emitStringList(out, fp.kernel.features);
+  if (fp.kernel.features.empty()) {
+    emitStringList(out, fp.kernel.features);
+  } else {
+    out << YAML::BeginSeq;
+    for (const std::string &f : fp.kernel.features) {
+      emitString(out, f);
+      if (auto r = fp.kernel.featureReasons.find(f); r != fp.kernel.featureReasons.end() && !r->second.empty())
+        out << YAML::Comment(r->second);
+    }
+    out << YAML::EndSeq;
+  }
   out << YAML::EndMap;
 
   if (version >= 2) {

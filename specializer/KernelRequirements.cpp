@@ -181,6 +181,30 @@ const std::string *valueWithBit(const SyscallUse &u, const char *arg, uint64_t b
   return nullptr;
 }
 
+// The subsystem an ioctl request belongs to, by its number (include/uapi): the terminal requests
+// (asm-generic/ioctls.h, TCGETS 0x5401 .. TIOCGEXCL 0x5440, FIONREAD, FIONBIO, FIOCLEX) are tty_ioctl's,
+// in drivers/tty/ (CONFIG_TTY); the socket requests (linux/sockios.h, SIOC* 0x8901 .. 0x89ff) are
+// sock_ioctl's, in net/ (CONFIG_NET); TUNSETIFF and the other _IOx('T', 200..231) requests are
+// drivers/net/tun.c's (CONFIG_TUN). Requests of other drivers add nothing: the device node the app
+// opens (kernel.paths) names the driver.
+const char *ioctlSubsystem(uint64_t request, const char **what) {
+  uint32_t r = uint32_t(request);
+  if (r >= 0x5401 && r <= 0x5460) {
+    *what = "terminal";
+    return "TTY";
+  }
+  if (r >= 0x8901 && r <= 0x89ff) {
+    *what = "socket";
+    return "NET";
+  }
+  uint32_t type = (r >> 8) & 0xff, nr = r & 0xff;
+  if (type == 'T' && nr >= 200 && nr <= 231 && (r >> 30) != 0) { // _IOR/_IOW('T', ...): not a plain 0x54xx
+    *what = "tun";
+    return "TUN";
+  }
+  return nullptr;
+}
+
 constexpr uint64_t CloneThread = 0x10000;       // CLONE_THREAD
 constexpr uint64_t CloneChildCleartid = 0x200000; // CLONE_CHILD_CLEARTID
 constexpr uint64_t MapHugetlb = 0x40000;        // MAP_HUGETLB
@@ -233,6 +257,14 @@ KernelRequirements kernelRequirements(const Footprint &fp) {
           if (const SocketFamily *f = findSocketFamily(family))
             for (const char *o : f->options)
               need(o, std::string("socket family ") + f->name + " (" + u.name + " arg domain not known)");
+    } else if (u.name == "ioctl") {
+      if (auto a = u.args.find("request"); a != u.args.end())
+        for (const std::string &v : a->second.values) {
+          const char *what = nullptr;
+          if (auto n = argumentNumber(u, "request", v))
+            if (const char *o = ioctlSubsystem(*n, &what))
+              need(o, std::string(what) + " ioctl " + v);
+        }
     } else if (u.name == "clone") {
       // Threads: CLONE_CHILD_CLEARTID's wake-up on exit (kernel/fork.c mm_release) and every
       // pthread lock and join are futexes; without FUTEX, do_futex is a stub.
@@ -260,6 +292,20 @@ KernelRequirements kernelRequirements(const Footprint &fp) {
 
   std::sort(req.unknownSyscalls.begin(), req.unknownSyscalls.end());
   return req;
+}
+
+void recordKernelFeatures(Footprint &fp) {
+  KernelRequirements req = kernelRequirements(fp);
+  fp.kernel.features.clear();
+  fp.kernel.featureReasons.clear();
+  for (const auto &[option, reasons] : req.options) { // std::map: sorted
+    std::string name = "CONFIG_" + option;
+    fp.kernel.features.push_back(name);
+    std::string why;
+    for (size_t i = 0; i < reasons.size() && i < 2; ++i) why += (i ? "; " : "") + reasons[i];
+    if (reasons.size() > 2) why += "; and " + std::to_string(reasons.size() - 2) + " more";
+    fp.kernel.featureReasons[name] = why;
+  }
 }
 
 std::vector<std::string> syscallsBuiltWith(const std::set<std::string> &enabled) {

@@ -36,6 +36,11 @@ struct KernelRequirements {
 
 KernelRequirements kernelRequirements(const Footprint &fp);
 
+// The manifest's kernel.features: every option kernelRequirements finds, as "CONFIG_NAME", each with its
+// first reasons (written beside it as a comment). What `rewrite` builds from; the list is computed from
+// the syscalls, facts and paths, so editing it by hand changes no kernel (edit those instead).
+void recordKernelFeatures(Footprint &fp);
+
 // The system calls (sorted names) a kernel with exactly the options in `enabled` on builds.
 std::vector<std::string> syscallsBuiltWith(const std::set<std::string> &enabled);
 

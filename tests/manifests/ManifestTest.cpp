@@ -311,6 +311,21 @@ TEST(ManifestRender, WritesTheReasonForAnyAsACommentThatIsNotReadBack) {
   EXPECT_EQ(renderManifest(*back), kSampleText);
 }
 
+// So are the models behind a value list and the reasons for kernel features; saveManifest's read-back check
+// compares without them.
+TEST(ManifestRender, WritesModelsAndFeatureReasonsAsCommentsThatSaveAccepts) {
+  Manifest m = sample();
+  m.footprint.kernel.featureReasons["CONFIG_EPOLL"] = "syscall epoll_wait";
+  const std::string text = renderManifest(m);
+  EXPECT_NE(text.find("    - CONFIG_EPOLL  # syscall epoll_wait\n"), std::string::npos) << text;
+  TempDir d;
+  ASSERT_FALSE(bool(saveManifest(m, d / "out.yaml")));
+  auto back = loadManifest(d / "out.yaml");
+  ASSERT_TRUE(bool(back)) << llvm::toString(back.takeError());
+  EXPECT_TRUE(back->footprint.kernel.featureReasons.empty());
+  EXPECT_EQ(back->footprint.kernel.features, m.footprint.kernel.features);
+}
+
 TEST(ManifestRender, KeepsModulesInLoadOrderAndEvidenceInGivenOrder) {
   Manifest m = sample();
   std::reverse(m.footprint.modules.begin(), m.footprint.modules.end());

@@ -212,3 +212,40 @@ TEST(KernelRequirements, UnknownSocketFamiliesBuildTheCommonOnes) {
   EXPECT_EQ(req.options.count("UNIX"), 0u);
   EXPECT_EQ(req.options.count("IPV6"), 0u);
 }
+
+TEST(KernelRequirements, IoctlRequestsNameTheirSubsystem) {
+  Footprint fp;
+  fp.syscalls = {use("ioctl", {{"request", values({"0x5401", "TIOCGWINSZ", "0x8933", "0x400454ca", "0x1234"})}})};
+  KernelRequirements r = kernelRequirements(fp);
+  ASSERT_TRUE(r.options.count("TTY"));
+  EXPECT_TRUE(contains(r.options["TTY"], "terminal ioctl 0x5401"));
+  EXPECT_TRUE(contains(r.options["TTY"], "terminal ioctl TIOCGWINSZ")) << "a constant's name is read too";
+  ASSERT_TRUE(r.options.count("NET"));
+  EXPECT_TRUE(contains(r.options["NET"], "socket ioctl 0x8933")); // SIOCGIFINDEX
+  ASSERT_TRUE(r.options.count("TUN"));
+  EXPECT_TRUE(contains(r.options["TUN"], "tun ioctl 0x400454ca")); // TUNSETIFF
+  for (const auto &[option, reasons] : r.options)
+    for (const std::string &why : reasons) EXPECT_EQ(why.find("0x1234"), std::string::npos) << option;
+  // An unknown request (any) adds nothing.
+  ArgFact any;
+  any.any = true;
+  fp.syscalls = {use("ioctl", {{"request", any}})};
+  r = kernelRequirements(fp);
+  EXPECT_FALSE(r.options.count("TTY"));
+}
+
+TEST(KernelRequirements, ManifestFeaturesAreTheRequirementsWithReasons) {
+  Footprint fp;
+  fp.syscalls = {use("epoll_create1"), use("socket", {{"domain", values({"AF_INET6"})}})};
+  recordKernelFeatures(fp);
+  KernelRequirements r = kernelRequirements(fp);
+  ASSERT_EQ(fp.kernel.features.size(), r.options.size());
+  size_t i = 0;
+  for (const auto &[option, reasons] : r.options) {
+    EXPECT_EQ(fp.kernel.features[i++], "CONFIG_" + option);
+    EXPECT_EQ(fp.kernel.featureReasons["CONFIG_" + option].find(reasons[0]), 0u) << option;
+  }
+  EXPECT_TRUE(contains(fp.kernel.features, "CONFIG_EPOLL"));
+  EXPECT_TRUE(contains(fp.kernel.features, "CONFIG_IPV6"));
+  EXPECT_EQ(fp.kernel.featureReasons["CONFIG_IPV6"], "socket family AF_INET6 (socket arg domain)");
+}
