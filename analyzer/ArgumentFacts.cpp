@@ -124,7 +124,7 @@ void ArgumentResolver::markSymbolLookups(const StringReader &strings) {
   LookupWhy = everything;
 }
 
-bool ArgumentResolver::modelled(uint32_t g, uint32_t callee, long nr, int index, ValueSet &out) const {
+bool ArgumentResolver::modelled(uint32_t g, uint64_t site, uint32_t callee, long nr, int index, ValueSet &out) const {
   auto [m, f] = P.split(g);
   llvm::StringRef calleeName;
   if (callee != Reach::None) {
@@ -134,26 +134,28 @@ bool ArgumentResolver::modelled(uint32_t g, uint32_t callee, long nr, int index,
   std::optional<ModelledValues> v =
       glibcArgumentModel(P.module(m).name, P.model(m).libcVersion, P.fn(g).name, calleeName, nr, index);
   if (!v) return false;
-  out.values.insert(v->values.begin(), v->values.end());
+  for (uint64_t x : v->values) out.add(x, g, site);
   out.models.insert(v->what);
   return true;
 }
 
-ValueSet ArgumentResolver::resolve(uint32_t g, const AbsValue &arg, const AbsValue &number, long nr, int index) {
+ValueSet ArgumentResolver::resolve(uint32_t g, uint64_t site, const AbsValue &arg, const AbsValue &number, long nr,
+                                   int index) {
   ValueSet out;
   const int rn = number.kind == AbsValue::Entry && number.reg < NumGprs ? number.reg : -1;
   const bool entryArg = arg.kind == AbsValue::Entry && arg.reg < NumGprs;
   if (!entryArg) {
     // The value is settled at the site; with the number from the callers, only if one can pass nr.
     if (rn >= 0 && !numberReaches(g, rn, nr)) return out;
-    if (arg.kind == AbsValue::Const) out.values.insert(arg.c, arg.c + arg.n);
-    else if (!modelled(g, Reach::None, nr, index, out)) {
+    if (arg.kind == AbsValue::Const) {
+      for (int i = 0; i < arg.n; ++i) out.add(arg.c[i], g, site);
+    } else if (!modelled(g, site, Reach::None, nr, index, out)) {
       out.any = true;
       out.why = "not a constant at the site in " + where(g);
     }
     return out;
   }
-  auto key = std::tuple(g, int(arg.reg), rn, rn >= 0 ? nr : -1L, index);
+  auto key = std::tuple(g, int(arg.reg), rn, rn >= 0 ? nr : -1L, index); // the values come from callers
   if (auto it = Memo.find(key); it != Memo.end()) return it->second;
 
   // Breadth first up the callers. A state is a function and the registers its entry values came in: the
@@ -194,8 +196,9 @@ ValueSet ArgumentResolver::resolve(uint32_t g, const AbsValue &arg, const AbsVal
         continue;
       }
       if (rN >= 0 && !numberReaches(c.caller, rN, nr)) continue;
-      if (a.kind == AbsValue::Const) out.values.insert(a.c, a.c + a.n);
-      else if (!modelled(c.caller, s.g, nr, index, out)) {
+      if (a.kind == AbsValue::Const) {
+        for (int i = 0; i < a.n; ++i) out.add(a.c[i], c.caller, c.edge->site);
+      } else if (!modelled(c.caller, c.edge->site, s.g, nr, index, out)) {
         out.any = true;
         out.why = where(c.caller) + " passes a non-constant to " + where(s.g);
         break;
@@ -205,6 +208,7 @@ ValueSet ArgumentResolver::resolve(uint32_t g, const AbsValue &arg, const AbsVal
   if (out.any) {
     out.values.clear();
     out.models.clear();
+    out.sites.clear();
   }
   Memo[key] = out;
   return out;

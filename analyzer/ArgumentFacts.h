@@ -28,6 +28,11 @@ struct ValueSet {
   std::set<uint64_t> values;
   std::string why; // for any: the first function or caller that made it so
   std::set<std::string> models; // the library models (LibcFacts) that gave values the code computes
+  std::map<uint64_t, std::pair<uint32_t, uint64_t>> sites; // per value: the first (function, site) passing it
+  void add(uint64_t v, uint32_t g, uint64_t site) {
+    values.insert(v);
+    sites.emplace(v, std::pair(g, site));
+  }
 };
 
 class ArgumentResolver {
@@ -39,7 +44,8 @@ public:
   // The values of `arg` (the register's abstract value at the syscall instruction in function g) when the
   // instruction makes syscall `nr`, as its argument `index`; `number` is %rax's abstract value there (an
   // entry value: the number comes from the callers too, and only callers that can pass `nr` count).
-  ValueSet resolve(uint32_t g, const AbsValue &arg, const AbsValue &number, long nr, int index);
+  // `site` is the instruction's address, for the values' evidence.
+  ValueSet resolve(uint32_t g, uint64_t site, const AbsValue &arg, const AbsValue &number, long nr, int index);
 
   // Functions treated as entered from unknown places: roots, pointers, and what a reachable dlsym can return.
   bool unknownEntry(uint32_t g) const { return R.unknownEntry[g] || LookedUp[g]; }
@@ -51,7 +57,7 @@ private:
   bool numberReaches(uint32_t g, int rn, long nr);
   // A library model's values for what function g passes (to `callee`, or at its own syscall instruction
   // when callee is None) and the analysis sees as no constant.
-  bool modelled(uint32_t g, uint32_t callee, long nr, int index, ValueSet &out) const;
+  bool modelled(uint32_t g, uint64_t site, uint32_t callee, long nr, int index, ValueSet &out) const;
 
   const Program &P;
   const Reach &R;

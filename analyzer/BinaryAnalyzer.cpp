@@ -71,15 +71,21 @@ public:
         // The executed program's arguments join the caller's: the union, any if either is any (an
         // argument one side does not record is any there).
         for (auto &[arg, into] : at->args)
-          if (!u.args.count(arg) && !into.any) into = ArgFact{true, {}, "not recorded for " + child.footprint.app.name};
+          if (!u.args.count(arg) && !into.any) into = ArgFact::anyOf("not recorded for " + child.footprint.app.name);
         for (const auto &[arg, fact] : u.args) {
-          ArgFact &into = at->args.try_emplace(arg, ArgFact{true, {}, "not recorded for " + Into.app.name}).first->second;
+          ArgFact &into = at->args.try_emplace(arg, ArgFact::anyOf("not recorded for " + Into.app.name)).first->second;
           std::set<std::string> values(into.values.begin(), into.values.end());
           values.insert(fact.values.begin(), fact.values.end());
           if (!into.any && fact.any) into.why = fact.why;
           into.any = into.any || fact.any;
           into.values.clear();
-          if (!into.any) into.values.assign(values.begin(), values.end());
+          if (!into.any) {
+            into.values.assign(values.begin(), values.end());
+            for (const auto &[v, site] : fact.sites) // the caller's site of a value stays first
+              if (!into.sites.count(v)) into.sites[v] = frames({site}).front();
+          } else {
+            into.sites.clear();
+          }
         }
       }
       for (const Evidence &e : u.evidence) {

@@ -34,6 +34,20 @@ struct ArgFact {
   std::vector<std::string> values;
   std::string why; // for any, when known: the first place that made it so; for values, the library
                    // models that gave some (both written as a YAML comment, not read back)
+  std::map<std::string, Frame> sites; // per value: the first site passing it, a syscall instruction or a
+                                      // call of a wrapper (a comment beside the value, not read back)
+
+  static ArgFact anyOf(std::string why = {}) {
+    ArgFact f;
+    f.any = true;
+    f.why = std::move(why);
+    return f;
+  }
+  static ArgFact of(std::vector<std::string> values) {
+    ArgFact f;
+    f.values = std::move(values);
+    return f;
+  }
 };
 
 struct SyscallUse {

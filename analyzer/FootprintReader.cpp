@@ -73,9 +73,10 @@ std::map<std::string, ArgFact> FootprintReader::argumentFacts(int nr) {
   for (const ArgumentSpec *spec : specs) {
     ValueSet all;
     for (auto [g, s] : making) {
-      ValueSet v = Resolver->resolve(g, s->args.get(SyscallArgRegs[spec->index]), s->nr, nr, spec->index);
+      ValueSet v = Resolver->resolve(g, s->site, s->args.get(SyscallArgRegs[spec->index]), s->nr, nr, spec->index);
       all.any = all.any || v.any;
       all.values.insert(v.values.begin(), v.values.end());
+      all.sites.insert(v.sites.begin(), v.sites.end()); // keeps the first site of each value
       all.models.insert(v.models.begin(), v.models.end());
       if (all.any) {
         all.why = v.why;
@@ -90,7 +91,12 @@ std::map<std::string, ArgFact> FootprintReader::argumentFacts(int nr) {
       continue;
     }
     std::set<std::string> texts;
-    for (uint64_t v : all.values) texts.insert(argumentValueText(*spec, v));
+    for (uint64_t v : all.values) {
+      std::string text = argumentValueText(*spec, v);
+      texts.insert(text);
+      if (auto s = all.sites.find(v); s != all.sites.end() && !f.sites.count(text))
+        f.sites[text] = P.frame(s->second.first, s->second.second);
+    }
     f.values.assign(texts.begin(), texts.end());
     for (const std::string &m : all.models) f.why += (f.why.empty() ? "values from " : "; ") + m;
   }

@@ -69,7 +69,10 @@ Error saveManifest(const Manifest &m, const std::string &path) {
     // without them.
     Manifest plain = m;
     for (SyscallUse &u : plain.footprint.syscalls)
-      for (auto &[name, fact] : u.args) fact.why.clear();
+      for (auto &[name, fact] : u.args) {
+        fact.why.clear();
+        fact.sites.clear();
+      }
     plain.footprint.kernel.featureReasons.clear();
     if (render(back) != render(plain))
       return errorf(path + ": not written, the manifest does not read back identically");

@@ -183,14 +183,25 @@ std::string render(const Manifest &m) {
       out << YAML::Key;
       emitString(out, arg);
       out << YAML::Value;
+      // For reviewers, not read back: why a fact is any (or which models gave values), and the site
+      // passing each value. With sites, one value per line, the site beside it.
       if (fact.any) {
         out << "any";
-      } else {
+        if (!fact.why.empty()) out << YAML::Comment(fact.why);
+      } else if (fact.sites.empty()) {
         out << YAML::Flow << YAML::BeginSeq;
         for (const std::string &v : fact.values) emitString(out, v);
         out << YAML::EndSeq;
+        if (!fact.why.empty()) out << YAML::Comment(fact.why);
+      } else {
+        if (!fact.why.empty()) out << YAML::Comment(fact.why);
+        out << YAML::BeginSeq;
+        for (const std::string &v : fact.values) {
+          emitString(out, v);
+          if (auto s = fact.sites.find(v); s != fact.sites.end()) out << YAML::Comment(frameString(s->second));
+        }
+        out << YAML::EndSeq;
       }
-      if (!fact.why.empty()) out << YAML::Comment(fact.why); // for reviewers; not read back
     }
     out << YAML::EndMap;
     out << YAML::Key << "evidence" << YAML::Value;

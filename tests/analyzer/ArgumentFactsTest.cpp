@@ -72,6 +72,18 @@ TEST(ArgumentFacts, SocketConstantsThroughOneAndTwoHelperLevels) {
   EXPECT_EQ(domain->values, (Values{"10", "16", "2"})); // decimal, sorted as text
   EXPECT_FALSE(domain->any);
   EXPECT_EQ(type->values, (Values{"0x1", "0x3"})) << "SOCK_NONBLOCK and SOCK_CLOEXEC are masked off";
+  // Each value's evidence: the call passing the constant (main, for all three), in the program.
+  for (const std::string &v : domain->values) {
+    auto s = domain->sites.find(v);
+    ASSERT_NE(s, domain->sites.end()) << v;
+    EXPECT_EQ(s->second.module, "socket_wrapped") << v;
+    EXPECT_EQ(s->second.symbol, "main") << v;
+    EXPECT_NE(s->second.address, 0u) << v;
+  }
+  // The types: open_stream passes SOCK_STREAM|SOCK_NONBLOCK, main SOCK_RAW|SOCK_CLOEXEC.
+  ASSERT_TRUE(type->sites.count("0x1") && type->sites.count("0x3"));
+  EXPECT_EQ(type->sites.at("0x1").symbol, "open_stream");
+  EXPECT_EQ(type->sites.at("0x3").symbol, "main");
 }
 
 TEST(ArgumentFacts, NonConstantSiteIsAny) {

@@ -18,8 +18,8 @@ namespace {
 
 using Facts = std::map<std::string, ArgFact>;
 
-ArgFact values(std::vector<std::string> v) { return ArgFact{false, std::move(v), {}}; }
-ArgFact anyValue() { return ArgFact{true, {}, {}}; }
+ArgFact values(std::vector<std::string> v) { return ArgFact::of(std::move(v)); }
+ArgFact anyValue() { return ArgFact::anyOf(); }
 
 SyscallUse use(const std::string &name, Facts facts = {}) {
   SyscallUse u;

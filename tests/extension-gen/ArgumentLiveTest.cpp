@@ -30,11 +30,11 @@ Manifest liveManifest() {
     u.name = std::string(e.name);
     u.nr = e.nr;
     if (u.name == "socket")
-      u.args = {{"domain", ArgFact{false, {"1", "2"}, {}}}, {"type", ArgFact{true, {}, {}}}};
+      u.args = {{"domain", ArgFact::of({"1", "2"})}, {"type", ArgFact::anyOf()}};
     else if (u.name == "ioctl") // TCGETS, TIOCGPGRP, TIOCGWINSZ; not TIOCSTI (0x5412)
-      u.args = {{"request", ArgFact{false, {"0x5401", "0x540f", "0x5413"}, {}}}};
+      u.args = {{"request", ArgFact::of({"0x5401", "0x540f", "0x5413"})}};
     else if (u.name == "clone") // glibc's fork and pthread_create
-      u.args = {{"flags", ArgFact{false, {"0x1200011", "0x3d0f00"}, {}}}};
+      u.args = {{"flags", ArgFact::of({"0x1200011", "0x3d0f00"})}};
     m.footprint.syscalls.push_back(std::move(u));
   }
   return m;

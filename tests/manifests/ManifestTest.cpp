@@ -123,8 +123,8 @@ Manifest sample() {
   fp.files = {{"/etc/demo.conf", {"entry", {machineFrame("demo", "main", 0x40), fopen}}}};
   SyscallUse openat{"openat", 257, {},
                     {{"entry", {machineFrame("demo", "main", 0x10), machineFrame("libc.so.6", "__open64", 0xf7e2a)}}}};
-  openat.args["flags"] = ArgFact{false, {"O_CLOEXEC", "O_RDONLY"}, {}};
-  openat.args["pathname"] = ArgFact{true, {}, {}};
+  openat.args["flags"] = ArgFact::of({"O_CLOEXEC", "O_RDONLY"});
+  openat.args["pathname"] = ArgFact::anyOf();
   SyscallUse write{"write", 1, {},
                    {{"entry", {machineFrame("demo", "_start", 0x1000), machineFrame("libc.so.6", "write@GLIBC_2.2.5", 0x2a)}},
                     {"init_array", {machineFrame("demo", "sub_1200", 0x1234)}}}};
@@ -311,19 +311,27 @@ TEST(ManifestRender, WritesTheReasonForAnyAsACommentThatIsNotReadBack) {
   EXPECT_EQ(renderManifest(*back), kSampleText);
 }
 
-// So are the models behind a value list and the reasons for kernel features; saveManifest's read-back check
-// compares without them.
-TEST(ManifestRender, WritesModelsAndFeatureReasonsAsCommentsThatSaveAccepts) {
+// So are the models behind a value list, the site passing each value (one value per line then) and the
+// reasons for kernel features; saveManifest's read-back check compares without them.
+TEST(ManifestRender, WritesModelsSitesAndFeatureReasonsAsCommentsThatSaveAccepts) {
   Manifest m = sample();
   m.footprint.kernel.featureReasons["CONFIG_EPOLL"] = "syscall epoll_wait";
+  ArgFact &flags = m.footprint.syscalls[0].args["flags"];
+  ASSERT_FALSE(flags.any);
+  flags.why = "values from a model";
+  flags.sites[flags.values[0]] = Frame{"libc.so.6", "open64", 0x1234, "", 0};
   const std::string text = renderManifest(m);
   EXPECT_NE(text.find("    - CONFIG_EPOLL  # syscall epoll_wait\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("      flags:  # values from a model\n        - " + flags.values[0] + "  # libc.so.6!open64@0x1234\n"),
+            std::string::npos) << text;
   TempDir d;
   ASSERT_FALSE(bool(saveManifest(m, d / "out.yaml")));
   auto back = loadManifest(d / "out.yaml");
   ASSERT_TRUE(bool(back)) << llvm::toString(back.takeError());
   EXPECT_TRUE(back->footprint.kernel.featureReasons.empty());
   EXPECT_EQ(back->footprint.kernel.features, m.footprint.kernel.features);
+  EXPECT_EQ(back->footprint.syscalls[0].args["flags"].values, flags.values);
+  EXPECT_TRUE(back->footprint.syscalls[0].args["flags"].sites.empty());
 }
 
 TEST(ManifestRender, KeepsModulesInLoadOrderAndEvidenceInGivenOrder) {

@@ -111,12 +111,12 @@ TEST(Decide, ArgumentConstrainedCountsCheckedSyscalls) {
   addSyscall(m, "clone3");
   addSyscall(m, "ioctl");
   for (SyscallUse &u : m.footprint.syscalls) {
-    if (u.name == "clone") u.args["flags"] = ArgFact{false, {"0x1200011"}, {}};
-    if (u.name == "ioctl") u.args["request"] = ArgFact{true, {}, {}};
+    if (u.name == "clone") u.args["flags"] = ArgFact::of({"0x1200011"});
+    if (u.name == "ioctl") u.args["request"] = ArgFact::anyOf();
   }
   EXPECT_EQ(decided(m).extend.argumentConstrained, 2u); // socket, clone
   for (SyscallUse &u : m.footprint.syscalls)
-    if (u.name == "socket") u.args["domain"] = ArgFact{true, {}, {}};
+    if (u.name == "socket") u.args["domain"] = ArgFact::anyOf();
   EXPECT_EQ(decided(m).extend.argumentConstrained, 1u); // clone
 }
 
