@@ -101,8 +101,9 @@ check "extend: unwritable output, exit 2" eval 'rc_is 2 && [ ! -e "$TMP/no-such-
 
 # --- argument facts -------------------------------------------------------------------------------
 # /bin/true's manifest with every fact made `any` (M0), and an edited copy listing ioctl requests only.
+# (A value list with sites is written one value per line, 8 spaces in: those lines go.)
 M0=$TMP/true-any.yaml
-sed -E 's/^      ([a-z_]+): .*$/      \1: any/' "$M" >"$M0"
+sed -E -e '/^        - /d' -e 's/^      ([a-z_]+):.*$/      \1: any/' "$M" >"$M0"
 facts() { sed "/^  - name: ioctl$/,/^  - name:/s/^      request: any$/      request: $1/" "$M0" >"$2"; }
 MA=$TMP/true-args.yaml
 facts '["0x5401"]' "$MA"
