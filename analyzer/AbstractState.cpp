@@ -23,6 +23,8 @@ bool AbsValue::operator==(const AbsValue &o) const {
     return n == o.n && std::equal(c, c + n, o.c);
   case Entry:
     return reg == o.reg;
+  case Derived:
+    return reg == o.reg && n == o.n && std::equal(c, c + n, o.c);
   case Stack:
     return c[0] == o.c[0];
   default:
@@ -73,7 +75,7 @@ AbsValue AbsValue::zeroExtended32() const {
 }
 
 AbsValue AbsValue::signExtended32() const {
-  if (kind == Stack) return top();
+  if (kind == Stack) return top(); // a derived value stays: its upper half is not modelled
   AbsValue v = *this;
   if (kind == Const) {
     for (int i = 0; i < v.n; ++i) v.c[i] = uint64_t(int64_t(int32_t(uint32_t(v.c[i]))));
@@ -82,7 +84,64 @@ AbsValue AbsValue::signExtended32() const {
   return v;
 }
 
+uint64_t AbsValue::apply32(DerivedOp op, uint64_t k, uint64_t x) {
+  uint32_t a = uint32_t(x), b = uint32_t(k);
+  switch (op) {
+  case Add32: return uint32_t(a + b);
+  case And32: return a & b;
+  case Or32: return a | b;
+  case Shl32: return uint32_t(a << (b & 31)); // the CPU masks a 32-bit shift count to 5 bits
+  case Shr32: return a >> (b & 31);
+  }
+  return a;
+}
+
+AbsValue AbsValue::op32(DerivedOp op, uint64_t k) const {
+  if (kind == Const) {
+    AbsValue v = *this;
+    for (int i = 0; i < v.n; ++i) v.c[i] = apply32(op, k, v.c[i]);
+    normalizeConstants(v);
+    return v;
+  }
+  if (kind == Entry || kind == Derived) {
+    AbsValue v = *this;
+    if (kind == Entry) {
+      v.kind = Derived;
+      v.n = 0;
+    }
+    if (v.n + 2 > MaxConsts) return top();
+    v.c[v.n] = op;
+    v.c[v.n + 1] = uint64_t(uint32_t(k));
+    v.n = uint8_t(v.n + 2);
+    return v;
+  }
+  return top();
+}
+
+uint64_t AbsValue::evaluate(uint64_t x) const {
+  x = uint32_t(x);
+  if (kind != Derived) return x;
+  for (int i = 0; i + 1 < n; i += 2) x = apply32(DerivedOp(c[i]), c[i + 1], x);
+  return x;
+}
+
+AbsValue AbsValue::after(const AbsValue &arg) const {
+  if (arg.kind != Entry && arg.kind != Derived) return top();
+  if (kind == Entry) return arg;
+  if (kind != Derived) return top();
+  AbsValue v = arg;
+  if (v.kind == Entry) {
+    v.kind = Derived;
+    v.n = 0;
+  }
+  if (v.n + n > MaxConsts) return top();
+  std::copy(c, c + n, v.c + v.n);
+  v.n = uint8_t(v.n + n);
+  return v;
+}
+
 AbsValue AbsValue::withLowByte(uint8_t byte) const {
+  if (kind != Const) return top();
   AbsValue v = *this;
   for (int i = 0; i < v.n; ++i) v.c[i] = (v.c[i] & ~0xffULL) | byte;
   normalizeConstants(v);

@@ -13,14 +13,22 @@
 namespace bespoke {
 
 // Abstract value of a register or stack slot: a small set of constants, the value some register had
-// at function entry (for syscall wrappers), an address in the current stack frame, or unknown.
+// at function entry (for syscall wrappers), a 32-bit function of such a value (Derived), an address in
+// the current stack frame, or unknown.
 struct AbsValue {
-  enum Kind : uint8_t { Bot, Const, Entry, Stack, Top };
+  enum Kind : uint8_t { Bot, Const, Entry, Stack, Top, Derived };
+  // Derived: the low 32 bits are the entry register's low 32 bits put through 32-bit operations with
+  // immediates, in order (c[2i] the operation, c[2i+1] its operand, n = 2 × their number): what
+  // `lea 0x5402(%r9),%esi` or `shl $15,%esi; and $0x10000000,%esi; or $0x11,%esi` make of an argument.
+  // The resolver evaluates them on the constants callers pass. The upper half is not modelled: every
+  // use of a derived value (an argument fact) reads its low 32 bits.
+  enum DerivedOp : uint8_t { Add32 = 1, And32, Or32, Shl32, Shr32 };
   static constexpr int MaxConsts = 8;
+  static constexpr int MaxOps = MaxConsts / 2;
   Kind kind = Top;
-  uint8_t reg = 0; // Entry: register number (0=rax .. 15=r15)
-  uint8_t n = 0;   // Const: number of constants
-  uint64_t c[MaxConsts] = {}; // Const: sorted constants; Stack: c[0] = offset from entry rsp
+  uint8_t reg = 0; // Entry, Derived: register number (0=rax .. 15=r15)
+  uint8_t n = 0;   // Const: number of constants; Derived: words of operations
+  uint64_t c[MaxConsts] = {}; // Const: sorted constants; Stack: c[0] = offset from entry rsp; Derived: operations
 
   static AbsValue top() { return {}; }
   static AbsValue bottom() { AbsValue v; v.kind = Bot; return v; }
@@ -42,6 +50,15 @@ struct AbsValue {
   AbsValue signExtended32() const;
   // Constants with their low byte replaced by `byte` (a write to %al keeps %rax's upper bytes).
   AbsValue withLowByte(uint8_t byte) const;
+  // The result of a 32-bit operation with an immediate (add, and, or, shl, shr): constants computed, an
+  // entry or derived value extended by the operation (top beyond MaxOps), anything else top.
+  AbsValue op32(DerivedOp op, uint64_t k) const;
+  // A derived value's low 32 bits when its entry register held x (an entry value: x's low 32 bits).
+  uint64_t evaluate(uint64_t x) const;
+  // This entry or derived value in the terms of a caller that passed `arg` (an entry or derived value of
+  // the caller's) in its register: arg's operations, then this one's; top when they do not fit.
+  AbsValue after(const AbsValue &arg) const;
+  static uint64_t apply32(DerivedOp op, uint64_t k, uint64_t x);
 };
 
 // Registers and stack slots at one program point.

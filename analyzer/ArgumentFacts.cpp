@@ -143,7 +143,7 @@ ValueSet ArgumentResolver::resolve(uint32_t g, uint64_t site, const AbsValue &ar
                                    int index) {
   ValueSet out;
   const int rn = number.kind == AbsValue::Entry && number.reg < NumGprs ? number.reg : -1;
-  const bool entryArg = arg.kind == AbsValue::Entry && arg.reg < NumGprs;
+  const bool entryArg = (arg.kind == AbsValue::Entry || arg.kind == AbsValue::Derived) && arg.reg < NumGprs;
   if (!entryArg) {
     // The value is settled at the site; with the number from the callers, only if one can pass nr.
     if (rn >= 0 && !numberReaches(g, rn, nr)) return out;
@@ -155,17 +155,28 @@ ValueSet ArgumentResolver::resolve(uint32_t g, uint64_t site, const AbsValue &ar
     }
     return out;
   }
-  auto key = std::tuple(g, int(arg.reg), rn, rn >= 0 ? nr : -1L, index); // the values come from callers
+  // A model of the function at the site (glibc's tcsetattr) holds for every caller.
+  if (ValueSet m; modelled(g, site, Reach::None, nr, index, m)) {
+    if (rn >= 0 && !numberReaches(g, rn, nr)) return out;
+    return m;
+  }
+  // The operations a derived value applies to its entry register (none for an entry value).
+  auto opsOf = [](const AbsValue &v) {
+    return v.kind == AbsValue::Derived ? std::vector<uint64_t>(v.c, v.c + v.n) : std::vector<uint64_t>{};
+  };
+  auto key = std::tuple(g, int(arg.reg), rn, rn >= 0 ? nr : -1L, index, opsOf(arg)); // the values come from callers
   if (auto it = Memo.find(key); it != Memo.end()) return it->second;
 
-  // Breadth first up the callers. A state is a function and the registers its entry values came in: the
-  // argument's, and the number's (-1 once it is known to be nr, or unknown and so possibly nr).
+  // Breadth first up the callers. A state is a function, the value the argument is of its entry
+  // registers (an entry value, or derived from one), and the register the number came in (-1 once it
+  // is known to be nr, or unknown and so possibly nr).
   struct St {
     uint32_t g;
-    int ra, rn;
+    AbsValue f;
+    int rn;
   };
-  std::set<std::tuple<uint32_t, int, int>> seen{{g, arg.reg, rn}};
-  std::deque<St> work{{g, arg.reg, rn}};
+  std::set<std::tuple<uint32_t, int, int, std::vector<uint64_t>>> seen{{g, arg.reg, rn, opsOf(arg)}};
+  std::deque<St> work{{g, arg, rn}};
   while (!work.empty() && !out.any) {
     St s = work.front();
     work.pop_front();
@@ -190,14 +201,22 @@ ValueSet ArgumentResolver::resolve(uint32_t g, uint64_t site, const AbsValue &ar
           rN = n.reg;
         } // an unknown number may be nr: the caller counts (it is an unresolved site of its own)
       }
-      AbsValue a = c.edge->args.get(s.ra);
-      if (a.kind == AbsValue::Entry && a.reg < NumGprs) {
-        if (seen.insert({c.caller, a.reg, rN}).second) work.push_back({c.caller, a.reg, rN});
+      AbsValue a = c.edge->args.get(s.f.reg);
+      if ((a.kind == AbsValue::Entry || a.kind == AbsValue::Derived) && a.reg < NumGprs) {
+        AbsValue f = s.f.after(a); // the argument in the caller's terms
+        if (f.kind == AbsValue::Top) {
+          out.any = true;
+          out.why = where(c.caller) + " passes a value computed in more steps than followed to " + where(s.g);
+          break;
+        }
+        if (seen.insert({c.caller, f.reg, rN, opsOf(f)}).second) work.push_back({c.caller, f, rN});
         continue;
       }
       if (rN >= 0 && !numberReaches(c.caller, rN, nr)) continue;
       if (a.kind == AbsValue::Const) {
-        for (int i = 0; i < a.n; ++i) out.add(a.c[i], c.caller, c.edge->site);
+        // A derived argument is computed from the constant the caller passes.
+        for (int i = 0; i < a.n; ++i)
+          out.add(s.f.kind == AbsValue::Derived ? s.f.evaluate(a.c[i]) : a.c[i], c.caller, c.edge->site);
       } else if (!modelled(c.caller, c.edge->site, s.g, nr, index, out)) {
         out.any = true;
         out.why = where(c.caller) + " passes a non-constant to " + where(s.g);

@@ -64,7 +64,7 @@ private:
   std::vector<uint8_t> Reached;
   std::vector<uint8_t> LookedUp; // exported functions a reachable dlsym can return
   std::string LookupWhy; // why a reachable dlsym can return any exported function; empty when it cannot
-  std::map<std::tuple<uint32_t, int, int, long, int>, ValueSet> Memo;
+  std::map<std::tuple<uint32_t, int, int, long, int, std::vector<uint64_t>>, ValueSet> Memo;
   std::map<std::tuple<uint32_t, int, long>, bool> NumberMemo;
 };
 

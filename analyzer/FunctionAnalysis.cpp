@@ -13,6 +13,15 @@ namespace bespoke {
 
 namespace {
 
+// The values edges and syscall sites record (and a 32-bit spill keeps): what the resolver can follow.
+bool recorded(const AbsValue &v) {
+  return v.kind == AbsValue::Const || v.kind == AbsValue::Entry || v.kind == AbsValue::Derived;
+}
+
+} // namespace
+
+namespace {
+
 constexpr uint16_t CallerSaved = 1u << RAX | 1u << RCX | 1u << RDX | 1u << RSI | 1u << RDI |
                                  1u << R8 | 1u << R9 | 1u << R10 | 1u << R11;
 
@@ -191,14 +200,14 @@ std::vector<uint64_t> FunctionAnalyzer::codeRefs(const Insn &in) const {
 ArgList FunctionAnalyzer::syscallArgs(const State &s) {
   ArgList out;
   for (int r : SyscallArgRegs)
-    if (s.reg[r].kind == AbsValue::Const || s.reg[r].kind == AbsValue::Entry) out.push_back({uint8_t(r), s.reg[r]});
+    if (recorded(s.reg[r])) out.push_back({uint8_t(r), s.reg[r]});
   return out;
 }
 
 std::vector<RegValue> FunctionAnalyzer::knownArgs(const State &s) const {
   std::vector<RegValue> out;
   for (int r = 0; r < NumGprs; ++r)
-    if (isArgReg(r) && (s.reg[r].kind == AbsValue::Const || s.reg[r].kind == AbsValue::Entry))
+    if (isArgReg(r) && recorded(s.reg[r]))
       out.push_back({uint8_t(r), s.reg[r]});
   return out;
 }
@@ -353,6 +362,13 @@ void FunctionAnalyzer::transferRange(size_t from, size_t to, State &s, RawFuncti
 // ---------------------------------------------------------------------------------------------------
 // The transfer function
 
+// v + k: a 32-bit addition of an entry or derived value is a derived one (an argument turned into a
+// request code, tcsetattr's `lea 0x5402(%r9),%esi`); otherwise constants and frame addresses shift.
+AbsValue FunctionAnalyzer::plus(const AbsValue &v, int64_t k, bool is32) {
+  if (is32 && (v.kind == AbsValue::Entry || v.kind == AbsValue::Derived)) return v.op32(AbsValue::Add32, uint64_t(k));
+  return v.plus(k);
+}
+
 AbsValue FunctionAnalyzer::read(const State &s, unsigned reg) const {
   int g = Ctx.mc.gpr(reg);
   if (g < 0 || g >= NumGprs) return AbsValue::top();
@@ -471,8 +487,15 @@ bool FunctionAnalyzer::transferRegister(const Insn &in, State &s) {
     AbsValue v = AbsValue::top();
     if (m.valid && m.index < 0) {
       if (m.base == GprRip) v = AbsValue::constant(in.addr + in.size + uint64_t(m.disp));
-      else if (m.base >= 0 && m.base < NumGprs) v = s.reg[m.base].plus(m.disp);
+      else if (m.base >= 0 && m.base < NumGprs) v = plus(s.reg[m.base], m.disp, in.op == Op::Lea32);
       else if (m.base < 0) v = AbsValue::constant(uint64_t(m.disp));
+    } else if (m.valid && in.op == Op::Lea32 && m.base < 0 && m.index >= 0 && m.index < NumGprs) {
+      // lea k(,%reg,2^s),%r32: a shift and an add (GCC's `flags << 3`)
+      int shift = m.scale == 1 ? 0 : m.scale == 2 ? 1 : m.scale == 4 ? 2 : m.scale == 8 ? 3 : -1;
+      if (shift >= 0) {
+        v = s.reg[m.index].op32(AbsValue::Shl32, uint64_t(shift));
+        if (m.disp) v = v.op32(AbsValue::Add32, uint64_t(m.disp));
+      }
     }
     write(s, I.getOperand(0).getReg(), v, in.op == Op::Lea32);
     return true;
@@ -484,7 +507,19 @@ bool FunctionAnalyzer::transferRegister(const Insn &in, State &s) {
     int64_t k = I.getOperand(2).getImm();
     if (in.op == Op::SubRI || in.op == Op::SubRI32) k = -k;
     bool is32 = in.op == Op::AddRI32 || in.op == Op::SubRI32;
-    write(s, I.getOperand(0).getReg(), read(s, I.getOperand(1).getReg()).plus(k), is32);
+    write(s, I.getOperand(0).getReg(), plus(read(s, I.getOperand(1).getReg()), k, is32), is32);
+    return true;
+  }
+  case Op::AndRI32:
+  case Op::OrRI32:
+  case Op::ShlRI32:
+  case Op::ShrRI32: { // 32-bit bit operations: flag words built from an argument (libsystemd's clone flags)
+    AbsValue::DerivedOp op = in.op == Op::AndRI32 ? AbsValue::And32
+                             : in.op == Op::OrRI32 ? AbsValue::Or32
+                             : in.op == Op::ShlRI32 ? AbsValue::Shl32
+                                                    : AbsValue::Shr32;
+    if (I.getNumOperands() < 3 || !I.getOperand(2).isImm()) return false;
+    write(s, I.getOperand(0).getReg(), read(s, I.getOperand(1).getReg()).op32(op, uint64_t(I.getOperand(2).getImm())), true);
     return true;
   }
   default:
@@ -521,7 +556,7 @@ bool FunctionAnalyzer::transferMemory(const Insn &in, State &s, RawFunction *out
     // A 32-bit store keeps a constant (already zero-extended) and an entry value, as a 32-bit register
     // write does (AbstractState.h: zeroExtended32): every use of an entry value reads its low 32 bits
     // (syscall numbers, recorded arguments) or a pointer no compiler spills in halves.
-    if (in.op == Op::StoreMR32 && v.kind != AbsValue::Const && v.kind != AbsValue::Entry) v = AbsValue::top();
+    if (in.op == Op::StoreMR32 && !recorded(v)) v = AbsValue::top();
     if (v.kind == AbsValue::Stack) Escaped = true;
     if (auto off = slotOf(s, m)) {
       s.killSlotsAround(*off);

@@ -115,6 +115,7 @@ private:
   void transferGeneric(const Insn &in, State &s);
 
   AbsValue read(const State &s, unsigned reg) const;
+  static AbsValue plus(const AbsValue &v, int64_t k, bool is32);
   void write(State &s, unsigned reg, AbsValue v, bool is32);
   std::optional<int64_t> slotOf(const State &s, const MemOperand &m) const;
   void clobberCallerSaved(State &s, uint16_t mask);

@@ -26,7 +26,7 @@ public:
   void str(const std::string &s) { u32(uint32_t(s.size())); Out += s; }
   void value(const AbsValue &v) {
     u8(v.kind); u8(v.reg); u8(v.n);
-    int count = v.kind == AbsValue::Const ? v.n : (v.kind == AbsValue::Stack ? 1 : 0);
+    int count = v.kind == AbsValue::Const || v.kind == AbsValue::Derived ? v.n : (v.kind == AbsValue::Stack ? 1 : 0);
     for (int i = 0; i < count; ++i) u64(v.c[i]);
   }
   std::string Out;
@@ -46,10 +46,11 @@ public:
   AbsValue value() {
     AbsValue v;
     uint8_t k = u8();
-    if (k > AbsValue::Top) { Ok = false; return v; }
+    if (k > AbsValue::Derived) { Ok = false; return v; }
     v.kind = AbsValue::Kind(k); v.reg = u8(); v.n = u8();
     if (v.n > AbsValue::MaxConsts) { Ok = false; return v; }
-    int count = v.kind == AbsValue::Const ? v.n : (v.kind == AbsValue::Stack ? 1 : 0);
+    if (v.kind == AbsValue::Derived && (v.n % 2 || v.reg >= NumGprs)) { Ok = false; return v; }
+    int count = v.kind == AbsValue::Const || v.kind == AbsValue::Derived ? v.n : (v.kind == AbsValue::Stack ? 1 : 0);
     for (int i = 0; i < count; ++i) v.c[i] = u64();
     return v;
   }

@@ -82,7 +82,9 @@ public:
   const_iterator end() const { return const_iterator(Words.data() + Words.size()); }
 
 private:
-  static int payload(AbsValue::Kind k, int n) { return k == AbsValue::Const ? n : k == AbsValue::Stack ? 1 : 0; }
+  static int payload(AbsValue::Kind k, int n) {
+    return k == AbsValue::Const || k == AbsValue::Derived ? n : k == AbsValue::Stack ? 1 : 0;
+  }
   std::vector<uint64_t> Words;
 };
 
@@ -117,7 +119,7 @@ struct Function {
 };
 
 struct ModuleModel {
-  static constexpr uint32_t FormatVersion = 11; // bump when the analysis or layout changes
+  static constexpr uint32_t FormatVersion = 12; // bump when the analysis or layout changes
 
   std::string fileName, sha256;
   std::vector<Function> functions; // sorted by address

@@ -202,7 +202,7 @@ private:
 
   static bool hasNonConstantSyscall(const Function &fn) {
     for (const SyscallSite &s : fn.syscalls)
-      if (s.kind == SyscallSite::Syscall && s.nr.kind == AbsValue::Top) return true;
+      if (s.kind == SyscallSite::Syscall && s.nr.kind != AbsValue::Const && s.nr.kind != AbsValue::Entry) return true;
     return false;
   }
 

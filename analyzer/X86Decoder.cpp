@@ -47,6 +47,8 @@ X86Machine::X86Machine() {
       {"LEA64r", Op::Lea64}, {"LEA32r", Op::Lea32}, {"LEA64_32r", Op::Lea32},
       {"ADD64ri8", Op::AddRI}, {"ADD64ri32", Op::AddRI}, {"SUB64ri8", Op::SubRI}, {"SUB64ri32", Op::SubRI},
       {"ADD32ri8", Op::AddRI32}, {"ADD32ri", Op::AddRI32}, {"SUB32ri8", Op::SubRI32}, {"SUB32ri", Op::SubRI32},
+      {"AND32ri8", Op::AndRI32}, {"AND32ri", Op::AndRI32}, {"OR32ri8", Op::OrRI32}, {"OR32ri", Op::OrRI32},
+      {"SHL32ri", Op::ShlRI32}, {"SHR32ri", Op::ShrRI32},
       {"MOV64rm", Op::LoadRM64}, {"MOV32rm", Op::LoadRM32}, {"MOV64mr", Op::StoreMR64},
       {"MOV32mr", Op::StoreMR32}, {"MOV64mi32", Op::StoreMI}, {"MOV32mi", Op::StoreMI},
       {"PUSH64r", Op::PushR}, {"PUSH64i8", Op::PushI}, {"PUSH64i32", Op::PushI}, {"PUSH64i16", Op::PushI},
@@ -109,6 +111,7 @@ MemOperand X86Machine::memOperand(const MCInst &inst, unsigned first) const {
   m.base = b.getReg() ? gpr(b.getReg()) : -1;
   m.index = ix.getReg() ? gpr(ix.getReg()) : -1;
   m.disp = d.getImm();
+  if (inst.getOperand(first + 1).isImm()) m.scale = inst.getOperand(first + 1).getImm();
   m.valid = true;
   if (b.getReg() && m.base < 0) m.valid = false;
   if (first + 4 < inst.getNumOperands() && inst.getOperand(first + 4).isReg() && inst.getOperand(first + 4).getReg())

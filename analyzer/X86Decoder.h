@@ -31,6 +31,7 @@ namespace bespoke {
 // MCInstrDesc (defined registers become unknown).
 enum class Op : uint8_t {
   Other, MovRI8, MovRI32, MovRI64, Cmov32, Cmov64, TestRR, MovRR32, MovRR64, Movsx32, Xor32, Xor64, Lea64, Lea32, AddRI, SubRI, AddRI32, SubRI32,
+  AndRI32, OrRI32, ShlRI32, ShrRI32,
   LoadRM64, LoadRM32, StoreMR64, StoreMR32, StoreMI, PushR, PushI, PopR, Leave,
   CallRel, CallReg, CallMem, JmpRel, JmpReg, JmpMem, Jcc, Ret, Syscall, Int, Sysenter, Trap, Nop
 };
@@ -46,6 +47,7 @@ struct Insn {
 // `valid` is false for segment-relative operands and bases outside the general-purpose registers.
 struct MemOperand {
   int base = -1, index = -1;
+  int64_t scale = 1;
   int64_t disp = 0;
   bool valid = false;
 };

@@ -218,3 +218,18 @@ TEST(ArgumentFacts, SaslAndKerberosLookUpOnlyPluginEntryPoints) {
     EXPECT_FALSE(f->any) << syscall << ": " << f->why;
   }
 }
+
+TEST(ArgumentFacts, ValuesDerivedFromACallersConstant) {
+  Footprint fp = analyze("ioctl_derived");
+  const ArgFact *request = fact(fp, "ioctl", "request");
+  ASSERT_TRUE(request);
+  ASSERT_FALSE(request->any) << request->why;
+  EXPECT_TRUE(has(request, "0x5402")) << ::testing::PrintToString(request->values); // TCSETS + 0
+  EXPECT_TRUE(has(request, "0x5404")) << ::testing::PrintToString(request->values); // TCSETS + 2
+  EXPECT_FALSE(has(request, "0x5403")) << "no caller passes 1";
+  const ArgFact *type = fact(fp, "socket", "type");
+  ASSERT_TRUE(type);
+  ASSERT_FALSE(type->any) << type->why;
+  EXPECT_TRUE(has(type, "0x1")) << ::testing::PrintToString(type->values); // (4 << 3) & 8 = 0
+  EXPECT_FALSE(has(type, "0x9")) << ::testing::PrintToString(type->values);
+}

@@ -92,6 +92,27 @@ Expected<AbsValue> parseValue(const std::string &name, const YAML::Node &n, cons
     if (r < 0) return problem(name, n, what + ": unknown register '" + text.str() + "' in entry()");
     return AbsValue::entry(r);
   }
+  // derived(REG: op K, op K, ...), op one of add, and, or, shl, shr (32-bit operations, in order).
+  if (text.consume_front("derived(") && text.consume_back(")")) {
+    auto [reg, ops] = text.split(':');
+    int r = gprNumber(reg.trim());
+    if (r < 0) return problem(name, n, what + ": unknown register '" + reg.trim().str() + "' in derived()");
+    AbsValue v = AbsValue::entry(r);
+    SmallVector<StringRef, 4> parts;
+    ops.split(parts, ',');
+    for (StringRef part : parts) {
+      auto [op, operand] = part.trim().split(' ');
+      uint64_t k = 0;
+      AbsValue::DerivedOp o = op == "add" ? AbsValue::Add32 : op == "and" ? AbsValue::And32 : op == "or" ? AbsValue::Or32
+                              : op == "shl" ? AbsValue::Shl32 : AbsValue::Shr32;
+      if ((op != "add" && op != "and" && op != "or" && op != "shl" && op != "shr") ||
+          operand.trim().getAsInteger(0, k))
+        return problem(name, n, what + ": '" + part.trim().str() + "' is not an operation (add|and|or|shl|shr K)");
+      v = v.op32(o, k);
+    }
+    if (v.kind != AbsValue::Derived) return problem(name, n, what + ": derived() needs 1 to 4 operations");
+    return v;
+  }
   if (text.consume_front("stack(") && text.consume_back(")")) {
     auto off = integer(name, YAML::Node(text.str()), what);
     if (!off) { consumeError(off.takeError()); return problem(name, n, what + ": stack() needs an offset"); }
@@ -99,7 +120,7 @@ Expected<AbsValue> parseValue(const std::string &name, const YAML::Node &n, cons
   }
   if (auto k = integer(name, n, what)) return AbsValue::constant(uint64_t(*k));
   else consumeError(k.takeError());
-  return problem(name, n, what + ": '" + *s + "' is not a value (an integer, [constants], top, bottom, entry(REG), stack(OFFSET))");
+  return problem(name, n, what + ": '" + *s + "' is not a value (an integer, [constants], top, bottom, entry(REG), derived(REG: OP K, ...), stack(OFFSET))");
 }
 
 // `regs: value` pairs plus an optional `slots` mapping.
@@ -296,6 +317,13 @@ std::string describe(const AbsValue &v) {
   case AbsValue::Top: return "top";
   case AbsValue::Entry: return std::string("entry(") + (v.reg < NumGprs ? GprNames[v.reg] : "?") + ")";
   case AbsValue::Stack: return "stack(" + std::to_string(int64_t(v.c[0])) + ")";
+  case AbsValue::Derived: {
+    static const char *names[] = {"?", "add", "and", "or", "shl", "shr"};
+    std::string out = std::string("derived(") + (v.reg < NumGprs ? GprNames[v.reg] : "?") + ":";
+    for (int i = 0; i + 1 < v.n; i += 2)
+      out += std::string(i ? ", " : " ") + (v.c[i] < 6 ? names[v.c[i]] : "?") + " " + number(v.c[i + 1]);
+    return out + ")";
+  }
   case AbsValue::Const: {
     if (v.n == 1) return number(v.c[0]);
     std::string out = "[";
