@@ -18,10 +18,6 @@ bool recorded(const AbsValue &v) {
   return v.kind == AbsValue::Const || v.kind == AbsValue::Entry || v.kind == AbsValue::Derived;
 }
 
-} // namespace
-
-namespace {
-
 constexpr uint16_t CallerSaved = 1u << RAX | 1u << RCX | 1u << RDX | 1u << RSI | 1u << RDI |
                                  1u << R8 | 1u << R9 | 1u << R10 | 1u << R11;
 
