@@ -44,8 +44,8 @@ ArgumentResolver::ArgumentResolver(const Program &p, const Reach &r, StringReade
 // callers like an argument; a name that is not a constant string could be any exported function.
 // libcrypto's dlsym calls are its DSO methods: their names are those given to DSO_bind_func and
 // DSO_global_lookup, by libcrypto itself (opensslBoundNames) or by the program (followed like dlsym's).
-// libsasl2's names that are not constants are the plugin entry points of its tables (saslEntryNames);
-// libkrb5's are the `_initvt` functions of the modules krb5.conf names.
+// A plugin loader's names that are not constants follow its pattern (pluginLoaders: libsasl2's plugin
+// entry points, libkrb5's `_initvt` functions).
 void ArgumentResolver::markSymbolLookups(const StringReader &strings) {
   LookedUp.assign(P.functionCount(), 0);
   std::vector<int8_t> nameReg(P.functionCount(), -1); // lookup functions: the register holding the name
@@ -54,12 +54,13 @@ void ArgumentResolver::markSymbolLookups(const StringReader &strings) {
     name.consume_back("@plt");
     nameReg[g] = int8_t(symbolLookupNameRegister(name));
   }
-  std::vector<uint8_t> crypto(P.moduleCount(), 0), sasl(P.moduleCount(), 0), krb5(P.moduleCount(), 0);
+  std::vector<uint8_t> crypto(P.moduleCount(), 0);
+  std::vector<const PluginLoader *> loader(P.moduleCount(), nullptr);
   for (size_t m = 0; m < P.moduleCount(); ++m)
     for (auto &[name, f] : P.model(m).exports) {
       if (name == OpensslDsoExport) crypto[m] = 1;
-      if (name == SaslLoaderExport) sasl[m] = 1;
-      if (name == Krb5PluginExport) krb5[m] = 1;
+      for (const PluginLoader &l : pluginLoaders())
+        if (name == l.loaderExport) loader[m] = &l;
       if (int r = symbolLookupNameRegister(name); r >= 0) nameReg[P.gid(m, f)] = int8_t(r);
     }
   std::string everything; // why any exported function may be looked up; empty while the names are known
@@ -82,10 +83,9 @@ void ArgumentResolver::markSymbolLookups(const StringReader &strings) {
     if (v.kind == AbsValue::Const) constantName(caller, v);
     else if (v.kind == AbsValue::Entry && v.reg < NumGprs) {
       if (seen.insert({caller, v.reg}).second) work.push_back({caller, v.reg});
-    } else if (sasl[P.split(caller).first]) {
-      names.insert(saslEntryNames().begin(), saslEntryNames().end()); // its plugin tables' entry points
-    } else if (krb5[P.split(caller).first]) {
-      suffixes.insert(Krb5ModuleSymbolSuffix); // "<interface>_<module>_initvt", the module from krb5.conf
+    } else if (const PluginLoader *l = loader[P.split(caller).first]) {
+      names.insert(l->names.begin(), l->names.end());
+      if (!l->suffix.empty()) suffixes.insert(l->suffix);
     } else everything = where(caller) + " looks up a name that is not a constant";
   };
   for (uint32_t g = 0; g < P.functionCount() && everything.empty(); ++g) {

@@ -57,10 +57,14 @@ const std::vector<std::string> &opensslBoundNames() {
   return names;
 }
 
-const std::vector<std::string> &saslEntryNames() {
-  static const std::vector<std::string> names = {"sasl_auxprop_plug_init", "sasl_canonuser_init",
-                                                 "sasl_client_plug_init", "sasl_server_plug_init"};
-  return names;
+const std::vector<PluginLoader> &pluginLoaders() {
+  static const std::vector<PluginLoader> loaders = {
+      {"sasl_client_init",
+       {"sasl_auxprop_plug_init", "sasl_canonuser_init", "sasl_client_plug_init", "sasl_server_plug_init"},
+       ""},
+      {"krb5_init_context", {}, "_initvt"},
+  };
+  return loaders;
 }
 
 std::optional<ModelledValues> glibcArgumentModel(StringRef module, StringRef version, StringRef function,

@@ -35,20 +35,19 @@ constexpr const char *OpensslDsoExport = "DSO_bind_func";
 // "bind_engine", constants of its dynamic_data_ctx that no control changes; crypto/provider_core.c binds
 // "OSSL_provider_init"). Its own calls of DSO_bind_func pass these, through struct fields.
 const std::vector<std::string> &opensslBoundNames();
-// The module exporting this function is Cyrus SASL's libsasl2: its one dlsym call (_sasl_locate_entry) is
-// given the plugin entry points of its callers' tables, or a constant.
-constexpr const char *SaslLoaderExport = "sasl_client_init";
-// Those entry points (cyrus-sasl 2.1.28 lib/client.c and lib/server.c: the add_plugin_list_t tables of
-// sasl_client_init and sasl_server_init, and the constant sasl_server_start looks up). SASL's plugin ABI:
-// the names are the same in every 2.1 release.
-const std::vector<std::string> &saslEntryNames();
-
-// The module exporting this function is MIT Kerberos' libkrb5: the one name it builds at run time for
-// dlsym (through libkrb5support's krb5int_get_plugin_func) is "<interface>_<module>_initvt", the module a
-// [plugins] name of krb5.conf (krb5 1.20 lib/krb5/krb/plugin.c, load_if_needed); its other names are
-// constants.
-constexpr const char *Krb5PluginExport = "krb5_init_context";
-constexpr const char *Krb5ModuleSymbolSuffix = "_initvt";
+// Plugin loaders that pass dlsym a name they build at run time, from a fixed pattern: the library is the
+// module exporting `loaderExport`; a name it passes that is not a constant is one of `names`, or any name
+// ending in `suffix` (when not empty).
+struct PluginLoader {
+  const char *loaderExport;
+  std::vector<std::string> names;
+  std::string suffix;
+};
+// Cyrus SASL's libsasl2 (its one dlsym call, _sasl_locate_entry, is given the entry points of its
+// callers' plugin tables: cyrus-sasl 2.1.28 lib/client.c and lib/server.c, the same in every 2.1
+// release) and MIT Kerberos' libkrb5 ("<interface>_<module>_initvt", the module a [plugins] name of
+// krb5.conf: krb5 1.20 lib/krb5/krb/plugin.c, load_if_needed; its other names are constants).
+const std::vector<PluginLoader> &pluginLoaders();
 
 // What glibc's own code passes to a syscall where its machine code reads the value from data or computes
 // it (so the analysis sees no constant), read from the glibc source and checked against Debian 12's

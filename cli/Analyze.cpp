@@ -108,6 +108,22 @@ double secondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Binary analysis of the program, its libraries and what it loads and executes.
+llvm::Expected<Analysis> analyzeBinaryProgram(const AnalysisInputs &in, const BinaryAnalysisOptions &opts,
+                                              std::chrono::steady_clock::time_point t0) {
+  BinaryAnalysisReport report;
+  auto fp = analyzeBinary(*in.binary, opts, &report);
+  if (!fp) return fp.takeError();
+  Analysis a;
+  a.manifest.footprint = std::move(*fp);
+  const Footprint &f = a.manifest.footprint;
+  std::string programs = report.programs > 1 ? llvm::formatv(", {0} programs", report.programs).str() : "";
+  a.summary = llvm::formatv("{0}: {1} syscalls, {2} unresolved sites, {3} modules ({4} cached){5}, {6:F2} s", f.app.name,
+                            f.syscalls.size(), f.unresolved.size(), report.modules, report.cacheHits, programs,
+                            secondsSince(t0));
+  return a;
+}
+
 // Front end -> source analysis (-> binary analysis, cross-check, union).
 llvm::Expected<Analysis> analyzeSourceProgram(const AnalysisInputs &in, const BinaryAnalysisOptions &opts,
                                               std::chrono::steady_clock::time_point t0) {
@@ -153,7 +169,6 @@ llvm::Expected<Analysis> analyzeSourceProgram(const AnalysisInputs &in, const Bi
   }
   Analysis a;
   a.manifest.footprint = std::move(*fp);
-  recordKernelFeatures(a.manifest.footprint);
   const Footprint &f = a.manifest.footprint;
   a.summary = llvm::formatv("{0}: {1} syscalls, {2} unresolved sites, {3} translation units, {4:F2} s", f.app.name,
                             f.syscalls.size(), f.unresolved.size(), facts->translationUnits.size(), secondsSince(t0));
@@ -210,18 +225,8 @@ llvm::Expected<Analysis> analyzeProgram(const AnalysisInputs &in) {
     observation = std::move(*o);
     opts.runTime.observation = &*observation;
   }
-  if (in.compileCommands) return analyzeSourceProgram(in, opts, t0);
-  BinaryAnalysisReport report;
-  auto fp = analyzeBinary(*in.binary, opts, &report);
-  if (!fp) return fp.takeError();
-  Analysis a;
-  a.manifest.footprint = std::move(*fp);
-  recordKernelFeatures(a.manifest.footprint);
-  const Footprint &f = a.manifest.footprint;
-  std::string programs = report.programs > 1 ? llvm::formatv(", {0} programs", report.programs).str() : "";
-  a.summary = llvm::formatv("{0}: {1} syscalls, {2} unresolved sites, {3} modules ({4} cached){5}, {6:F2} s", f.app.name,
-                            f.syscalls.size(), f.unresolved.size(), report.modules, report.cacheHits, programs,
-                            secondsSince(t0));
+  auto a = in.compileCommands ? analyzeSourceProgram(in, opts, t0) : analyzeBinaryProgram(in, opts, t0);
+  if (a) recordKernelFeatures(a->manifest.footprint); // kernel.features: what rewrite would build
   return a;
 }
 

@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <functional>
 #include <cctype>
 #include <set>
 #include <tuple>
@@ -86,6 +87,17 @@ bool plainIsSafe(const std::string &s) {
 void emitString(YAML::Emitter &out, const std::string &s) {
   if (plainIsSafe(s)) out << s;
   else out << YAML::DoubleQuoted << s;
+}
+
+// A block list with a comment beside each entry `comment` gives one for (for reviewers; not read back).
+void emitCommentedList(YAML::Emitter &out, const std::vector<std::string> &v,
+                       const std::function<std::string(const std::string &)> &comment) {
+  out << YAML::BeginSeq;
+  for (const std::string &s : v) {
+    emitString(out, s);
+    if (std::string c = comment(s); !c.empty()) out << YAML::Comment(c);
+  }
+  out << YAML::EndSeq;
 }
 
 // Empty lists are written `[]` (a block list cannot be empty); others one entry per line.
@@ -195,12 +207,10 @@ std::string render(const Manifest &m) {
         if (!fact.why.empty()) out << YAML::Comment(fact.why);
       } else {
         if (!fact.why.empty()) out << YAML::Comment(fact.why);
-        out << YAML::BeginSeq;
-        for (const std::string &v : fact.values) {
-          emitString(out, v);
-          if (auto s = fact.sites.find(v); s != fact.sites.end()) out << YAML::Comment(frameString(s->second));
-        }
-        out << YAML::EndSeq;
+        emitCommentedList(out, fact.values, [&](const std::string &v) {
+          auto s = fact.sites.find(v);
+          return s == fact.sites.end() ? std::string() : frameString(s->second);
+        });
       }
     }
     out << YAML::EndMap;
@@ -224,13 +234,10 @@ std::string render(const Manifest &m) {
   if (fp.kernel.features.empty()) {
     emitStringList(out, fp.kernel.features);
   } else {
-    out << YAML::BeginSeq;
-    for (const std::string &f : fp.kernel.features) {
-      emitString(out, f);
-      if (auto r = fp.kernel.featureReasons.find(f); r != fp.kernel.featureReasons.end() && !r->second.empty())
-        out << YAML::Comment(r->second);
-    }
-    out << YAML::EndSeq;
+    emitCommentedList(out, fp.kernel.features, [&](const std::string &f) {
+      auto r = fp.kernel.featureReasons.find(f);
+      return r == fp.kernel.featureReasons.end() ? std::string() : r->second;
+    });
   }
   out << YAML::EndMap;
 

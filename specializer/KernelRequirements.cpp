@@ -187,22 +187,17 @@ const std::string *valueWithBit(const SyscallUse &u, const char *arg, uint64_t b
 // sock_ioctl's, in net/ (CONFIG_NET); TUNSETIFF and the other _IOx('T', 200..231) requests are
 // drivers/net/tun.c's (CONFIG_TUN). Requests of other drivers add nothing: the device node the app
 // opens (kernel.paths) names the driver.
-const char *ioctlSubsystem(uint64_t request, const char **what) {
+struct IoctlSubsystem {
+  const char *option, *what;
+};
+std::optional<IoctlSubsystem> ioctlSubsystem(uint64_t request) {
   uint32_t r = uint32_t(request);
-  if (r >= 0x5401 && r <= 0x5460) {
-    *what = "terminal";
-    return "TTY";
-  }
-  if (r >= 0x8901 && r <= 0x89ff) {
-    *what = "socket";
-    return "NET";
-  }
+  if (r >= 0x5401 && r <= 0x5460) return IoctlSubsystem{"TTY", "terminal"};
+  if (r >= 0x8901 && r <= 0x89ff) return IoctlSubsystem{"NET", "socket"};
   uint32_t type = (r >> 8) & 0xff, nr = r & 0xff;
-  if (type == 'T' && nr >= 200 && nr <= 231 && (r >> 30) != 0) { // _IOR/_IOW('T', ...): not a plain 0x54xx
-    *what = "tun";
-    return "TUN";
-  }
-  return nullptr;
+  if (type == 'T' && nr >= 200 && nr <= 231 && (r >> 30) != 0) // _IOR/_IOW('T', ...): not a plain 0x54xx
+    return IoctlSubsystem{"TUN", "tun"};
+  return std::nullopt;
 }
 
 constexpr uint64_t CloneThread = 0x10000;       // CLONE_THREAD
@@ -259,12 +254,9 @@ KernelRequirements kernelRequirements(const Footprint &fp) {
               need(o, std::string("socket family ") + f->name + " (" + u.name + " arg domain not known)");
     } else if (u.name == "ioctl") {
       if (auto a = u.args.find("request"); a != u.args.end())
-        for (const std::string &v : a->second.values) {
-          const char *what = nullptr;
+        for (const std::string &v : a->second.values)
           if (auto n = argumentNumber(u, "request", v))
-            if (const char *o = ioctlSubsystem(*n, &what))
-              need(o, std::string(what) + " ioctl " + v);
-        }
+            if (auto sub = ioctlSubsystem(*n)) need(sub->option, std::string(sub->what) + " ioctl " + v);
     } else if (u.name == "clone") {
       // Threads: CLONE_CHILD_CLEARTID's wake-up on exit (kernel/fork.c mm_release) and every
       // pthread lock and join are futexes; without FUTEX, do_futex is a stub.
