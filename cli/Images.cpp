@@ -44,6 +44,14 @@ std::string checkMem(const std::string &, const std::string &v) {
   return isdigit(static_cast<unsigned char>(v[0])) ? "" : "--mem needs a size like 64M";
 }
 
+std::string checkRoot(const std::string &, const std::string &v) {
+  return parseRootKind(v) ? "" : "--root needs one of " + rootKindNames() + ", not '" + v + "'";
+}
+
+std::string checkSize(const std::string &, const std::string &v) {
+  return parseSize(v) ? "" : "--max-root-size needs a size like 512M or 4G, not '" + v + "'";
+}
+
 std::string checkTimeout(const std::string &, const std::string &v) {
   double s = 0;
   return llvm::StringRef(v).getAsDouble(s) || s < 0 ? "--timeout needs a number of seconds, not '" + v + "'" : "";
@@ -93,6 +101,8 @@ int runRewrite(const ParsedArgs &args) {
   req.cacheDir = cacheDir.value_or(ModelCache::defaultDirectory());
   if (kernelSource) req.kernelSource = *kernelSource;
   if (tarball) req.tarball = *tarball;
+  if (std::optional<std::string> root = args.get("root")) req.root = parseRootKind(*root);
+  if (std::optional<std::string> limit = args.get("max-root-size")) req.maxRootBytes = *parseSize(*limit);
   llvm::raw_ostream &progress = quiet ? llvm::nulls() : llvm::errs();
   auto img = buildImage(req, progress);
   if (!img) return inputError(img.takeError());
@@ -109,13 +119,19 @@ int runRewrite(const ParsedArgs &args) {
     extras += llvm::formatv(", {0} more files and links ({1} KiB)", img->files.size(), addedBytes / 1024).str();
     if (!img->seccomp.bpf.empty())
       extras += llvm::formatv(", seccomp filter {0} instructions (proven)", img->seccomp.bpf.size() / 8).str();
-    llvm::errs() << llvm::formatv("bespoke: {0}: {1} options required ({2}{9}), bzImage {3} KiB ({4}), initramfs "
-                                  "{5} KiB gzip ({6} KiB cpio), {7:f1} s -> {8}\n",
+    const RootFormat &root = rootFormat(img->root);
+    uint64_t rootBytes = 0;
+    llvm::sys::fs::file_size(*output + "/" + root.file, rootBytes);
+    std::string rootText =
+        root.block() ? llvm::formatv("root {0} {1} KiB on virtio-blk ({2})", root.name, rootBytes / 1024, img->rootWhy).str()
+                     : llvm::formatv("initramfs {0} KiB gzip ({1} KiB cpio; {2})", img->initramfsGz.size() / 1024,
+                                     img->initramfsBytes / 1024, img->rootWhy).str();
+    llvm::errs() << llvm::formatv("bespoke: {0}: {1} options required ({2}{8}), bzImage {3} KiB ({4}), {5}, "
+                                  "{6:f1} s -> {7}\n",
                                   img->appName, img->config.required.size(),
                                   img->config.network ? "network" : "no network", kernelBytes / 1024,
                                   img->kernel.cacheHit ? "cached" : llvm::formatv("built in {0:f0} s", img->kernel.seconds).str(),
-                                  img->initramfsGz.size() / 1024, img->initramfsBytes / 1024, img->totalSeconds, *output,
-                                  extras);
+                                  rootText, img->totalSeconds, *output, extras);
   }
   return ExitOk;
 }
@@ -160,8 +176,10 @@ Command rewriteCommand() {
            "the documented base (images/base.config, images/net.config when the app uses sockets) and the\n"
            "Kconfig options MANIFEST's footprint needs, resolved by the kernel's own Kconfig (allnoconfig with\n"
            "tinyconfig's fragments; every required option must survive), a bzImage (cached by the config's SHA-256; a cold\n"
-           "build takes minutes and prints progress), and an initramfs with bespoke-init, APP as /app/NAME and\n"
-           "its arguments ARGS. Writes DIR/bzImage, DIR/initramfs.cpio.gz, DIR/kernel.config and DIR/image.json\n"
+           "build takes minutes and prints progress), and a root file system with bespoke-init, APP as /app/NAME,\n"
+           "its arguments ARGS and everything APP loads, executes and reads: an initramfs (DIR/initramfs.cpio.gz;\n"
+           "the default for a static APP) or a read-only EROFS image on virtio-blk (DIR/root.erofs, file pages read on\n"
+           "demand; the default for a dynamic APP). Writes DIR/bzImage, the root, DIR/kernel.config and DIR/image.json\n"
            "(options and why, sizes, build time, cache hit, the config proof) atomically. Before any build, Z3 proves\n"
            "the resolved .config against the tree's Kconfig files and every required option on (else exit 2).\n",
            "exit status: 0 image written, 1 --seccomp's filter was not proven (nothing written), 2 bad input\n"
@@ -200,6 +218,16 @@ Command rewriteCommand() {
                .repeat()
                .check(checkAdd)
                .tool({"add", "Extra files for the image, each FILE or FILE:GUEST_PATH (default /data/NAME)."}),
+           value("root", {"--root"}, "KIND", "initramfs or erofs",
+                 "how the root reaches the guest: initramfs (unpacked into RAM) or erofs (a\n"
+                 "read-only disk, demand-paged, with a tmpfs overlay for writes; needs mkfs.erofs).\n"
+                 "Default: initramfs for a static APP, erofs for a dynamic one")
+               .check(checkRoot)
+               .tool({"root", "Root file system: initramfs or erofs (default: initramfs for static apps, erofs for "
+                              "dynamic ones)."}),
+           value("max-root-size", {"--max-root-size"}, "SIZE", "a size",
+                 "refuse a block root image larger than SIZE (default 4G)")
+               .check(checkSize),
            value("jobs", {"--jobs", "-j"}, "N", "a number", "kernel build jobs (default: one per core)").check(checkJobs),
            quietOption("no summary on standard error"),
            rest("args").tool({"args", "The application's arguments inside the image."})},

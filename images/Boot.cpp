@@ -140,16 +140,35 @@ llvm::Expected<PortForward> parseForward(llvm::StringRef text) {
   return f;
 }
 
-std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool kvm) {
+namespace {
+// A value inside QEMU's KEY=VALUE,... option syntax: commas are doubled.
+std::string qemuOptionValue(llvm::StringRef v) {
+  std::string out;
+  for (char c : v) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
+} // namespace
+
+std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool kvm, const BootRoot &root) {
   std::vector<std::string> cmd = {req.qemu, "-M", "pc", "-m", req.mem, "-nodefaults", "-no-user-config",
                                   "-display", "none", "-serial", "stdio", "-no-reboot",
-                                  "-kernel", req.dir + "/bzImage", "-initrd", req.dir + "/initramfs.cpio.gz"};
+                                  "-kernel", req.dir + "/bzImage"};
+  if (root.fstype.empty()) cmd.insert(cmd.end(), {"-initrd", req.dir + "/" + root.file});
+  else // read-only: guests never write it, and several may boot one image at once
+    cmd.insert(cmd.end(), {"-drive", "file=" + qemuOptionValue(req.dir + "/" + root.file) +
+                                         ",format=raw,if=none,id=root,readonly=on",
+                           "-device", "virtio-blk-pci,drive=root"});
+  if (!root.fstype.empty() && !root.initrd.empty()) cmd.insert(cmd.end(), {"-initrd", req.dir + "/" + root.initrd});
   if (kvm) {
     cmd.push_back("-accel");
     cmd.push_back("kvm");
   }
   // panic=-1: a crashing init reboots at once, and -no-reboot turns that into QEMU's exit.
   std::string append = "console=ttyS0 quiet panic=-1";
+  if (!root.fstype.empty()) append += " root=/dev/vda ro rootfstype=" + root.fstype + " init=/init";
   std::string initArgs;
   if (network) {
     std::string netdev = "user,id=n0";
@@ -168,7 +187,7 @@ std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool 
 }
 
 llvm::Expected<BootResult> bootImage(const BootRequest &req, llvm::raw_ostream &console) {
-  for (const char *f : {"bzImage", "initramfs.cpio.gz", "image.json"})
+  for (const char *f : {"bzImage", "image.json"})
     if (!llvm::sys::fs::exists(req.dir + "/" + f))
       return err(req.dir + ": not an image directory (no " + f + "; make one with bespoke rewrite)");
   auto meta = llvm::MemoryBuffer::getFile(req.dir + "/image.json");
@@ -176,8 +195,29 @@ llvm::Expected<BootResult> bootImage(const BootRequest &req, llvm::raw_ostream &
   auto json = llvm::json::parse((*meta)->getBuffer());
   if (!json) return err(req.dir + "/image.json: " + llvm::toString(json.takeError()));
   bool network = false;
-  if (const llvm::json::Object *o = json->getAsObject())
+  BootRoot root; // images from before `root` was recorded have an initramfs
+  if (const llvm::json::Object *o = json->getAsObject()) {
     network = o->getBoolean("network").value_or(false);
+    if (const llvm::json::Object *r = o->getObject("root")) {
+      std::optional<llvm::StringRef> file = r->getString("file"), fstype = r->getString("fstype"),
+                                     initrd = r->getString("initrd");
+      if (!file || file->empty() || file->contains('/') || file->contains(','))
+        return err(req.dir + "/image.json: root.file is missing or not a file name");
+      root.file = file->str();
+      if (fstype) root.fstype = fstype->str();
+      if (initrd) {
+        if (initrd->empty() || initrd->contains('/'))
+          return err(req.dir + "/image.json: root.initrd is not a file name");
+        root.initrd = initrd->str();
+        if (!llvm::sys::fs::exists(req.dir + "/" + root.initrd))
+          return err(req.dir + ": not an image directory (no " + root.initrd + ", named by root.initrd)");
+      }
+      if (!llvm::all_of(root.fstype, [](char c) { return llvm::isAlnum(c); }))
+        return err(req.dir + "/image.json: root.fstype '" + root.fstype + "' is not a file system name");
+    }
+  }
+  if (!llvm::sys::fs::exists(req.dir + "/" + root.file))
+    return err(req.dir + ": not an image directory (no " + root.file + "; make one with bespoke rewrite)");
   if (!req.forwards.empty() && !network)
     return err(req.dir + ": --forward given, but the image has no network (the manifest uses no sockets)");
   std::string qemu = req.qemu.find('/') == std::string::npos ? findProgram(req.qemu) : req.qemu;
@@ -187,7 +227,7 @@ llvm::Expected<BootResult> bootImage(const BootRequest &req, llvm::raw_ostream &
   BootResult r;
   bool kvm = kvmUsable();
   r.accel = kvm ? "kvm" : "tcg";
-  r.command = qemuCommand(req, network, kvm);
+  r.command = qemuCommand(req, network, kvm, root);
   r.command[0] = qemu;
 
   int outPipe[2], errPipe[2];

@@ -66,8 +66,18 @@ struct InitMarker {
 // (`enosys 9-3`, `exit x`, ...). Enosys numbers must be ascending and below 4096.
 llvm::Expected<std::optional<InitMarker>> parseInitMarker(llvm::StringRef line);
 
+// How the image's root reaches the guest (image.json's `root`): an initramfs (QEMU -initrd), or a file
+// system image on a read-only virtio-blk disk that the kernel mounts as / (fstype set).
+struct BootRoot {
+  std::string file = "initramfs.cpio.gz"; // in the image directory
+  std::string fstype;                     // empty: initramfs; else rootfstype= of /dev/vda
+  // A disk root with an initramfs too (its init loads the disk's drivers and switches to it; bench's
+  // generic-kernel twins): also passed as -initrd.
+  std::string initrd;
+};
+
 // The QEMU command for the image (exposed for tests and --dry-run style inspection).
-std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool kvm);
+std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool kvm, const BootRoot &root = {});
 
 // Boots and waits. Console lines go to `console` as they arrive (carriage returns removed). Errors:
 // QEMU missing, image incomplete, timeout (QEMU killed), QEMU ending without init's exit marker, and

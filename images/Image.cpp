@@ -40,7 +40,8 @@ llvm::Error writeFile(const std::string &path, llvm::StringRef data) {
   return llvm::Error::success();
 }
 
-std::string imageJson(const Image &img) {
+// `rootBytes`: the size of the root's file in the image directory.
+std::string imageJson(const Image &img, uint64_t rootBytes) {
   llvm::json::Array options;
   for (const auto &[option, r] : img.config.required) {
     llvm::json::Array reasons;
@@ -119,8 +120,20 @@ std::string imageJson(const Image &img) {
                           {"cache_hit", img.kernel.cacheHit},
                           {"build_ms", int64_t(img.kernel.seconds * 1000 + 0.5)},
                           {"build_log", img.kernel.log}}},
-      {"initramfs", llvm::json::Object{{"cpio_bytes", (int64_t)img.initramfsBytes},
-                                       {"gzip_bytes", (int64_t)img.initramfsGz.size()}}},
+      {"root", [&] {
+         const RootFormat &f = rootFormat(img.root);
+         llvm::json::Object r{{"kind", f.name}, {"file", f.file}, {"bytes", (int64_t)rootBytes}, {"why", img.rootWhy}};
+         if (f.block()) {
+           r["fstype"] = f.fstype;
+           r["device"] = "virtio-blk";
+           r["overlay"] = "tmpfs";
+         }
+         return r;
+       }()},
+      {"initramfs", img.root == RootKind::Initramfs
+                        ? llvm::json::Value(llvm::json::Object{{"cpio_bytes", (int64_t)img.initramfsBytes},
+                                                               {"gzip_bytes", (int64_t)img.initramfsGz.size()}})
+                        : llvm::json::Value(nullptr)},
       {"config_proof",
        llvm::json::Object{{"holds", true},
                           {"kconfig_files", (int64_t)img.configProof.files},
@@ -146,8 +159,9 @@ std::string imageJson(const Image &img) {
 } // namespace
 
 std::string renderInitConf(const KernelConfig &config, const std::string &appPath, const std::vector<std::string> &args,
-                           const std::string &seccompPath) {
+                           const std::string &seccompPath, bool overlayRoot) {
   std::string out = "# bespoke-init configuration, written by bespoke rewrite (see images/README.md)\n";
+  if (overlayRoot) out += std::string("overlay ") + OverlayUpperDir + " " + OverlayRootDir + "\n";
   out += "mount devtmpfs /dev\nmount tmpfs /tmp\n";
   if (config.procfs) out += "mount proc /proc\n";
   if (config.sysfs) out += "mount sysfs /sys\n";
@@ -181,6 +195,25 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
   img.skipped = contents->skipped;
   img.seccomp = req.seccomp;
   img.manifestMatchesBinary = req.footprint.app.sha256.empty() || req.footprint.app.sha256 == (*elf)->sha256();
+  // The root: as asked, else an initramfs for a static app (a few hundred KiB, unpacked at once) and a
+  // block root for a dynamic one (its closure is mostly never read: demand paging keeps it out of RAM).
+  if (req.root) {
+    img.root = *req.root;
+    img.rootWhy = std::string("--root ") + rootFormat(img.root).name;
+  } else {
+    img.root = img.interpreter.empty() ? RootKind::Initramfs : RootKind::Erofs;
+    img.rootWhy = img.interpreter.empty() ? "default for a static app" : "default for a dynamic app";
+  }
+  img.maxRootBytes = req.maxRootBytes;
+  if (auto tool = findRootTool(img.root); !tool) return tool.takeError(); // before the kernel build
+  if (rootFormat(img.root).block()) {
+    uint64_t fileBytes = 0;
+    for (const auto &[path, e] : contents->tree.entries())
+      if (e.kind == TreeEntry::File) fileBytes += e.data.size();
+    if (fileBytes > req.maxRootBytes)
+      return err(req.manifestPath + ": the image's files hold " + humanBytes(fileBytes) + ", over the limit of " +
+                 humanBytes(req.maxRootBytes) + " for its " + rootFormat(img.root).name + " root (--max-root-size)");
+  }
   if (!img.manifestMatchesBinary)
     progress << "bespoke: note: " << req.manifestPath << " describes " << req.footprint.app.name
              << " (another sha256 than " << req.binary << "); the kernel is built for the manifest\n";
@@ -202,6 +235,10 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
   auto net = parseFragment(netFragmentText(), "images/net.config");
   if (!net) return net.takeError();
   img.config = composeConfig(*base, *net, reqs);
+  auto rootFragment = parseFragment(rootFragmentText(img.root),
+                                    std::string("images/root-") + rootFormat(img.root).name + ".config");
+  if (!rootFragment) return rootFragment.takeError();
+  addFragment(img.config, *rootFragment, "root");
   if (!img.seccomp.bpf.empty()) {
     // SECCOMP_FILTER is def_bool y on HAVE_ARCH_SECCOMP_FILTER && SECCOMP && NET (arch/Kconfig): the
     // classic-BPF filter code lives in net/core/filter.c. NET alone adds no NIC and no ifup.
@@ -235,8 +272,9 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
   img.kernel = *kernel;
 
   // The initramfs: bespoke's own files, then the tree.
+  bool block = rootFormat(img.root).block();
   img.initConf = renderInitConf(img.config, contents->appPath, req.args,
-                                 img.seccomp.bpf.empty() ? "" : "/bespoke/seccomp.bpf");
+                                 img.seccomp.bpf.empty() ? "" : "/bespoke/seccomp.bpf", block);
   RootTree &tree = contents->tree;
   for (auto [guest, data] : {std::pair<std::string, std::string>{"/init", initBinary().str()},
                              {"/bespoke/init.conf", img.initConf}, {"/bespoke/seccomp.bpf", img.seccomp.bpf}}) {
@@ -247,8 +285,18 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
   }
   for (const std::string &dir : mountedDirectories())
     if (llvm::Error e = tree.addDirectory(dir)) return e;
+  if (block) // the overlay's tmpfs and the overlay itself, before init moves it over /
+    for (const char *dir : {OverlayUpperDir, OverlayRootDir})
+      if (llvm::Error e = tree.addDirectory(dir)) return e;
   img.files = listAddedFiles(*contents);
   Initramfs fs = tree.takeInitramfs();
+  if (block) {
+    // The kernel opens /dev/console on its own initial root before it mounts the disk, so the disk
+    // needs no device node.
+    img.rootFiles = std::move(fs);
+    img.totalSeconds = since(start);
+    return img;
+  }
   fs.addCharDevice("dev/console", 5, 1, 0600); // the kernel opens it for init before /dev is mounted
   std::string cpio = writeCpio(fs);
   img.initramfsBytes = cpio.size();
@@ -284,9 +332,17 @@ llvm::Error writeImage(const Image &img, const std::string &dirArg) {
   };
   if (std::error_code ec = llvm::sys::fs::copy_file(img.kernel.bzImage, t + "/bzImage"))
     return fail(err(img.kernel.bzImage + ": " + ec.message()));
-  if (llvm::Error e = writeFile(t + "/initramfs.cpio.gz", img.initramfsGz)) return fail(std::move(e));
+  const RootFormat &root = rootFormat(img.root);
+  uint64_t rootBytes = img.initramfsGz.size();
+  if (root.block()) {
+    auto bytes = writeRootImage(img.rootFiles, img.root, t + "/" + root.file, img.maxRootBytes);
+    if (!bytes) return fail(bytes.takeError());
+    rootBytes = *bytes;
+  } else if (llvm::Error e = writeFile(t + "/" + root.file, img.initramfsGz)) {
+    return fail(std::move(e));
+  }
   if (llvm::Error e = writeFile(t + "/kernel.config", img.config.resolved)) return fail(std::move(e));
-  if (llvm::Error e = writeFile(t + "/image.json", imageJson(img))) return fail(std::move(e));
+  if (llvm::Error e = writeFile(t + "/image.json", imageJson(img, rootBytes))) return fail(std::move(e));
   if (llvm::sys::fs::exists(dir)) {
     std::string old = t + ".old";
     if (std::error_code ec = llvm::sys::fs::rename(dir, old)) return fail(err(dir + ": " + ec.message()));

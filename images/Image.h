@@ -9,10 +9,12 @@
 #include "images/Initramfs.h"
 #include "images/KernelBuild.h"
 #include "images/KernelConfig.h"
+#include "images/RootImage.h"
 
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,10 @@ struct ImageRequest {
   std::string kernelSource;       // an unpacked tree to use instead of CACHE/linux-source-6.1
   std::string tarball = DefaultKernelTarball;
   unsigned jobs = 0;              // kernel build jobs (0: one per core)
+  // How the root reaches the guest (--root); nullopt: the default, an initramfs for a static app and
+  // an EROFS image on virtio-blk for a dynamic one (images/README.md: measured).
+  std::optional<RootKind> root;
+  uint64_t maxRootBytes = uint64_t(4) << 30; // --max-root-size: a block root image larger than this is an error
 };
 
 struct Image {
@@ -55,22 +61,29 @@ struct Image {
   ConfigProofSummary configProof; // the Z3 proof of config.resolved (it held, or there is no Image)
   KernelBuild kernel;
   std::string initConf;           // /bespoke/init.conf
+  RootKind root = RootKind::Initramfs;
+  std::string rootWhy;            // "--root erofs", "default for a dynamic app", ...
+  // RootKind::Initramfs: the archive, written as initramfs.cpio.gz.
   std::string initramfsGz;        // initramfs.cpio.gz
   size_t initramfsBytes = 0;      // uncompressed cpio size
+  // A block root: the tree writeImage turns into the file system image (rootFormat(root).file).
+  Initramfs rootFiles;
+  uint64_t maxRootBytes = 0;
   double configSeconds = 0, totalSeconds = 0;
 };
 
 // bespoke-init's configuration for this config and app (see images/init/bespoke-init.c).
 // `seccompPath`: the filter's file in the image, or empty.
+// `overlayRoot`: the root is a read-only block device; init first lays a tmpfs-backed overlay over it.
 std::string renderInitConf(const KernelConfig &config, const std::string &appPath, const std::vector<std::string> &args,
-                           const std::string &seccompPath = "");
+                           const std::string &seccompPath = "", bool overlayRoot = false);
 
 // The embedded static init program (images/init/bespoke-init.c, built with musl-gcc).
 llvm::StringRef initBinary();
 
 llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &progress);
 
-// Writes DIR/{bzImage,initramfs.cpio.gz,kernel.config,image.json} through a temporary directory beside
+// Writes DIR/{bzImage,initramfs.cpio.gz or the block root's image,kernel.config,image.json} through a temporary directory beside
 // DIR renamed into place; an existing DIR is replaced only when it holds an earlier image.
 llvm::Error writeImage(const Image &img, const std::string &dir);
 

@@ -34,10 +34,14 @@ void addRequirement(KernelConfig &c, const std::string &option, const std::strin
   if (!llvm::is_contained(r.reasons, reason)) r.reasons.push_back(reason);
 }
 
+} // namespace
+
 void addFragment(KernelConfig &c, const ConfigFragment &f, llvm::StringRef label) {
   for (const auto &[option, e] : f.options)
     addRequirement(c, option, e.value, (label + ": " + (e.reason.empty() ? "bespoke image" : e.reason)).str());
 }
+
+namespace {
 
 // An exclusive lock on PATH for this object's lifetime (concurrent rewrites share the cache).
 class FileLock {

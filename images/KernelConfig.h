@@ -28,7 +28,7 @@ struct ConfigFragment {
 // options that follow, until a blank line.
 llvm::Expected<ConfigFragment> parseFragment(llvm::StringRef text, llvm::StringRef name);
 
-// The embedded images/base.config and images/net.config.
+// The embedded images/base.config and images/net.config (images/root-KIND.config: RootImage.h).
 llvm::StringRef baseFragmentText();
 llvm::StringRef netFragmentText();
 
@@ -49,6 +49,9 @@ struct KernelConfig {
 // Base + (net when the app needs NET) + every app requirement. Mounts follow the options: PROC_FS ->
 // /proc, SYSFS -> /sys.
 KernelConfig composeConfig(const ConfigFragment &base, const ConfigFragment &net, const KernelRequirements &app);
+
+// Adds the fragment's options as requirements with the reason "LABEL: <its comment paragraph>".
+void addFragment(KernelConfig &c, const ConfigFragment &f, llvm::StringRef label);
 
 // A .config's assignments: option -> value ("n" for "# CONFIG_X is not set").
 std::map<std::string, std::string> parseDotConfig(llvm::StringRef text);

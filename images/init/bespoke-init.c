@@ -1,6 +1,10 @@
 // bespoke-init: the init of a bespoke image (PID 1 in the guest). Static musl, no libraries, no shell.
 //
 // It reads /bespoke/init.conf (written by `bespoke rewrite`; one directive a line, see images/README.md):
+//   overlay UPPER ROOT          (first, on a read-only block root) mount a tmpfs at UPPER, an overlay of it
+//                               over / at ROOT, and make ROOT the root: the app can write, into RAM
+//   switchroot DEV FSTYPE       (in an initramfs, after insmod) mount DEV read-only, make it the root and run
+//                               its /init with the same arguments (a generic kernel booting a disk root)
 //   mount FSTYPE DIR            mount a file system (devtmpfs, proc, sysfs, tmpfs), creating DIR
 //   ifup lo                     bring up the loopback interface (127.0.0.1/8)
 //   ifup IFACE ADDR MASK GW     configure IFACE, bring it up and add a default route through GW
@@ -126,6 +130,42 @@ static void ifup(char *args) {
     if (ioctl(s, SIOCADDRT, &rt) != 0) fail("ifup: SIOCADDRT");
   }
   close(s);
+}
+
+// overlay UPPER ROOT: the kernel mounted a read-only disk as /. A tmpfs at UPPER holds the overlay's
+// upper and work directories; the overlay of UPPER/upper over / is mounted at ROOT and moved over /, as
+// switch_root does. Both directories exist in the image (mount points cannot be made on a read-only root).
+static void overlay(char *args) {
+  char *upper = strtok(args, " "), *root = strtok(NULL, " ");
+  char path[256], opts[600];
+  if (!upper || !root) failwhy("overlay", "needs UPPER ROOT");
+  if (mount("tmpfs", upper, "tmpfs", 0, "mode=0755") != 0) fail(upper);
+  snprintf(path, sizeof path, "%s/upper", upper);
+  if (mkdir(path, 0755) != 0) fail(path);
+  snprintf(path, sizeof path, "%s/work", upper);
+  if (mkdir(path, 0755) != 0) fail(path);
+  snprintf(opts, sizeof opts, "lowerdir=/,upperdir=%s/upper,workdir=%s/work", upper, upper);
+  if (mount("overlay", root, "overlay", 0, opts) != 0) fail("overlay: mount");
+  if (chdir(root) != 0) fail(root);
+  if (mount(".", "/", NULL, MS_MOVE, NULL) != 0) fail("overlay: move to /");
+  if (chroot(".") != 0) fail("overlay: chroot");
+  if (chdir("/") != 0) fail("overlay: chdir /");
+}
+
+// switchroot DEV FSTYPE: for a kernel that cannot mount the disk by itself (Debian's generic kernel has
+// virtio_blk, erofs and overlay as modules): an initramfs loads them, then this mounts DEV read-only, moves
+// it over /, and executes the disk's /init, which reads the disk's init.conf. The initramfs stays in RAM.
+static void switchroot(char *args, char **argv) {
+  char *dev = strtok(args, " "), *fstype = strtok(NULL, " ");
+  if (!dev || !fstype) failwhy("switchroot", "needs DEV FSTYPE");
+  mkdir("/bespoke-disk", 0755);
+  if (mount(dev, "/bespoke-disk", fstype, MS_RDONLY, NULL) != 0) fail(dev);
+  if (chdir("/bespoke-disk") != 0) fail("/bespoke-disk");
+  if (mount(".", "/", NULL, MS_MOVE, NULL) != 0) fail("switchroot: move to /");
+  if (chroot(".") != 0) fail("switchroot: chroot");
+  if (chdir("/") != 0) fail("switchroot: chdir /");
+  execv("/init", argv);
+  fail("switchroot: exec /init");
 }
 
 // insmod FILE [PARAMS]: lets one initramfs boot a generic kernel whose NIC driver is a module. Modules
@@ -401,7 +441,11 @@ int main(int argc, char **argv) {
     char *sp = strchr(line, ' ');
     char *rest = sp ? sp + 1 : line + strlen(line);
     if (sp) *sp = 0;
-    if (!strcmp(line, "mount")) {
+    if (!strcmp(line, "overlay")) {
+      overlay(rest);
+    } else if (!strcmp(line, "switchroot")) {
+      switchroot(rest, argv);
+    } else if (!strcmp(line, "mount")) {
       char *type = strtok(rest, " "), *dir = strtok(NULL, " ");
       if (!type || !dir) { errno = EINVAL; fail("mount: needs FSTYPE DIR"); }
       mkdir(dir, 0755);

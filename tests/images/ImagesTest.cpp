@@ -138,8 +138,7 @@ TEST(KernelConfig, ParsesFragmentsWithReasons) {
 TEST(KernelConfig, EmbeddedBaseFragments) {
   auto base = parseFragment(baseFragmentText(), "images/base.config");
   ASSERT_TRUE(bool(base)) << llvm::toString(base.takeError());
-  for (const char *o : {"64BIT", "PRINTK", "TTY", "SERIAL_8250", "SERIAL_8250_CONSOLE", "BLK_DEV_INITRD", "RD_GZIP",
-                        "BINFMT_ELF", "DEVTMPFS"}) {
+  for (const char *o : {"64BIT", "PRINTK", "TTY", "SERIAL_8250", "SERIAL_8250_CONSOLE", "BINFMT_ELF", "DEVTMPFS"}) {
     ASSERT_TRUE(base->options.count(o)) << o;
     EXPECT_FALSE(base->options.at(o).reason.empty()) << o;
   }
