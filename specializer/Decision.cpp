@@ -12,6 +12,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include <algorithm>
@@ -188,17 +189,38 @@ llvm::Expected<uint64_t> fileSize(const std::string &path) {
 
 llvm::Error measureImage(const Footprint &fp, const DecideOptions &opts, ImageSize &img) {
   if (opts.imageDir) {
-    llvm::SmallString<256> kernel(*opts.imageDir), initramfs(*opts.imageDir);
+    // The root is image.json's `root` (an initramfs, or a file system image on virtio-blk); images from
+    // before it was recorded, or a directory without image.json, have initramfs.cpio.gz.
+    std::string kind = "initramfs", file = "initramfs.cpio.gz";
+    llvm::SmallString<256> meta(*opts.imageDir);
+    llvm::sys::path::append(meta, "image.json");
+    if (auto buf = llvm::MemoryBuffer::getFile(meta)) {
+      auto json = llvm::json::parse((*buf)->getBuffer());
+      if (!json) return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: %s", meta.c_str(),
+                                                llvm::toString(json.takeError()).c_str());
+      if (const llvm::json::Object *o = json->getAsObject(); o && o->getObject("root")) {
+        std::optional<llvm::StringRef> k = o->getObject("root")->getString("kind"),
+                                       f = o->getObject("root")->getString("file");
+        if (!k || !f || f->empty() || f->contains('/'))
+          return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: root.kind or root.file is missing",
+                                         meta.c_str());
+        kind = k->str();
+        file = f->str();
+      }
+    }
+    llvm::SmallString<256> kernel(*opts.imageDir), root(*opts.imageDir);
     llvm::sys::path::append(kernel, "bzImage");
-    llvm::sys::path::append(initramfs, "initramfs.cpio.gz");
+    llvm::sys::path::append(root, file);
     auto k = fileSize(std::string(kernel));
     if (!k) return k.takeError();
-    auto i = fileSize(std::string(initramfs));
-    if (!i) return i.takeError();
+    auto r = fileSize(std::string(root));
+    if (!r) return r.takeError();
     img.built = true;
     img.kernelBytes = *k;
-    img.initramfsBytes = *i;
-    img.note = "measured: " + std::string(kernel) + " and " + std::string(initramfs);
+    img.root = kind;
+    img.rootBytes = *r;
+    img.initramfsBytes = kind == "initramfs" ? *r : 0;
+    img.note = "measured: " + std::string(kernel) + " and " + std::string(root);
     return llvm::Error::success();
   }
   // Estimate: the initramfs holds the files the app loads (its closure), uncompressed here.
@@ -332,8 +354,8 @@ std::string renderDecisionText(const Decision &d) {
                      r.syscallsCompiledIn, r.syscallsGeneric)
            .str();
   if (r.image.built)
-    s += llvm::formatv("  image: kernel {0} bytes, initramfs {1} bytes ({2})\n", r.image.kernelBytes,
-                       r.image.initramfsBytes, r.image.note)
+    s += llvm::formatv("  image: kernel {0} bytes, root {1} {2} bytes ({3})\n", r.image.kernelBytes, r.image.root,
+                       r.image.rootBytes, r.image.note)
              .str();
   else
     s += llvm::formatv("  image: initramfs ~{0} bytes ({1})\n", r.image.initramfsBytes, r.image.note).str();
@@ -354,6 +376,10 @@ std::string renderDecisionJson(const Decision &d) {
   const ImageSize &img = d.rewrite.image;
   llvm::json::Object image{{"built", img.built}, {"initramfs_bytes", int64_t(img.initramfsBytes)}, {"note", img.note}};
   image["kernel_bytes"] = img.built ? llvm::json::Value(int64_t(img.kernelBytes)) : llvm::json::Value(nullptr);
+  if (img.built) {
+    image["root"] = img.root;
+    image["root_bytes"] = int64_t(img.rootBytes);
+  }
   llvm::json::Object root{
       {"bespoke_decision", kDecisionVersion},
       {"app", llvm::json::Object{{"name", d.app.name},

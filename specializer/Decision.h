@@ -44,7 +44,9 @@ struct KernelOption {
 struct ImageSize {
   bool built = false;            // measured from a built image directory
   uint64_t kernelBytes = 0;      // bzImage (0 when not built)
-  uint64_t initramfsBytes = 0;   // built: the archive; estimate: the app's loaded files, uncompressed
+  uint64_t initramfsBytes = 0;   // built: the archive (0 for a block root); estimate: the app's loaded files
+  std::string root;              // built: image.json's root kind ("initramfs", "erofs"); estimate: empty
+  uint64_t rootBytes = 0;        // built: the root's file (the archive, or the block root's image)
   std::string note;              // how the numbers were obtained
 };
 

@@ -269,6 +269,18 @@ TEST(Decide, AnImageDirectoryIsMeasured) {
   EXPECT_TRUE(d->rewrite.image.built);
   EXPECT_EQ(d->rewrite.image.kernelBytes, 1234u);
   EXPECT_EQ(d->rewrite.image.initramfsBytes, 567u);
+  EXPECT_EQ(d->rewrite.image.root, "initramfs");
+  EXPECT_EQ(d->rewrite.image.rootBytes, 567u);
+  // A block root, as image.json names it.
+  std::string mk2 = "head -c 8192 /dev/zero > " + dir + "/root.erofs && echo '{\"root\": {\"kind\": \"erofs\", "
+                    "\"file\": \"root.erofs\"}}' > " + dir + "/image.json";
+  ASSERT_EQ(system(mk2.c_str()), 0);
+  d = decide(server(), opts);
+  ASSERT_TRUE(bool(d)) << llvm::toString(d.takeError());
+  EXPECT_EQ(d->rewrite.image.root, "erofs");
+  EXPECT_EQ(d->rewrite.image.rootBytes, 8192u);
+  EXPECT_EQ(d->rewrite.image.initramfsBytes, 0u);
+  EXPECT_NE(renderDecisionText(*d).find("root erofs 8192 bytes"), std::string::npos) << renderDecisionText(*d);
   opts.imageDir = dir + "/missing";
   auto bad = decide(server(), opts);
   ASSERT_FALSE(bool(bad));
