@@ -259,7 +259,7 @@ TEST(Decide, JsonIsDeterministicAndSaysTheSame) {
 
 TEST(Decide, AnImageDirectoryIsMeasured) {
   std::string dir = ::testing::TempDir() + "/decide-image";
-  std::string mk = "mkdir -p " + dir + " && head -c 1234 /dev/zero > " + dir + "/bzImage && head -c 567 /dev/zero > " +
+  std::string mk = "rm -rf " + dir + " && mkdir -p " + dir + " && head -c 1234 /dev/zero > " + dir + "/bzImage && head -c 567 /dev/zero > " +
                    dir + "/initramfs.cpio.gz";
   ASSERT_EQ(system(mk.c_str()), 0);
   DecideOptions opts;
