@@ -26,20 +26,6 @@ double since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-llvm::Error writeFile(const std::string &path, llvm::StringRef data) {
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec) return err(path + ": " + ec.message());
-  os << data;
-  os.close();
-  if (os.has_error()) {
-    std::error_code e = os.error();
-    os.clear_error();
-    return err(path + ": " + e.message());
-  }
-  return llvm::Error::success();
-}
-
 // `rootBytes`: the size of the root's file in the image directory.
 std::string imageJson(const Image &img, uint64_t rootBytes) {
   llvm::json::Array options;
@@ -207,12 +193,12 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
   img.maxRootBytes = req.maxRootBytes;
   if (auto tool = findRootTool(img.root); !tool) return tool.takeError(); // before the kernel build
   if (rootFormat(img.root).block()) {
-    uint64_t fileBytes = 0;
+    uint64_t treeBytes = 0;
     for (const auto &[path, e] : contents->tree.entries())
-      if (e.kind == TreeEntry::File) fileBytes += e.data.size();
-    if (fileBytes > req.maxRootBytes)
-      return err(req.manifestPath + ": the image's files hold " + humanBytes(fileBytes) + ", over the limit of " +
-                 humanBytes(req.maxRootBytes) + " for its " + rootFormat(img.root).name + " root (--max-root-size)");
+      if (e.kind == TreeEntry::File) treeBytes += e.data.size();
+    if (llvm::Error e = checkRootLimit(treeBytes, req.maxRootBytes, req.manifestPath, "the image's files hold",
+                                       std::string(" for its ") + rootFormat(img.root).name + " root"))
+      return e;
   }
   if (!img.manifestMatchesBinary)
     progress << "bespoke: note: " << req.manifestPath << " describes " << req.footprint.app.name
@@ -338,11 +324,11 @@ llvm::Error writeImage(const Image &img, const std::string &dirArg) {
     auto bytes = writeRootImage(img.rootFiles, img.root, t + "/" + root.file, img.maxRootBytes);
     if (!bytes) return fail(bytes.takeError());
     rootBytes = *bytes;
-  } else if (llvm::Error e = writeFile(t + "/" + root.file, img.initramfsGz)) {
+  } else if (llvm::Error e = writeFileBytes(t + "/" + root.file, img.initramfsGz)) {
     return fail(std::move(e));
   }
-  if (llvm::Error e = writeFile(t + "/kernel.config", img.config.resolved)) return fail(std::move(e));
-  if (llvm::Error e = writeFile(t + "/image.json", imageJson(img, rootBytes))) return fail(std::move(e));
+  if (llvm::Error e = writeFileBytes(t + "/kernel.config", img.config.resolved)) return fail(std::move(e));
+  if (llvm::Error e = writeFileBytes(t + "/image.json", imageJson(img, rootBytes))) return fail(std::move(e));
   if (llvm::sys::fs::exists(dir)) {
     std::string old = t + ".old";
     if (std::error_code ec = llvm::sys::fs::rename(dir, old)) return fail(err(dir + ": " + ec.message()));

@@ -48,19 +48,9 @@ llvm::Error stage(const Initramfs &fs, const std::string &dir) {
     case InitramfsEntry::Directory:
       if (mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) return err(p + ": " + strerror(errno));
       break;
-    case InitramfsEntry::File: {
-      std::error_code ec;
-      llvm::raw_fd_ostream os(p, ec);
-      if (ec) return err(p + ": " + ec.message());
-      os << e.data;
-      os.close();
-      if (os.has_error()) {
-        std::error_code e2 = os.error();
-        os.clear_error();
-        return err(p + ": " + e2.message());
-      }
+    case InitramfsEntry::File:
+      if (llvm::Error e2 = writeFileBytes(p, e.data)) return e2;
       break;
-    }
     case InitramfsEntry::Symlink:
       if (symlink(e.data.c_str(), p.c_str()) != 0) return err(p + ": " + strerror(errno));
       continue; // a link has no mode of its own
@@ -110,6 +100,34 @@ llvm::Expected<std::string> findRootTool(RootKind kind) {
   return path;
 }
 
+llvm::Error writeFileBytes(const std::string &path, llvm::StringRef data) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec) return err(path + ": " + ec.message());
+  os << data;
+  os.close();
+  if (os.has_error()) {
+    std::error_code e = os.error();
+    os.clear_error();
+    return err(path + ": " + e.message());
+  }
+  return llvm::Error::success();
+}
+
+uint64_t fileBytes(const Initramfs &fs) {
+  uint64_t total = 0;
+  for (const auto &[p, e] : fs.entries)
+    if (e.kind == InitramfsEntry::File) total += e.data.size();
+  return total;
+}
+
+llvm::Error checkRootLimit(uint64_t bytes, uint64_t limitBytes, const std::string &label, const std::string &what,
+                           const std::string &suffix) {
+  if (bytes <= limitBytes) return llvm::Error::success();
+  return err(label + ": " + what + " " + humanBytes(bytes) + ", over the limit of " + humanBytes(limitBytes) + suffix +
+             " (--max-root-size)");
+}
+
 std::string humanBytes(uint64_t bytes) {
   if (bytes < 1024 * 1024) return llvm::formatv("{0:f1} KiB", bytes / 1024.0).str();
   if (bytes < (uint64_t(1) << 30)) return llvm::formatv("{0:f1} MiB", bytes / 1048576.0).str();
@@ -134,12 +152,7 @@ llvm::Expected<uint64_t> writeRootImage(const Initramfs &fs, RootKind kind, cons
                                         uint64_t limitBytes) {
   const RootFormat &f = rootFormat(kind);
   if (!f.block()) return err(llvm::Twine("writeRootImage: ") + f.name + " is not a block root");
-  uint64_t fileBytes = 0;
-  for (const auto &[p, e] : fs.entries)
-    if (e.kind == InitramfsEntry::File) fileBytes += e.data.size();
-  if (fileBytes > limitBytes)
-    return err(path + ": the image's files hold " + humanBytes(fileBytes) + ", over the limit of " +
-               humanBytes(limitBytes) + " (--max-root-size)");
+  if (llvm::Error e = checkRootLimit(fileBytes(fs), limitBytes, path, "the image's files hold")) return e;
   auto tool = findRootTool(kind);
   if (!tool) return tool.takeError();
 
@@ -162,10 +175,9 @@ llvm::Expected<uint64_t> writeRootImage(const Initramfs &fs, RootKind kind, cons
   }
   uint64_t bytes = 0;
   if (std::error_code ec = llvm::sys::fs::file_size(path, bytes)) return err(path + ": " + ec.message());
-  if (bytes > limitBytes) {
+  if (llvm::Error e = checkRootLimit(bytes, limitBytes, path, std::string("the ") + f.name + " image is")) {
     llvm::sys::fs::remove(path);
-    return err(path + ": the " + f.name + " image is " + humanBytes(bytes) + ", over the limit of " +
-               humanBytes(limitBytes) + " (--max-root-size)");
+    return e;
   }
   return bytes;
 }

@@ -53,6 +53,15 @@ llvm::Expected<std::string> findRootTool(RootKind kind);
 llvm::Expected<uint64_t> writeRootImage(const Initramfs &fs, RootKind kind, const std::string &path,
                                         uint64_t limitBytes);
 
+// Writes `data` to `path` (created or truncated); an error names the path.
+llvm::Error writeFileBytes(const std::string &path, llvm::StringRef data);
+
+// The sum of the tree's file sizes, and the error when it (or a written image) is over --max-root-size:
+// "LABEL: WHAT SIZE, over the limit of LIMIT[SUFFIX] (--max-root-size)"; success when within the limit.
+uint64_t fileBytes(const Initramfs &fs);
+llvm::Error checkRootLimit(uint64_t bytes, uint64_t limitBytes, const std::string &label, const std::string &what,
+                           const std::string &suffix = "");
+
 // "12.3 MiB" style, for sizes in messages.
 std::string humanBytes(uint64_t bytes);
 
