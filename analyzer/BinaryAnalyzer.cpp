@@ -27,6 +27,18 @@ Error errorf(const std::string &message) { return createStringError(inconvertibl
 // Merges an executed program's image into the tree's footprint: its modules (renamed where another file
 // of the tree has the name), and its syscalls, unresolved sites and files with chains that start at the
 // exec call in the executing program.
+// The files an observed run opened or looked up (--observe): what an image must hold for a run to go the
+// same way. Observed evidence replaces a static chain for the same path: the run did open it. The one
+// frame names the program and the call ("python3.11!openat@0x0"); the address is not known.
+void addObservedFiles(Footprint &fp, const Observation &o) {
+  for (const ObservedFile &f : o.files) {
+    Evidence e{"observed", {Frame{sys::path::filename(f.program).str(), f.call, 0, "", 0}}};
+    auto it = std::find_if(fp.files.begin(), fp.files.end(), [&](const FileUse &u) { return u.path == f.path; });
+    if (it != fp.files.end()) it->evidence = std::move(e);
+    else fp.files.push_back({f.path, std::move(e)});
+  }
+}
+
 class TreeMerger {
 public:
   explicit TreeMerger(Footprint &into) : Into(into) {}
@@ -223,6 +235,7 @@ Expected<Footprint> analyzeTree(const std::string &path, const RootSpec &spec, c
       queue.push_back({std::move(t), childName, q.depth + 1});
     }
   }
+  if (rt.observation) addObservedFiles(fp, *rt.observation);
   merger.finish();
   if (report) *report = total;
   if (reachedOtherwise) {

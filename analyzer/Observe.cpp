@@ -5,6 +5,8 @@
 #include "analyzer/Observe.h"
 
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 
 #include <algorithm>
@@ -49,19 +51,40 @@ llvm::Error observeError(const std::string &what, int err = EINVAL) {
 }
 
 // ----------------------------------------------------------------------------------------------------
-// The seccomp filter: stop (SECCOMP_RET_TRACE) only where code can arrive, so the traced program runs at
-// full speed otherwise. mmap of an anonymous region is left alone (no file to name); a 32-bit or x32
+// The seccomp filter: stop (SECCOMP_RET_TRACE) only where code can arrive or a file is named by path, so
+// the traced program runs at full speed otherwise. mmap of an anonymous region is left alone (no file to name); a 32-bit or x32
 // syscall is allowed (its numbers differ): such processes are seen at exec and exit only.
 
 constexpr uint32_t argLow(int i) { return offsetof(seccomp_data, args) + 8 * i; } // little-endian low word
 
+// The calls that name a file by path (their path argument and, for the *at ones, the directory fd).
+struct PathCall {
+  long nr;
+  const char *name;
+  int dirArg;  // -1: relative to the working directory
+  int pathArg;
+};
+constexpr PathCall PathCalls[] = {
+    {SYS_open, "open", -1, 0},         {SYS_openat, "openat", 0, 1},         {SYS_openat2, "openat2", 0, 1},
+    {SYS_stat, "stat", -1, 0},         {SYS_lstat, "lstat", -1, 0},          {SYS_newfstatat, "newfstatat", 0, 1},
+    {SYS_statx, "statx", 0, 1},        {SYS_access, "access", -1, 0},        {SYS_faccessat, "faccessat", 0, 1},
+    {SYS_faccessat2, "faccessat2", 0, 1}, {SYS_creat, "creat", -1, 0},
+};
+constexpr size_t PathCallCount = sizeof PathCalls / sizeof PathCalls[0];
+
 std::vector<sock_filter> codeArrivalFilter() {
   const uint32_t allow = SECCOMP_RET_ALLOW, trace = SECCOMP_RET_TRACE;
-  return {
+  std::vector<sock_filter> f = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
       BPF_STMT(BPF_RET | BPF_K, allow),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+  };
+  // Each path call jumps over the rest of its kind and the 10 instructions below to the final trace.
+  for (size_t i = 0; i < PathCallCount; ++i)
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(PathCalls[i].nr),
+                         static_cast<uint8_t>(PathCallCount - 1 - i + 10), 0));
+  std::vector<sock_filter> code = {
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_execve, 9, 0),         // -> trace
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_execveat, 8, 0),       // -> trace
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mprotect, 4, 0),       // -> prot
@@ -74,6 +97,8 @@ std::vector<sock_filter> codeArrivalFilter() {
       BPF_STMT(BPF_RET | BPF_K, allow),
       BPF_STMT(BPF_RET | BPF_K, trace),
   };
+  f.insert(f.end(), code.begin(), code.end());
+  return f;
 }
 
 // ----------------------------------------------------------------------------------------------------
@@ -280,6 +305,8 @@ private:
   void onMapsSnapshot(pid_t tid);
   void noteProcess(pid_t tid);
   void addObject(const std::string &path, const std::string &program);
+  void onPathCall(pid_t tid, const user_regs_struct &regs, const PathCall &call, const std::string &program);
+  std::vector<ObservedFile> existingFiles() const;
   llvm::Error childFailure(int failFd);
 
   Tree &tree_;
@@ -292,6 +319,12 @@ private:
   std::map<pid_t, PendingExec> pendingExec_;
   std::set<ObservedObject> objects_, transient_;
   std::set<ObservedExec> programs_;
+  // Paths named by a path call, first namer kept: path -> (program, call, write-only open)
+  struct Named {
+    std::string program, call;
+    bool writeOnly = false, existedBefore = false;
+  };
+  std::map<std::string, Named> named_;
 };
 
 llvm::Expected<pid_t> Tracer::start(const std::string &exe, const std::vector<std::string> &argvStrings,
@@ -373,6 +406,7 @@ llvm::Expected<Observation> Tracer::run(const std::string &exe, const std::vecto
   obs_.objects.assign(objects_.begin(), objects_.end());
   obs_.transient.assign(transient_.begin(), transient_.end());
   obs_.programs.assign(programs_.begin(), programs_.end());
+  obs_.files = existingFiles();
   return std::move(obs_);
 }
 
@@ -481,6 +515,8 @@ void Tracer::onSeccomp(pid_t tid) {
   user_regs_struct regs;
   if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return;
   std::string program = linkTarget(procFile(tid, "exe"));
+  for (const PathCall &c : PathCalls)
+    if (static_cast<long>(regs.orig_rax) == c.nr) return onPathCall(tid, regs, c, program);
   switch (regs.orig_rax) {
   case SYS_mmap: {
     // The fd is still open: the call has not run yet. Linking it names the file as the kernel does.
@@ -520,6 +556,73 @@ void Tracer::onSeccomp(pid_t tid) {
   default:
     break;
   }
+}
+
+uint64_t syscallArg(const user_regs_struct &regs, int i) {
+  switch (i) {
+  case 0: return regs.rdi;
+  case 1: return regs.rsi;
+  case 2: return regs.rdx;
+  default: return regs.r10;
+  }
+}
+
+// The call has not run yet: the path is resolved against the working directory or directory fd it will
+// use. A path with ".." is resolved lexically (the image holds the same links as the host, so a link on
+// the way leads where it leads here).
+void Tracer::onPathCall(pid_t tid, const user_regs_struct &regs, const PathCall &call, const std::string &program) {
+  std::string path = readTraceeString(tid, syscallArg(regs, call.pathArg));
+  if (path.empty()) return; // fstatat(fd, "", AT_EMPTY_PATH) and the like: no name
+  if (path[0] != '/') {
+    int dirfd = call.dirArg < 0 ? AT_FDCWD : static_cast<int>(syscallArg(regs, call.dirArg));
+    std::string dir = linkTarget(procFile(tid, dirfd == AT_FDCWD ? "cwd" : "fd/" + std::to_string(dirfd)));
+    if (dir.empty() || dir[0] != '/') return; // a directory fd with no path (deleted, another namespace)
+    path = dir + "/" + path;
+  }
+  llvm::SmallString<256> clean(path);
+  llvm::sys::path::remove_dots(clean, /*remove_dot_dot=*/true);
+  bool writeOnly = call.nr == SYS_creat;
+  if (call.nr == SYS_open || call.nr == SYS_openat) {
+    uint64_t flags = syscallArg(regs, call.nr == SYS_open ? 1 : 2);
+    writeOnly = (flags & O_ACCMODE) == O_WRONLY;
+  }
+  auto [it, fresh] = named_.emplace(clean.str().str(), Named{program, call.name, writeOnly});
+  // Whether it was there before the tree first named it: a file the run itself creates (an archive
+  // checked for and then written) is its output, not something it needs.
+  if (fresh) it->second.existedBefore = llvm::sys::fs::exists(it->first);
+  if (!fresh && !writeOnly) it->second.writeOnly = false; // also read: the bytes matter
+}
+
+// What the named paths are now: regular files (their bytes), directories; a write-only file gives its
+// directory. Not repeated: what is mapped executable or executed (reported as code), /proc, /sys, /dev.
+std::vector<ObservedFile> Tracer::existingFiles() const {
+  auto real = [](const std::string &p) {
+    llvm::SmallString<256> r;
+    return llvm::sys::fs::real_path(p, r) ? std::string() : r.str().str();
+  };
+  std::set<std::string> code;
+  for (const ObservedObject &o : objects_) code.insert(real(o.path));
+  for (const ObservedExec &e : programs_) code.insert(real(e.path));
+  std::map<std::string, ObservedFile> out;
+  for (const auto &[named, n] : named_) {
+    std::string path = named;
+    if (n.writeOnly) path = llvm::sys::path::parent_path(named).str();
+    else if (!n.existedBefore) continue;
+    if (path.empty()) continue;
+    bool hidden = false;
+    for (const char *d : {"/proc", "/sys", "/dev"})
+      hidden |= path == d || llvm::StringRef(path).starts_with(std::string(d) + "/");
+    if (hidden) continue;
+    llvm::sys::fs::file_status st;
+    if (llvm::sys::fs::status(path, st)) continue; // absent: a lookup that failed (a search path probed)
+    bool dir = st.type() == llvm::sys::fs::file_type::directory_file;
+    if (!dir && st.type() != llvm::sys::fs::file_type::regular_file) continue;
+    if (!dir && code.count(real(path))) continue;
+    out.emplace(path, ObservedFile{path, n.program, n.call, dir});
+  }
+  std::vector<ObservedFile> files;
+  for (auto &[p, f] : out) files.push_back(std::move(f));
+  return files;
 }
 
 void Tracer::onExec(pid_t pid) {

@@ -1,6 +1,7 @@
 // Observe: runs a program once under ptrace and reports the code its process tree brought in at run time:
-// every file mapped executable and every program executed. The run only discovers code; each object it
-// reports is meant to be analysed statically, in full (the run takes one path through the program).
+// every file mapped executable and every program executed, and the files it opened or looked up. The run
+// only discovers code; each object it reports is meant to be analysed statically, in full (the run takes
+// one path through the program). The files are what an image must hold for the run to go the same way.
 // How it works and what it cannot see: analyzer/OBSERVE.md.
 #pragma once
 
@@ -26,9 +27,23 @@ struct ObservedExec {
   auto operator<=>(const ObservedExec &) const = default;
 };
 
+// A file or directory the tree opened or looked up by path (open, openat, openat2, stat, lstat,
+// newfstatat, statx, access, faccessat, faccessat2, creat), there before the tree first named it and still
+// there when the run ended. A file opened write-only gives its directory instead (the app needs the place,
+// not the bytes). Files mapped
+// executable and executed programs are not repeated here.
+struct ObservedFile {
+  std::string path;    // absolute, as the program named it (links kept), with "." and ".." resolved
+  std::string program; // the executable of the first process that named it
+  std::string call;    // the system call that first named it ("openat", "newfstatat", ...)
+  bool directory = false;
+  auto operator<=>(const ObservedFile &) const = default;
+};
+
 struct Observation {
   std::vector<ObservedObject> objects; // every file mapped executable in any process of the tree, sorted, unique
   std::vector<ObservedExec> programs;  // every successful exec in the tree but the first (BINARY's), sorted, unique
+  std::vector<ObservedFile> files;     // sorted by path, each path once
   // Executable mappings whose file has no path to reopen (memfd, a file deleted since): seen, not analysable.
   std::vector<ObservedObject> transient;
   // Executables of descendants still running descendantGraceSeconds after BINARY's process exited
@@ -48,7 +63,8 @@ struct ObserveOptions {
 };
 
 // Runs BINARY (a path, or a name looked up in PATH) with ARGS (argv[1]...) and the caller's environment,
-// under ptrace with a seccomp filter that stops it only at executable mappings and execs. Errors: the
+// under ptrace with a seccomp filter that stops it only at executable mappings, execs and calls that name
+// a file. Errors: the
 // command cannot start ("BINARY: cannot start: REASON"), cannot be traced, or outlives the timeout (its
 // whole tree is killed first). A non-zero exit or a fatal signal is not an error: see exitStatus. Every
 // process of the tree has ended and been reaped by the tracer when this returns, on every path.

@@ -260,6 +260,31 @@ struct Composer {
     return b ? (*b)->getBuffer().str() : std::string();
   }
 
+  // What an observed run (analyze --observe) opened or looked up: files at their host path, directories
+  // made (a search path the program checks must exist). Last of the start-up files: generated accounts and
+  // the rest win over the host's bytes. Never carried: secrets and the loader's cache of host paths.
+  void observedFiles() {
+    static const std::set<std::string> never{"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
+                                             "/etc/ld.so.cache"};
+    for (const FileUse &f : req.footprint->files) {
+      if (f.evidence.root != "observed" || !mountHiding(f.path).empty() || f.path == "/" ||
+          under(f.path, "/bespoke") || f.path == "/init")
+        continue;
+      std::string why = "observed: " + (f.evidence.chain.empty() ? std::string("the run")
+                                                                 : f.evidence.chain.front().module + " " +
+                                                                       f.evidence.chain.front().symbol);
+      if (never.count(f.path)) {
+        c.skipped.push_back(f.path + " (" + why + "): not carried (a secret or the host's loader cache)");
+        continue;
+      }
+      if (llvm::sys::fs::is_directory(host(f.path))) {
+        if (llvm::Error e = c.tree.mirrorDirectory(f.path))
+          c.skipped.push_back(f.path + " (" + why + "): " + llvm::toString(std::move(e)));
+      } else if (hostRegular(f.path))
+        fromHost(f.path, why);
+    }
+  }
+
   void notCarried() {
     for (const FileUse &f : req.footprint->files)
       if (!c.tree.find(f.path) && !llvm::sys::fs::is_directory(host(f.path)) && mountHiding(f.path).empty())
@@ -316,6 +341,7 @@ llvm::Expected<Contents> composeContents(const ContentsRequest &req) {
   k.moduleConfigs();
   k.timezone();
   for (const auto &[index, path] : argFiles) k.fromHost(path, "argument " + std::to_string(index));
+  k.observedFiles();
   k.notCarried();
   return c;
 }

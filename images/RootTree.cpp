@@ -225,6 +225,14 @@ llvm::Error RootTree::addDirectory(const std::string &guest) {
   return llvm::Error::success();
 }
 
+llvm::Error RootTree::mirrorDirectory(const std::string &path) {
+  // Every component of `path` is on the way to a child of it: parentOf mirrors the links and makes the
+  // directories, the last one included.
+  int links = 0;
+  auto parent = parentOf(path + "/.bespoke-dir", links);
+  return parent ? llvm::Error::success() : parent.takeError();
+}
+
 std::string RootTree::canonical(const std::string &guest) const {
   std::deque<std::string> todo = components(guest);
   std::string cur;

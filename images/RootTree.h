@@ -50,6 +50,8 @@ public:
   // A link at `guest` (not followed if the tree has one there already: then it must be the same link).
   llvm::Expected<Added> addSymlink(const std::string &guest, const std::string &target, const std::string &why);
   llvm::Error addDirectory(const std::string &guest);
+  // The host's directory `path` (empty) at the same path, links on the way and at the end mirrored.
+  llvm::Error mirrorDirectory(const std::string &path);
 
   // The entry `guest` resolves to through the tree's links, or null when it is not in the tree.
   const TreeEntry *find(const std::string &guest) const;

@@ -240,6 +240,19 @@ TEST_F(Observe, TarCompressingWithXz) {
   EXPECT_TRUE(std::any_of(obs.objects.begin(), obs.objects.end(), [&](const ObservedObject &o) {
     return o.program == xz && fs::path(o.path).filename().string().starts_with("liblzma.so");
   }));
+  // The file tar read is listed; the archive it only wrote gives its directory; xz (executed) is code.
+  auto file = [&](const std::string &p) {
+    auto it = std::find_if(obs.files.begin(), obs.files.end(), [&](const ObservedFile &f) { return f.path == p; });
+    return it == obs.files.end() ? nullptr : &*it;
+  };
+  const ObservedFile *in = file(real(dir / "in" / "file"));
+  ASSERT_NE(in, nullptr);
+  EXPECT_FALSE(in->directory);
+  EXPECT_EQ(in->program, real("/usr/bin/tar"));
+  EXPECT_EQ(file(real(dir / "out.tar.xz")), nullptr);
+  ASSERT_NE(file(real(dir)), nullptr);
+  EXPECT_TRUE(file(real(dir))->directory);
+  EXPECT_EQ(file(xz), nullptr);
 }
 
 TEST_F(Observe, IdLoadsTheNssModuleNamedByNsswitchConf) {
@@ -266,6 +279,45 @@ TEST_F(Observe, PythonImportingCExtensions) {
   EXPECT_TRUE(std::any_of(obs.objects.begin(), obs.objects.end(), [](const ObservedObject &o) {
     return fs::path(o.path).filename().string().starts_with("libssl.so");
   }));
+}
+
+// The files a run names by path: relative ones resolved against its working directory, "." and ".."
+// resolved, lookups of absent files and /proc left out, write-only files giving their directory, mapped
+// code left to objects; sorted, each once.
+TEST_F(Observe, FilesTheRunOpensOrLooksUp) {
+  if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "/usr/bin/python3 not installed";
+  fs::create_directories(dir / "sub" / "out");
+  std::ofstream(dir / "data.txt") << "data\n";
+  std::ofstream(dir / "prog.py") << "import os, json\n"
+                                    "open('data.txt').read()\n"
+                                    "os.path.exists('no-such-file')\n"
+                                    "open('/proc/self/status').read()\n"
+                                    "os.stat('sub/../sub')\n"
+                                    "open('sub/out/result.txt', 'w').write('x')\n";
+  ObserveOptions opts;
+  opts.workingDirectory = dir;
+  Observation obs = observed("/usr/bin/python3", {"prog.py"}, opts);
+  EXPECT_EQ(obs.exitStatus, 0);
+  std::vector<std::string> paths;
+  for (const ObservedFile &f : obs.files) paths.push_back(f.path);
+  EXPECT_TRUE(std::is_sorted(paths.begin(), paths.end()));
+  EXPECT_EQ(std::adjacent_find(paths.begin(), paths.end()), paths.end());
+  auto has = [&](const std::string &p) { return std::count(paths.begin(), paths.end(), p) == 1; };
+  std::string d = real(dir);
+  EXPECT_TRUE(has(d + "/prog.py"));
+  EXPECT_TRUE(has(d + "/data.txt"));
+  EXPECT_TRUE(has(d + "/sub"));
+  EXPECT_TRUE(has(d + "/sub/out")); // result.txt was only written
+  EXPECT_FALSE(has(d + "/sub/out/result.txt"));
+  EXPECT_FALSE(has(d + "/no-such-file"));
+  EXPECT_TRUE(std::any_of(paths.begin(), paths.end(), [](const std::string &p) {
+    return p.starts_with("/usr/lib/python3") && p.ends_with("/json/__init__.py");
+  }));
+  for (const std::string &p : paths) {
+    EXPECT_FALSE(p.starts_with("/proc")) << p;
+    EXPECT_EQ(p.find("/../"), std::string::npos) << p;
+    EXPECT_EQ(p.find("/lib-dynload/"), std::string::npos) << p; // _json's .so is mapped code
+  }
 }
 
 } // namespace

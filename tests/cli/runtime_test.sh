@@ -40,6 +40,10 @@ analyze /usr/bin/tar -o "$TMP/tar.yaml" -q --observe -- -cJf /dev/null /etc/host
 progs=$(yaml "$TMP/tar.yaml" 'sorted(x["name"] + ":" + x["loaded"] for x in m["modules"] if x["kind"] == "program")' 2>/dev/null)
 [ "$RC" -eq 0 ] && echo "$progs" | grep -q "'xz:observed'" && echo "$progs" | grep -q "'sh:" \
   && pass "tar --observe: executed programs $progs" || fail "tar --observe: exit $RC, programs $progs"
+# The file it read is in files: with the observed evidence; /dev/null (written) is a kernel path, not a file.
+obs=$(yaml "$TMP/tar.yaml" '[(f["path"], f["root"], f["chain"][0].split("!")[1]) for f in m["files"] if f["root"] == "observed"]' 2>/dev/null)
+echo "$obs" | grep -q "('/etc/hostname', 'observed', '[a-z0-9]*@0x0')" && ! echo "$obs" | grep -q "'/dev" \
+  && pass "tar --observe: the file it read is in files: ($obs)" || fail "tar --observe files: $obs"
 
 # --- bad input: each a one-line error, exit 2, no manifest.
 analyze /usr/bin/id --dlopen "$TMP/no-such.so" -o "$TMP/bad.yaml"

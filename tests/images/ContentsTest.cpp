@@ -263,6 +263,53 @@ TEST_F(ScratchHost, TimeZoneOnlyWhenTheManifestSaysItIsRead) {
   EXPECT_EQ(fileAt(*z, "/etc/localtime"), "TZif2 UTC");
 }
 
+// Files an observed run opened or looked up (manifest files: with root: observed): carried at their host
+// path through the host's links, directories made, the generated accounts kept over the host's, secrets and
+// the loader cache never carried; a static chain for a file carries nothing.
+TEST_F(ScratchHost, ObservedFilesAndDirectories) {
+  for (const char *d : {"usr/lib/python3.11/json", "usr/lib/python3.11/lib-dynload"})
+    ASSERT_FALSE(llvm::sys::fs::create_directories(Root + "/" + d));
+  write("usr/lib/python3.11/json/__init__.py", "JSON");
+  write("usr/lib/python3.11/os.py", "OS");
+  write("etc/shadow", "root:SECRET");
+  write("etc/ld.so.cache", "CACHE");
+  write("etc/static.conf", "STATIC");
+  Footprint fp = footprint();
+  auto observed = [](const std::string &path) {
+    return FileUse{path, Evidence{"observed", {Frame{"python3.11", "openat", 0, "", 0}}}};
+  };
+  for (const char *p : {"/lib/python3.11/json/__init__.py", "/usr/lib/python3.11/os.py",
+                        "/usr/lib/python3.11/lib-dynload", "/etc/passwd", "/etc/shadow", "/etc/ld.so.cache",
+                        "/tmp/hidden", "/proc/self/status"})
+    fp.files.push_back(observed(p));
+  fp.files.push_back(FileUse{"/etc/static.conf", Evidence{"entry", {Frame{"app", "main", 0x10, "", 0}}}});
+  auto c = compose(fp);
+  ASSERT_TRUE(bool(c)) << llvm::toString(c.takeError());
+  EXPECT_EQ(linkAt(*c, "lib"), "usr/lib");
+  EXPECT_EQ(fileAt(*c, "/usr/lib/python3.11/json/__init__.py"), "JSON");
+  EXPECT_EQ(fileAt(*c, "/usr/lib/python3.11/os.py"), "OS");
+  const TreeEntry *dynload = c->tree.find("/usr/lib/python3.11/lib-dynload");
+  ASSERT_NE(dynload, nullptr);
+  EXPECT_EQ(dynload->kind, TreeEntry::Directory);
+  EXPECT_EQ(fileAt(*c, "/etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n"); // generated, not the host's
+  EXPECT_EQ(c->tree.find("/etc/shadow"), nullptr);
+  EXPECT_EQ(c->tree.find("/etc/ld.so.cache"), nullptr);
+  EXPECT_EQ(c->tree.find("/etc/static.conf"), nullptr);
+  // Listed as not carried (add them with --add when the app needs them); /tmp and /proc are init's mounts.
+  EXPECT_EQ(c->notCarried, (std::vector<std::string>{"/etc/shadow", "/etc/ld.so.cache", "/etc/static.conf"}));
+  auto skipped = [&](const std::string &prefix) {
+    return std::count_if(c->skipped.begin(), c->skipped.end(),
+                         [&](const std::string &s) { return llvm::StringRef(s).starts_with(prefix); });
+  };
+  EXPECT_EQ(skipped("/etc/shadow (observed: python3.11 openat): not carried"), 1);
+  EXPECT_EQ(skipped("/etc/ld.so.cache (observed: python3.11 openat): not carried"), 1);
+  EXPECT_EQ(skipped("/etc/passwd (observed: python3.11 openat)"), 1);
+  std::vector<ListedFile> files = listAddedFiles(*c);
+  auto os = std::find_if(files.begin(), files.end(), [](const ListedFile &f) { return f.path == "/usr/lib/python3.11/os.py"; });
+  ASSERT_NE(os, files.end());
+  EXPECT_EQ(os->why.front(), "observed: python3.11 openat");
+}
+
 TEST_F(ScratchHost, AModuleMissingHereIsAnErrorNamingTheManifestAndTheFile) {
   Footprint fp = footprint();
   fp.modules.push_back(module("gone.so", "/usr/lib/x86_64-linux-gnu/gone.so", "library", "dlopen", "musl-echo"));

@@ -7,8 +7,10 @@
 # from redis' manifest without restart_syscall, and finishes normally; sqlite3 runs a SQL script put in the image with --add and prints the right rows;
 # memcached -u root (generated /etc/passwd) answers set/get, and nginx with its --dlopen modules and the stock
 # nginx.conf serves a static file and its modules' responses. Their roots are read-only EROFS images on
-# virtio-blk (the default for dynamic apps); redis serves in 24 MiB of guest memory. Three cold kernel builds (redis + SECCOMP,
-# sqlite3, memcached + nginx sharing one) into WORKDIR/cache under the build tree the first time.
+# virtio-blk (the default for dynamic apps); redis serves in 24 MiB of guest memory. python3 runs a program
+# with the standard-library modules an observed run read, and prints what it prints here. Three cold kernel
+# builds (redis + SECCOMP, sqlite3, memcached + nginx + python3 sharing one) into WORKDIR/cache under the
+# build tree the first time.
 set -u
 BESPOKE=$1 W=$2 STOPCONT=${3:-}
 CACHE=$W/cache
@@ -191,10 +193,32 @@ PY
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# python3 runs a program; its standard-library modules come from an observed run (analyze --observe puts
+# the files the run opened or looked up in the manifest's files:, and the image carries them).
+PY=$W/python
+rm -rf "$PY"; mkdir -p "$PY"
+cat > "$PY/prog.py" <<'EOF'
+import collections, datetime, hashlib, json, re, sys, textwrap
+words = "the quick brown fox jumps over the lazy dog the end".split()
+doc = {"counts": dict(sorted(collections.Counter(words).items())),
+       "sha256": hashlib.sha256(" ".join(words).encode()).hexdigest(),
+       "date": datetime.date(2026, 12, 6).isoformat(), "t-words": re.findall(r"\bt\w+", " ".join(words))}
+print(json.dumps(doc, sort_keys=True))
+print(textwrap.fill(" ".join(words), 20))
+sys.exit(3)
+EOF
+PYTHON=$(readlink -f /usr/bin/python3)
+"$BESPOKE" analyze "$PYTHON" -o "$W/python.yaml" -q --observe -- "$PY/prog.py" 2> "$W/python-analyze.err" \
+  || { fail "analyze python3 --observe"; cat "$W/python-analyze.err"; }
+
 "$BESPOKE" analyze /usr/bin/memcached -o "$W/memcached.yaml" -q || fail "analyze memcached"
 "$BESPOKE" analyze /usr/sbin/nginx --dlopen /usr/lib/nginx/modules -o "$W/nginx.yaml" -q || fail "analyze nginx"
-kernel_union "$W/memcached.yaml" "$W/nginx.yaml" "$W/memcached-k.yaml" || fail "kernel_union memcached"
-kernel_union "$W/nginx.yaml" "$W/memcached.yaml" "$W/nginx-k.yaml" || fail "kernel_union nginx"
+# One kernel for memcached, nginx and python3: each manifest gets the others' syscalls and kernel paths.
+kernel_union "$W/memcached.yaml" "$W/nginx.yaml" "$W/mn.yaml" || fail "kernel_union memcached nginx"
+kernel_union "$W/mn.yaml" "$W/python.yaml" "$W/mnp.yaml" || fail "kernel_union memcached nginx python"
+kernel_union "$W/memcached.yaml" "$W/mnp.yaml" "$W/memcached-k.yaml" || fail "kernel_union memcached"
+kernel_union "$W/nginx.yaml" "$W/mnp.yaml" "$W/nginx-k.yaml" || fail "kernel_union nginx"
+kernel_union "$W/python.yaml" "$W/mnp.yaml" "$W/python-k.yaml" || fail "kernel_union python"
 
 # memcached -u root exits 67 ("can't find the user root to switch to") in an image without /etc/passwd.
 start=$(date +%s.%N)
@@ -325,6 +349,32 @@ QEMU=$(pgrep -P $BOOT)
 [ -n "$QEMU" ] && kill $QEMU
 wait $BOOT
 echo "--- nginx console (tail)"; tail -8 "$W/nginx.out"
+
+# --- python3: the program's output and exit status in the image are the host's.
+"$BESPOKE" rewrite "$W/python-k.yaml" --binary "$PYTHON" -o "$W/python-img" --cache-dir "$CACHE" "${KS[@]}" \
+  -- "$PY/prog.py" || fail "rewrite python3"
+I=$W/python-img/image.json
+[ "$(json "$I" 'd["kernel"]["cache_hit"]')" = True ] && pass "python3 image: the memcached image's kernel (cache hit)" \
+  || fail "python3 image: no kernel cache hit"
+python3 - "$I" <<'PY' && pass "python3 image: the standard-library modules the observed run read, not the rest" || fail "python3 image.json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+files = {f["path"]: f for f in d["files"]}
+py = [p for p in files if p.startswith("/usr/lib/python3.")]
+assert any(p.endswith("/json/__init__.py") for p in py) and any(p.endswith("/textwrap.py") for p in py), py
+assert any("/lib-dynload/_json." in p for p in py), "a C extension module (observed mapped)"
+assert not any(p.endswith("/unittest/__init__.py") or p.endswith("/asyncio/__init__.py") for p in py), "modules nobody imported"
+assert files["/etc/passwd"]["from"] is None, "the generated accounts, not the host's"
+assert "/etc/shadow" not in files and "/etc/ld.so.cache" not in files
+assert any(f["why"][0].startswith("observed: ") for f in files.values())
+print("python3 image: %d files under /usr/lib/python3.*, root %s %d bytes" % (len(py), d["root"]["kind"], d["root"]["bytes"]))
+PY
+expected=$(python3 "$PY/prog.py"; echo "exit=$?")
+"$BESPOKE" boot "$W/python-img" --mem 64M --timeout 400 > "$W/python.out" 2> "$W/python.err"
+rc=$?
+got=$(tr -d '\r' < "$W/python.out" | grep -v '^bespoke-init: '; echo "exit=$rc")
+[ "$got" = "$expected" ] && pass "python3 in the image: the host's output and exit status 3" \
+  || { fail "python3 in the image: got '$got', expected '$expected'"; tail -20 "$W/python.out"; cat "$W/python.err"; }
 
 # --- bad input: a library the loader cannot find, --add of a missing file or to a relative path.
 printf 'int bespoke_missing(void) { return 0; }\n' > "$W/missing.c"
