@@ -7,7 +7,8 @@ vmlinuz from linux-image-amd64's current package as bzImage; the same initramfs 
 newc archive appended that holds the virtio-net modules and an init.conf with `insmod` lines), then boots
 both in the same QEMU, alternating, and measures: kernel and initramfs bytes, guest uptime at init, host
 time to init, to the app's first output line, to the first served request, wall time (boot.json and our
-own clock), and the smallest --mem (MiB, steps of 2) with which each kernel boots and serves.
+own clock), and the smallest --mem (MiB, steps of 2) with which each kernel boots and serves (also left in the
+image directory as mem_floor.json, with boot.json from a boot at that size, for `bespoke decide --image`).
 A disk root (--root erofs, bespoke's default for dynamic apps) is shared by both: the twin boots the same
 disk with an initramfs that loads virtio_blk, erofs and overlay (and the NIC modules) and switches to it.
 
@@ -463,14 +464,14 @@ def serve_memcached(port, alive, deadline):
 def apps(build):
     return {
         "echo": {"binary": os.path.join(build, "examples", "musl-echo", "musl-echo"), "args": ["7", "1"],
-                 "guest_port": 7, "serve": serve_echo},
+                 "guest_port": 7, "serve": serve_echo, "criterion": "served (a line echoed back)"},
         # As tests/images/images_dynamic_test.sh runs it: no snapshots, no AOF (the initramfs is all there is).
         "redis": {"binary": "/usr/bin/redis-server",
                   "args": ["--port", "6379", "--protected-mode", "no", "--save", "", "--appendonly", "no"],
-                  "guest_port": 6379, "serve": serve_redis},
+                  "guest_port": 6379, "serve": serve_redis, "criterion": "served (PING, SET/GET)"},
         # As tests/images/images_dynamic_test.sh runs it (-u root: the image's generated /etc/passwd).
         "memcached": {"binary": "/usr/bin/memcached", "args": ["-u", "root", "-A", "-p", "11211", "-U", "0"],
-                      "guest_port": 11211, "serve": serve_memcached},
+                      "guest_port": 11211, "serve": serve_memcached, "criterion": "served (version, set/get)"},
     }
 
 
@@ -503,7 +504,7 @@ def boot_once(bespoke, img, app, mem, timeout, log, probe=False):
                 p.wait()
         end = time.monotonic()
     r = {"mem": mem, "exit": rc, "serve": what, "serve_ms": None if served is None else (served - t0) * 1000,
-         "script_wall_ms": (end - t0) * 1000}
+         "script_wall_ms": (end - t0) * 1000, "command": cmd}
     if os.path.isfile(bj):
         with open(bj) as f:
             b = json.load(f)
@@ -513,6 +514,9 @@ def boot_once(bespoke, img, app, mem, timeout, log, probe=False):
             r["implemented"] = b["syscall_probe"]["implemented"]
             r["implemented_names"] = b["syscall_probe"]["implemented_names"]
     r["ok"] = rc == 0 and served is not None
+    if r["ok"]:
+        with open(bj) as f:
+            r["boot_json"] = f.read()
     if not r["ok"]:
         with open(log) as f:
             r["last_lines"] = f.read().strip().splitlines()[-3:]
@@ -521,8 +525,9 @@ def boot_once(bespoke, img, app, mem, timeout, log, probe=False):
 
 def smallest_mem(bespoke, img, app, lo, hi, timeout, log):
     """Smallest even MiB in [lo, hi] that boots and serves (bisection; assumes more memory never hurts).
-    A size fails only when it fails twice in a row (one failed boot may be the shared machine's doing)."""
-    tried = {}
+    A size fails only when it fails twice in a row (one failed boot may be the shared machine's doing).
+    Leaves the result in IMG for `bespoke decide --image IMG` (write_floor)."""
+    tried, served, searched = {}, {}, [lo, hi]
     def ok(m):
         for attempt in (1, 2):
             r = boot_once(bespoke, img, app, m, timeout, log)
@@ -530,21 +535,39 @@ def smallest_mem(bespoke, img, app, lo, hi, timeout, log):
             tried.setdefault(m, []).append(why or "ok")
             note("  %s --mem %dM: %s" % (os.path.basename(img), m, why or "boots and serves"))
             if r["ok"]:
+                served[m] = r
                 return True
         return False
-    if not ok(hi):
-        return None, tried
-    if ok(lo):
-        return lo, tried
-    while hi - lo > 2:
-        mid = (lo + hi) // 2 // 2 * 2
-        if mid == lo:
-            mid += 2
-        if ok(mid):
-            hi = mid
-        else:
-            lo = mid
-    return hi, tried
+    floor = None
+    if ok(hi):
+        if ok(lo):
+            hi = lo
+        while hi - lo > 2:
+            mid = (lo + hi) // 2 // 2 * 2
+            if mid == lo:
+                mid += 2
+            if ok(mid):
+                hi = mid
+            else:
+                lo = mid
+        floor = hi
+    write_floor(img, floor, searched, tried, served.get(floor), app["criterion"])
+    return floor, tried
+
+
+def write_floor(img, floor, searched, tried, boot, criterion):
+    """IMG/mem_floor.json (read by `bespoke decide --image`, specializer/README.md): the floor (null when nothing
+    up to the top of the range served), the range, and the boot at the floor. IMG/boot.json becomes that boot's
+    too: the search ends on whatever size it tried last, perhaps one that failed."""
+    if boot:
+        with open(os.path.join(img, "boot.json"), "w") as f:
+            f.write(boot["boot_json"])
+    b = json.loads(boot["boot_json"]) if boot else {}
+    with open(os.path.join(img, "mem_floor.json"), "w") as f:
+        json.dump({"bespoke_mem_floor": 1, "floor_mib": floor, "searched_mib": searched, "step_mib": 2,
+                   "accel": b.get("accel"), "criterion": criterion, "command": boot["command"] if boot else [],
+                   "tried": {str(m): tried[m] for m in sorted(tried)}}, f, indent=1)
+        f.write("\n")
 
 
 def rewrite(bespoke, manifest, app, out, cache, kernel_source, root=None):

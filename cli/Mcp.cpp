@@ -162,8 +162,10 @@ std::vector<Tool> makeTools() {
       makeTool("decide", "Decide: extend (seccomp filter) or rewrite (unikernel)",
        "Recommends, for the application a manifest describes, whether to extend (a proven seccomp filter) or "
        "rewrite (a trimmed unikernel image), with blockers, caveats, the filter's size and the kernel options "
-       "a rewrite needs. The result text is the decision JSON; structuredContent holds the same fields plus "
-       "exitCode. Runs 'bespoke decide --json'.",
+       "a rewrite needs. With image (a 'bespoke rewrite' output directory), also its measured sizes, last boot "
+       "(boot time, exit status, the memory it ran in), the searched memory floor and the kernel features and "
+       "syscalls it lacks against Debian's generic kernel; a failed boot blocks rewrite. The result text is "
+       "the decision JSON; structuredContent holds the same fields plus exitCode. Runs 'bespoke decide --json'.",
        false, nullptr, {"--json"}),
       makeTool("extend", "Compile a manifest into a proven seccomp filter",
        "Compiles a manifest's policy (x86-64 only; every manifest syscall allowed; everything else the default "

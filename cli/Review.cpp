@@ -119,15 +119,26 @@ Command decideCommand() {
            "unresolved syscall sites. Gains are computed: for extend, syscalls allowed / denied / argument-\n"
            "constrained and the compiled filter's worst path; for rewrite, the Kconfig options required (from the\n"
            "Linux 6.1 syscall -> Kconfig table), syscalls compiled in vs Debian's generic kernel, and the image\n"
-           "size (measured with --image, else an estimate labelled as such). Deterministic.\n",
-           "exit status: 0 a decision was made (either way), 2 bad input\n"},
+           "size (measured with --image, else an estimate labelled as such). With --image DIR also what DIR\n"
+           "measured: its last boot (DIR/boot.json from bespoke boot: accelerator, times, the memory it ran in,\n"
+           "the app's exit status; a failed run blocks rewrite), the memory floor bench/images-bench.py searched\n"
+           "(DIR/mem_floor.json), and which operator-facing kernel features (DIR/kernel.config) and syscalls\n"
+           "(boot.json's syscall probe, else kernel.config) the image lacks against Debian's generic kernel.\n"
+           "boot.json or mem_floor.json older than the image is ignored, with a note. Deterministic: the same\n"
+           "files give the same decision.\n",
+           "exit status: 0 a decision was made (either way), 2 bad input (the manifest, or a missing or malformed\n"
+           "file of DIR)\n"},
           {operand("manifest", "MANIFEST")
                .tool({"manifest", "Path of the application's manifest (from analyze).", true, McpPath::Operand}),
            flag("json", {"--json"},
                 "the decision as JSON (schema: specializer/decision.schema.json, version field\n"
                 "\"bespoke_decision\")"),
            value("image", {"--image"}, "DIR", "a directory",
-                 "a `bespoke rewrite` output directory (bzImage, initramfs.cpio.gz) to measure"),
+                 "a `bespoke rewrite` output directory to measure (bzImage, the root, and when\n"
+                 "there kernel.config, boot.json, mem_floor.json)")
+               .tool({"image", "A `bespoke rewrite` output directory: its sizes, last boot (boot.json), memory floor "
+                               "(mem_floor.json) and what its kernel lacks enter the decision.", false,
+                      McpPath::Operand}),
            value("output", {"-o", "--output"}, "F", "a file name", "write to F (atomically) instead of standard output")},
           runDecide};
 }

@@ -120,22 +120,6 @@ KernelConfig composeConfig(const ConfigFragment &base, const ConfigFragment &net
   return c;
 }
 
-std::map<std::string, std::string> parseDotConfig(llvm::StringRef text) {
-  std::map<std::string, std::string> out;
-  llvm::SmallVector<llvm::StringRef> lines;
-  text.split(lines, '\n', -1, false);
-  for (llvm::StringRef line : lines) {
-    line = line.trim();
-    if (line.starts_with("# CONFIG_") && line.ends_with(" is not set"))
-      out[line.drop_front(9).drop_back(11).str()] = "n";
-    else if (line.consume_front("CONFIG_")) {
-      auto [opt, value] = line.split('=');
-      out[opt.str()] = value.str();
-    }
-  }
-  return out;
-}
-
 std::vector<std::string> unmetRequirements(const KernelConfig &config, llvm::StringRef resolved) {
   std::map<std::string, std::string> final = parseDotConfig(resolved);
   std::vector<std::string> out;

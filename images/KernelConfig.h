@@ -53,8 +53,7 @@ KernelConfig composeConfig(const ConfigFragment &base, const ConfigFragment &net
 // Adds the fragment's options as requirements with the reason "LABEL: <its comment paragraph>".
 void addFragment(KernelConfig &c, const ConfigFragment &f, llvm::StringRef label);
 
-// A .config's assignments: option -> value ("n" for "# CONFIG_X is not set").
-std::map<std::string, std::string> parseDotConfig(llvm::StringRef text);
+// parseDotConfig (a .config's assignments): specializer/KernelRequirements.h.
 
 // One line per required option the resolved .config does not give its value:
 // "option X required by <reasons> is not set after Kconfig (unmet dependency?)".

@@ -12,7 +12,6 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include <algorithm>
@@ -180,55 +179,20 @@ llvm::Error computeExtendGains(const Manifest &m, ExtendGains &g) {
   return llvm::Error::success();
 }
 
-llvm::Expected<uint64_t> fileSize(const std::string &path) {
-  uint64_t size = 0;
-  if (std::error_code ec = llvm::sys::fs::file_size(path, size))
-    return llvm::createStringError(ec, "%s: %s", path.c_str(), ec.message().c_str());
-  return size;
-}
-
-llvm::Error measureImage(const Footprint &fp, const DecideOptions &opts, ImageSize &img) {
+llvm::Error measureImage(const Footprint &fp, const DecideOptions &opts, RewriteImage &img) {
   if (opts.imageDir) {
-    // The root is image.json's `root` (an initramfs, or a file system image on virtio-blk); images from
-    // before it was recorded, or a directory without image.json, have initramfs.cpio.gz.
-    std::string kind = "initramfs", file = "initramfs.cpio.gz";
-    llvm::SmallString<256> meta(*opts.imageDir);
-    llvm::sys::path::append(meta, "image.json");
-    if (auto buf = llvm::MemoryBuffer::getFile(meta)) {
-      auto json = llvm::json::parse((*buf)->getBuffer());
-      if (!json) return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: %s", meta.c_str(),
-                                                llvm::toString(json.takeError()).c_str());
-      if (const llvm::json::Object *o = json->getAsObject(); o && o->getObject("root")) {
-        std::optional<llvm::StringRef> k = o->getObject("root")->getString("kind"),
-                                       f = o->getObject("root")->getString("file");
-        if (!k || !f || f->empty() || f->contains('/'))
-          return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: root.kind or root.file is missing",
-                                         meta.c_str());
-        kind = k->str();
-        file = f->str();
-      }
-    }
-    llvm::SmallString<256> kernel(*opts.imageDir), root(*opts.imageDir);
-    llvm::sys::path::append(kernel, "bzImage");
-    llvm::sys::path::append(root, file);
-    auto k = fileSize(std::string(kernel));
-    if (!k) return k.takeError();
-    auto r = fileSize(std::string(root));
-    if (!r) return r.takeError();
-    img.built = true;
-    img.kernelBytes = *k;
-    img.root = kind;
-    img.rootBytes = *r;
-    img.initramfsBytes = kind == "initramfs" ? *r : 0;
-    img.note = "measured: " + std::string(kernel) + " and " + std::string(root);
+    auto measured = measureImageDirectory(*opts.imageDir);
+    if (!measured) return measured.takeError();
+    img = std::move(*measured);
     return llvm::Error::success();
   }
   // Estimate: the initramfs holds the files the app loads (its closure), uncompressed here.
   uint64_t total = 0;
   size_t missing = 0;
   for (const ModuleInfo &mod : fp.modules) {
-    if (auto s = fileSize(mod.path)) total += *s;
-    else { llvm::consumeError(s.takeError()); ++missing; }
+    uint64_t size = 0;
+    if (llvm::sys::fs::file_size(mod.path, size)) ++missing;
+    else total += size;
   }
   img.initramfsBytes = total;
   img.note = "estimate: no image built (bespoke rewrite); initramfs = the sizes of the " +
@@ -236,6 +200,56 @@ llvm::Error measureImage(const Footprint &fp, const DecideOptions &opts, ImageSi
              (missing ? " (" + std::to_string(missing) + " not found)" : "") +
              "; kernel size unknown until built";
   return llvm::Error::success();
+}
+
+// How the app's exit status reads: 128+N is signal N (bespoke-init's convention).
+std::string exitText(int64_t status) {
+  if (status > 128 && status < 128 + 65)
+    return "was ended by signal " + std::to_string(status - 128) + " (exit status " + std::to_string(status) + ")";
+  return "exited with status " + std::to_string(status);
+}
+
+// A built image measured not to work weighs against rewrite as a manifest fact does: until it boots and
+// runs, extend is the option known to run the app.
+void findImageFailures(const RewriteImage &img, std::vector<Finding> &blockers) {
+  if (img.boot.measured && img.boot.exitCode != 0) {
+    Finding f;
+    f.kind = "image-failed";
+    f.path = img.boot.file;
+    f.detail = "the built image booted (" + img.boot.accel + ", " + img.boot.mem + ") but the app " +
+               exitText(img.boot.exitCode) + "; fix the image or its arguments and boot it again";
+    blockers.push_back(std::move(f));
+  }
+  if (img.memory.searched && !img.memory.floorMiB) {
+    Finding f;
+    f.kind = "image-failed";
+    f.path = img.memory.file;
+    f.detail = "the memory search found " + img.memory.note;
+    blockers.push_back(std::move(f));
+  }
+}
+
+// The memory a successful boot ran in: an upper bound on what the image needs, not its floor.
+std::string ranIn(const RewriteImage &img) {
+  return img.boot.measured && img.boot.exitCode == 0 ? img.boot.mem : std::string();
+}
+
+std::string secondsText(int64_t ms) { return llvm::formatv("{0:f2} s", ms / 1000.0).str(); }
+
+// The rewrite's measured image in one sentence for the summary (empty for an estimate).
+std::string measuredSentence(const RewriteImage &img) {
+  if (!img.built) return "";
+  const BootMeasurement &b = img.boot;
+  if (!b.measured) return "Its built image has no current boot measurement (bespoke boot " + img.dir + ").";
+  if (b.exitCode != 0) return "";
+  std::string s = "Its built image boots under " + b.accel + ": ";
+  if (b.hostInitMs >= 0) s += "init " + secondsText(b.hostInitMs) + " after QEMU started, ";
+  s += b.hostFirstOutputMs < 0 ? std::string("the app printed nothing")
+                               : "the app's first output at " + secondsText(b.hostFirstOutputMs);
+  if (b.probeMs >= 0) s += " (after the syscall probe)";
+  s += ", in " + b.mem + " of guest memory";
+  if (img.memory.floorMiB) s += " (memory floor " + std::to_string(*img.memory.floorMiB) + " MiB)";
+  return s + ".";
 }
 
 void computeRewriteGains(const Footprint &fp, RewriteGains &g) {
@@ -268,6 +282,7 @@ std::string summarize(const Decision &d) {
   if (d.recommendation == "rewrite") {
     s = "rewrite: nothing in " + app + "'s manifest needs more than one program in a microVM. " + rewriteLine +
         " " + extendLine;
+    if (std::string measured = measuredSentence(d.rewrite.image); !measured.empty()) s += " " + measured;
   } else {
     std::set<std::string> kinds;
     for (const Finding &f : d.blockers) kinds.insert(f.kind);
@@ -304,6 +319,107 @@ llvm::json::Value findingJson(const Finding &f) {
   return o;
 }
 
+// Names as indented lines of at most about 100 columns.
+std::string wrapped(const std::vector<std::string> &names, const std::string &indent) {
+  std::string out, line;
+  for (const std::string &n : names) {
+    if (!line.empty() && line.size() + 1 + n.size() > 100 - indent.size()) {
+      out += indent + line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + n;
+  }
+  if (!line.empty()) out += indent + line + "\n";
+  return out;
+}
+
+std::string renderMeasuredText(const RewriteImage &img) {
+  std::string s;
+  const BootMeasurement &b = img.boot;
+  if (b.measured) {
+    auto ms = [](int64_t v) { return v < 0 ? std::string("-") : secondsText(v); };
+    s += llvm::formatv("  boot: {0}, {1}, exit status {2}; init at {3} guest uptime, {4} host; first app output {5}; "
+                       "wall {6}{7} ({8})\n",
+                       b.accel, b.mem, b.exitCode, ms(b.guestInitMs), ms(b.hostInitMs), ms(b.hostFirstOutputMs),
+                       ms(b.wallMs), b.probeMs < 0 ? std::string() : "; syscall probe " + ms(b.probeMs), b.note)
+             .str();
+  } else {
+    s += "  boot: " + b.note + "\n";
+  }
+  const MemoryFloor &m = img.memory;
+  std::string ran = ranIn(img);
+  if (m.floorMiB)
+    s += "  memory: floor " + std::to_string(*m.floorMiB) + " MiB, " + m.note +
+         (ran.empty() ? "" : "; the boot above ran in " + ran) + "\n";
+  else if (m.searched)
+    s += "  memory: " + m.note + "\n";
+  else if (!ran.empty())
+    s += "  memory: ran in " + ran + ", an upper bound on what it needs, not its floor; " + m.note + "\n";
+  else
+    s += "  memory: unknown; " + m.note + "\n";
+  const ImageLacks &l = img.lacks;
+  s += "  lacks, against Debian's generic kernel (the one extend keeps):\n";
+  if (l.featuresKnown) {
+    if (l.features.empty()) s += "    every feature of the operator table (specializer/README.md)\n";
+    for (const OperatorFeature &f : l.features) s += llvm::formatv("    {0,-18} {1}\n", f.option, f.meaning).str();
+  }
+  if (l.syscallsKnown) {
+    s += "    " + plural(l.syscalls.size(), "syscall", "syscalls") + " (" + l.syscallsFrom + ")" +
+         (l.syscalls.empty() ? "" : ":") + "\n";
+    s += wrapped(l.syscalls, "      ");
+  }
+  s += "    (" + l.note + ")\n";
+  return s;
+}
+
+// The built image's measurements into rewrite.image (decision.schema.json).
+void addMeasuredJson(const RewriteImage &img, llvm::json::Object &image) {
+  auto ms = [](int64_t v) { return v < 0 ? llvm::json::Value(nullptr) : llvm::json::Value(v); };
+  const BootMeasurement &b = img.boot;
+  llvm::json::Object boot{{"measured", b.measured}, {"note", b.note}};
+  if (b.measured) {
+    boot["accel"] = b.accel;
+    boot["exit_code"] = b.exitCode;
+    boot["mem"] = b.mem;
+    boot["guest_init_ms"] = ms(b.guestInitMs);
+    boot["host_init_ms"] = ms(b.hostInitMs);
+    boot["host_first_output_ms"] = ms(b.hostFirstOutputMs);
+    boot["wall_ms"] = ms(b.wallMs);
+    boot["syscall_probe_ms"] = ms(b.probeMs);
+  }
+  const MemoryFloor &m = img.memory;
+  std::string ran = ranIn(img);
+  llvm::json::Object memory{{"floor_searched", m.searched},
+                            {"floor_mib", m.floorMiB ? llvm::json::Value(*m.floorMiB) : llvm::json::Value(nullptr)},
+                            {"ran_in", ran.empty() ? llvm::json::Value(nullptr) : llvm::json::Value(ran)},
+                            {"note", m.note}};
+  if (m.searched) {
+    memory["searched_mib"] = llvm::json::Array{m.loMiB, m.hiMiB};
+    memory["step_mib"] = m.stepMiB;
+    memory["accel"] = m.accel.empty() ? llvm::json::Value(nullptr) : llvm::json::Value(m.accel);
+    memory["criterion"] = m.criterion;
+    llvm::json::Array command;
+    for (const std::string &w : m.command) command.push_back(w);
+    memory["command"] = std::move(command);
+  }
+  const ImageLacks &l = img.lacks;
+  llvm::json::Array features, syscalls;
+  for (const OperatorFeature &f : l.features)
+    features.push_back(llvm::json::Object{{"option", f.option}, {"meaning", f.meaning}});
+  for (const std::string &n : l.syscalls) syscalls.push_back(n);
+  image["dir"] = img.dir;
+  image["boot"] = std::move(boot);
+  image["memory"] = std::move(memory);
+  image["lacks"] = llvm::json::Object{
+      {"features_known", l.featuresKnown},
+      {"features", std::move(features)},
+      {"syscalls_known", l.syscallsKnown},
+      {"syscall_count", int64_t(l.syscalls.size())},
+      {"syscalls", std::move(syscalls)},
+      {"syscalls_from", l.syscallsFrom.empty() ? llvm::json::Value(nullptr) : llvm::json::Value(l.syscallsFrom)},
+      {"note", l.note}};
+}
+
 } // namespace
 
 llvm::Expected<Decision> decide(const Manifest &m, const DecideOptions &opts) {
@@ -324,6 +440,7 @@ llvm::Expected<Decision> decide(const Manifest &m, const DecideOptions &opts) {
                ", so no kernel config can be derived for it";
     d.blockers.push_back(std::move(f));
   }
+  findImageFailures(d.rewrite.image, d.blockers);
   d.recommendation = d.blockers.empty() ? "rewrite" : "extend";
   d.summary = summarize(d);
   return d;
@@ -353,11 +470,12 @@ std::string renderDecisionText(const Decision &d) {
                      r.kernelOptions.size(), names.empty() ? std::string("none") : llvm::join(names, " "),
                      r.syscallsCompiledIn, r.syscallsGeneric)
            .str();
-  if (r.image.built)
+  if (r.image.built) {
     s += llvm::formatv("  image: kernel {0} bytes, root {1} {2} bytes ({3})\n", r.image.kernelBytes, r.image.root,
                        r.image.rootBytes, r.image.note)
              .str();
-  else
+    s += renderMeasuredText(r.image);
+  } else
     s += llvm::formatv("  image: initramfs ~{0} bytes ({1})\n", r.image.initramfsBytes, r.image.note).str();
   return s;
 }
@@ -373,12 +491,13 @@ std::string renderDecisionJson(const Decision &d) {
   }
   llvm::json::Array unknown;
   for (const std::string &n : d.rewrite.unknownSyscalls) unknown.push_back(n);
-  const ImageSize &img = d.rewrite.image;
+  const RewriteImage &img = d.rewrite.image;
   llvm::json::Object image{{"built", img.built}, {"initramfs_bytes", int64_t(img.initramfsBytes)}, {"note", img.note}};
   image["kernel_bytes"] = img.built ? llvm::json::Value(int64_t(img.kernelBytes)) : llvm::json::Value(nullptr);
   if (img.built) {
     image["root"] = img.root;
     image["root_bytes"] = int64_t(img.rootBytes);
+    addMeasuredJson(img, image);
   }
   llvm::json::Object root{
       {"bespoke_decision", kDecisionVersion},

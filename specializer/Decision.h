@@ -5,6 +5,7 @@
 #pragma once
 
 #include "manifests/Manifest.h"
+#include "specializer/MeasuredImage.h"
 
 #include "llvm/Support/Error.h"
 
@@ -17,13 +18,15 @@ namespace bespoke {
 
 inline constexpr int kDecisionVersion = 1;
 
-// A manifest fact that stands in the way of a rewrite (or, for caveats, of either option).
+// A manifest fact (or a measurement of the built image) that stands in the way of a rewrite (or, for
+// caveats, of either option).
 struct Finding {
   std::string kind;     // "executes-programs", "ptrace", "kernel-modules", "mounts", "host-device",
-                        // "dynamic-loading", "unresolved-syscall"; caveats: "unresolved-sites"
+                        // "dynamic-loading", "unresolved-syscall", "unknown-syscall", "image-failed";
+                        // caveats: "unresolved-sites"
   std::string detail;   // one line for a human
   std::string syscall;  // the manifest syscall it rests on, if any
-  std::string path;     // the kernel path it rests on, if any
+  std::string path;     // the kernel path it rests on, if any (image-failed: the measurement file)
   std::vector<Evidence> evidence; // the manifest's chains (at most a few)
 };
 
@@ -41,22 +44,13 @@ struct KernelOption {
   std::vector<std::string> reasons; // manifest facts that need it
 };
 
-struct ImageSize {
-  bool built = false;            // measured from a built image directory
-  uint64_t kernelBytes = 0;      // bzImage (0 when not built)
-  uint64_t initramfsBytes = 0;   // built: the archive (0 for a block root); estimate: the app's loaded files
-  std::string root;              // built: image.json's root kind ("initramfs", "erofs"); estimate: empty
-  uint64_t rootBytes = 0;        // built: the root's file (the archive, or the block root's image)
-  std::string note;              // how the numbers were obtained
-};
-
 struct RewriteGains {
   std::vector<KernelOption> kernelOptions;   // sorted by name
   std::vector<std::string> unknownSyscalls;  // manifest syscalls the Kconfig table does not know
   size_t syscallsCompiledIn = 0; // syscalls a kernel with only these options (and the always-built
                                  // core) implements — an estimate until images/ composes the config
   size_t syscallsGeneric = 0;    // syscalls Debian's generic amd64 kernel implements
-  ImageSize image;
+  RewriteImage image;
 };
 
 struct Decision {
@@ -71,10 +65,11 @@ struct Decision {
 };
 
 struct DecideOptions {
-  std::optional<std::string> imageDir; // a `bespoke rewrite` output directory to measure
+  std::optional<std::string> imageDir; // a `bespoke rewrite` output directory to measure (MeasuredImage.h)
 };
 
-// Errors: the manifest names a syscall with no x86-64 number, or the image directory lacks its files.
+// Errors: the manifest names a syscall with no x86-64 number, or the image directory lacks its files or
+// holds a malformed one (measureImageDirectory).
 llvm::Expected<Decision> decide(const Manifest &m, const DecideOptions &opts = {});
 
 // The decision as text for a terminal, and as JSON (schema specializer/decision.schema.json).

@@ -5,6 +5,8 @@
 #include "analyzer/ArgumentSpecs.h"
 #include "analyzer/ArgumentSymbols.h"
 
+#include "llvm/ADT/SmallVector.h"
+
 #include <algorithm>
 #include <cstring>
 #include <cstdint>
@@ -307,6 +309,22 @@ std::vector<std::string> syscallsBuiltWith(const std::set<std::string> &enabled)
                     [&](const auto &alt) { return alternativeHolds(alt, enabled); }))
       names.push_back(b.name);
   return names; // the table is sorted by name
+}
+
+std::map<std::string, std::string> parseDotConfig(llvm::StringRef text) {
+  std::map<std::string, std::string> out;
+  llvm::SmallVector<llvm::StringRef> lines;
+  text.split(lines, '\n', -1, false);
+  for (llvm::StringRef line : lines) {
+    line = line.trim();
+    if (line.starts_with("# CONFIG_") && line.ends_with(" is not set"))
+      out[line.drop_front(9).drop_back(11).str()] = "n";
+    else if (line.consume_front("CONFIG_")) {
+      auto [opt, value] = line.split('=');
+      out[opt.str()] = value.str();
+    }
+  }
+  return out;
 }
 
 } // namespace bespoke

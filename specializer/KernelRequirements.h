@@ -5,6 +5,8 @@
 
 #include "analyzer/Footprint.h"
 
+#include "llvm/ADT/StringRef.h"
+
 #include <map>
 #include <set>
 #include <string>
@@ -43,5 +45,9 @@ void recordKernelFeatures(Footprint &fp);
 
 // The system calls (sorted names) a kernel with exactly the options in `enabled` on builds.
 std::vector<std::string> syscallsBuiltWith(const std::set<std::string> &enabled);
+
+// A .config's assignments: option (no CONFIG_ prefix) -> value ("n" for "# CONFIG_X is not set"). Here
+// because both images/ (composing and checking a config) and the decision (what an image lacks) read them.
+std::map<std::string, std::string> parseDotConfig(llvm::StringRef text);
 
 } // namespace bespoke

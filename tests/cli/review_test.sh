@@ -160,6 +160,55 @@ check "decide: no manifest is a usage error" rc_is 2
 run decide "$TMP/musl-echo.yaml" --image "$TMP/no-image"
 check "decide: --image without an image is a one-line error" one_line_error bzImage
 
+# decide --image: what a built image directory measured (boot.json, mem_floor.json, kernel.config). The
+# directory is fresh; its files get explicit times (the image's, then the measurements a minute later).
+IMG=$(mktemp -d "$TMP/image.XXXXXX")
+head -c 1000 /dev/zero >"$IMG/bzImage"
+head -c 500 /dev/zero >"$IMG/initramfs.cpio.gz"
+printf 'CONFIG_NET=y\nCONFIG_INET=y\n# CONFIG_MODULES is not set\n' >"$IMG/kernel.config"
+touch -d '2024-01-01 00:00' "$IMG/bzImage" "$IMG/initramfs.cpio.gz" "$IMG/kernel.config"
+measured() { # measured FILE TEXT : write a measurement file, newer than the image
+  printf '%s\n' "$2" >"$IMG/$1"
+  touch -d '2024-01-01 00:01' "$IMG/$1"
+}
+boot_json() { # boot_json EXIT
+  echo '{"accel": "tcg", "bespoke_boot": 1, "exit_code": '"$1"', "guest_init_ms": 742, "host_first_output_ms": 9968,
+         "host_init_ms": 1759, "mem": "24M", "qemu_command": ["qemu-system-x86_64"], "wall_ms": 9982}'
+}
+run decide "$TMP/musl-echo.yaml" --image "$IMG" --json
+cp "$TMP/stdout" "$TMP/image-unbooted.json"
+check "decide --image, never booted: rewrite, boot not measured, MODULES lacking, schema-valid" \
+  eval 'rc_is 0 && jq -e ".recommendation == \"rewrite\" and .rewrite.image.boot.measured == false and
+        ([.rewrite.image.lacks.features[].option] | index(\"MODULES\")) != null and
+        .rewrite.image.lacks.syscalls_from == \"kernel.config\"" "$TMP/stdout" >/dev/null &&
+        validate "$SCHEMA" "$TMP/image-unbooted.json"'
+measured boot.json "$(boot_json 0)"
+measured mem_floor.json '{"bespoke_mem_floor": 1, "floor_mib": 20, "searched_mib": [8, 256], "step_mib": 2, "accel": "tcg",
+  "criterion": "served (echo)", "command": ["bespoke", "boot", "DIR", "--mem", "20M"]}'
+run decide "$TMP/musl-echo.yaml" --image "$IMG" --json
+cp "$TMP/stdout" "$TMP/image-booted.json"
+check "decide --image, booted and floor searched: ran in 24M, floor 20 MiB, cited in the summary, schema-valid" \
+  eval 'rc_is 0 && jq -e ".rewrite.image.boot.measured and .rewrite.image.memory.ran_in == \"24M\" and
+        .rewrite.image.memory.floor_mib == 20 and (.summary | test(\"memory floor 20 MiB\"))" "$TMP/stdout" >/dev/null &&
+        validate "$SCHEMA" "$TMP/image-booted.json"'
+run decide "$TMP/musl-echo.yaml" --image "$IMG"
+check "decide --image (text): the boot, the floor and what the image lacks" \
+  eval 'rc_is 0 && grep -q "^  boot: tcg, 24M, exit status 0" "$TMP/stdout" && grep -q "^  memory: floor 20 MiB" "$TMP/stdout" &&
+        grep -q "^    MODULES  *loadable modules" "$TMP/stdout"'
+measured boot.json "$(boot_json 137)"
+run decide "$TMP/musl-echo.yaml" --image "$IMG" --json
+cp "$TMP/stdout" "$TMP/image-failed.json"
+check "decide --image, the app killed by signal 9: extend, blocker image-failed at boot.json, schema-valid" \
+  eval 'rc_is 0 && [ "$(jqs .recommendation)" = extend ] && [ "$(blockers)" = image-failed ] &&
+        [ "$(jqs .blockers[0].path)" = "$IMG/boot.json" ] && validate "$SCHEMA" "$TMP/image-failed.json"'
+touch -d '2023-12-31 23:59' "$IMG/boot.json"
+run decide "$TMP/musl-echo.yaml" --image "$IMG" --json
+check "decide --image, boot.json older than the image: ignored with a note, rewrite" \
+  eval 'rc_is 0 && [ "$(jqs .recommendation)" = rewrite ] && jqs .rewrite.image.boot.note | grep -q "is older than"'
+measured boot.json '{"bespoke_boot": 1, "accel": "tcg"}'
+run decide "$TMP/musl-echo.yaml" --image "$IMG"
+check "decide --image, a malformed boot.json: a one-line error naming it (exit 2)" one_line_error "boot.json: exit_code is missing"
+
 # ---------------------------------------------------------------------------------------------------
 # diff
 

@@ -148,6 +148,16 @@ try {
   r = await call('decide', { manifest: catYaml });
   check('decide cat.yaml: not isError, structuredContent.recommendation is extend or rewrite',
     r.isError === false && ['extend', 'rewrite'].includes(sc(r).recommendation) && sc(r).exitCode === 0, r);
+  // With image: a built image directory (here a fresh fake one, never booted) enters the decision.
+  const img = mkdtempSync(join(TMP, 'image.'));
+  writeFileSync(join(img, 'bzImage'), Buffer.alloc(1000));
+  writeFileSync(join(img, 'initramfs.cpio.gz'), Buffer.alloc(500));
+  writeFileSync(join(img, 'kernel.config'), 'CONFIG_NET=y\n# CONFIG_MODULES is not set\n');
+  r = await call('decide', { manifest: catYaml, image: img });
+  const image = sc(r).rewrite?.image;
+  check('decide with image: the image is measured, not booted, and lacks MODULES',
+    r.isError === false && sc(r).exitCode === 0 && image?.built === true && image.boot?.measured === false &&
+      image.lacks?.features?.some((f) => f.option === 'MODULES'), r);
 
   // --- diff and check --------------------------------------------------------------------------------
   r = await call('diff', { old: catYaml, new: join(TMP, 'relative.yaml') });
