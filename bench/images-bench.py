@@ -18,6 +18,7 @@ made (whether or not the goals hold), 1 when a boot or a serve check failed, 2 o
 Results and the command that produced them: bench/RESULTS.md.
 """
 import argparse
+import glob
 import gzip
 import json
 import lzma
@@ -461,6 +462,50 @@ def serve_memcached(port, alive, deadline):
     return (t, "VERSION, set/get ok") if ok else (None, "VERSION, but set/get failed")
 
 
+def serve_nginx(port, alive, deadline):
+    """GET / until the page added to the image comes back (the serve time). nginx does not exit by itself: the
+    boot is ended by stopping its QEMU (the app's "stop": "qemu")."""
+    req = b"GET / HTTP/1.0\r\nHost: bench\r\n\r\n"
+    def verdict(got):
+        if b"\r\n\r\n" not in got:
+            return None
+        head, _, body = got.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            return False
+        return True if body == NGINX_PAGE else (None if NGINX_PAGE.startswith(body) else False)
+    t, s = first_response(port, req, verdict, alive, deadline)
+    if s is None:
+        return None, "no page"
+    s.close()
+    return t, "GET / ok"
+
+
+NGINX_PAGE = b"served from a bespoke image\n"
+
+
+def nginx_adds(work):
+    """As tests/images/images_dynamic_test.sh builds it: the stock nginx.conf (-c) with a site serving one page, the
+    directories nginx writes to, and the stock modules-enabled/*.conf but the ones needing files of their own."""
+    d = os.path.join(work, "nginx-files")
+    os.makedirs(d, exist_ok=True)
+    files = {"site.conf": "server {\n\tlisten 80 default_server;\n\troot /var/www/bespoke;\n}\n",
+             "index.html": NGINX_PAGE.decode(), "empty": ""}
+    for n, text in files.items():
+        with open(os.path.join(d, n), "w") as f:
+            f.write(text)
+    adds = {os.path.join(d, "site.conf"): "/etc/nginx/sites-enabled/bespoke",
+            os.path.join(d, "index.html"): "/var/www/bespoke/index.html", "/etc/nginx/mime.types": "/etc/nginx/mime.types"}
+    out = []
+    for host, guest in adds.items():
+        out += ["--add", "%s:%s" % (host, guest)]
+    for guest in ("/var/log/nginx/error.log", "/var/log/nginx/access.log", "/var/lib/nginx/.keep", "/run/nginx.pid"):
+        out += ["--add", "%s:%s" % (os.path.join(d, "empty"), guest)]
+    for conf in sorted(glob.glob("/etc/nginx/modules-enabled/*.conf")):
+        if not conf.endswith(("-lua.conf", "-perl.conf", "-modsecurity.conf")):
+            out += ["--add", "%s:%s" % (conf, conf)]
+    return out
+
+
 def apps(build):
     return {
         "echo": {"binary": os.path.join(build, "examples", "musl-echo", "musl-echo"), "args": ["7", "1"],
@@ -472,6 +517,10 @@ def apps(build):
         # As tests/images/images_dynamic_test.sh runs it (-u root: the image's generated /etc/passwd).
         "memcached": {"binary": "/usr/bin/memcached", "args": ["-u", "root", "-A", "-p", "11211", "-U", "0"],
                       "guest_port": 11211, "serve": serve_memcached, "criterion": "served (version, set/get)"},
+        # As tests/images/images_dynamic_test.sh runs it: Debian's modules (libnginx-mod-*), the stock nginx.conf.
+        "nginx": {"binary": "/usr/sbin/nginx", "analyze": ["--dlopen", "/usr/lib/nginx/modules"], "adds": nginx_adds,
+                  "args": ["-p", "/usr/lib/nginx/", "-c", "/etc/nginx/nginx.conf", "-g", "daemon off;"],
+                  "guest_port": 80, "serve": serve_nginx, "stop": "qemu", "criterion": "served (GET / with its modules loaded)"},
     }
 
 
@@ -497,6 +546,9 @@ def boot_once(bespoke, img, app, mem, timeout, log, probe=False):
         p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             served, what = app["serve"](port, lambda: p.poll() is None, t0 + timeout)
+            stopped = False
+            if app.get("stop") == "qemu" and served is not None and p.poll() is None:
+                stopped = stop_qemu(p.pid)  # bespoke boot then ends, writing boot.json
             rc = p.wait(timeout=max(1, t0 + timeout + 30 - time.monotonic()))
         finally:
             if p.poll() is None:  # timed out, or the script was interrupted: end this boot and its QEMU
@@ -513,14 +565,29 @@ def boot_once(bespoke, img, app, mem, timeout, log, probe=False):
         if probe and b.get("syscall_probe"):
             r["implemented"] = b["syscall_probe"]["implemented"]
             r["implemented_names"] = b["syscall_probe"]["implemented_names"]
-    r["ok"] = rc == 0 and served is not None
-    if r["ok"]:
+    r["ok"] = (rc == 0 or stopped) and served is not None
+    if r["ok"] and os.path.isfile(bj):
         with open(bj) as f:
             r["boot_json"] = f.read()
     if not r["ok"]:
         with open(log) as f:
             r["last_lines"] = f.read().strip().splitlines()[-3:]
     return r
+
+
+def stop_qemu(boot_pid):
+    """SIGTERM to the QEMU that `bespoke boot` (BOOT_PID) runs: its children, read from /proc."""
+    try:
+        with open("/proc/%d/task/%d/children" % (boot_pid, boot_pid)) as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        return False
+    for c in children:
+        try:
+            os.kill(c, signal.SIGTERM)
+        except OSError:
+            pass
+    return bool(children)
 
 
 def smallest_mem(bespoke, img, app, lo, hi, timeout, log):
@@ -559,10 +626,10 @@ def write_floor(img, floor, searched, tried, boot, criterion):
     """IMG/mem_floor.json (read by `bespoke decide --image`, specializer/README.md): the floor (null when nothing
     up to the top of the range served), the range, and the boot at the floor. IMG/boot.json becomes that boot's
     too: the search ends on whatever size it tried last, perhaps one that failed."""
-    if boot:
+    if boot and boot.get("boot_json"):
         with open(os.path.join(img, "boot.json"), "w") as f:
             f.write(boot["boot_json"])
-    b = json.loads(boot["boot_json"]) if boot else {}
+    b = json.loads(boot["boot_json"]) if boot and boot.get("boot_json") else {}
     with open(os.path.join(img, "mem_floor.json"), "w") as f:
         json.dump({"bespoke_mem_floor": 1, "floor_mib": floor, "searched_mib": searched, "step_mib": 2,
                    "accel": b.get("accel"), "criterion": criterion, "command": boot["command"] if boot else [],
@@ -570,8 +637,8 @@ def write_floor(img, floor, searched, tried, boot, criterion):
         f.write("\n")
 
 
-def rewrite(bespoke, manifest, app, out, cache, kernel_source, root=None):
-    cmd = [bespoke, "rewrite", manifest, "--binary", app["binary"], "-o", out, "--cache-dir", cache, "-q"]
+def rewrite(bespoke, manifest, app, out, cache, kernel_source, root=None, adds=()):
+    cmd = [bespoke, "rewrite", manifest, "--binary", app["binary"], "-o", out, "--cache-dir", cache, "-q"] + list(adds)
     if root:
         cmd += ["--root", root]
     if kernel_source:
@@ -604,7 +671,9 @@ def spread(values):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("bespoke", help="the bespoke executable (BUILD/cli/bespoke)")
-    ap.add_argument("--apps", default="echo,redis", help="comma-separated: echo, redis, memcached (default echo,redis)")
+    ap.add_argument("--manifest", action="append", default=[], metavar="APP=PATH",
+                    help="use this manifest for APP instead of analysing it (repeatable)")
+    ap.add_argument("--apps", default="echo,redis", help="comma-separated: echo, redis, memcached, nginx (default echo,redis)")
     ap.add_argument("--runs", type=int, default=5, help="boots per kernel and app, alternating (default 5)")
     ap.add_argument("--cache-dir", help="bespoke's cache for warm rewrites (default bespoke's own)")
     ap.add_argument("--kernel-source", help="unpacked linux-source-6.1 (default CACHE/linux-source-6.1 if there)")
@@ -643,6 +712,12 @@ def main():
         except ValueError:
             die("--mem-search: expected LO:HI in MiB, or no")
 
+    given = {}
+    for m in a.manifest:
+        app_name, _, path = m.partition("=")
+        if app_name not in table or not os.path.isfile(path):
+            die("--manifest %s: expected APP=PATH with APP one of %s and PATH a manifest" % (m, ", ".join(table)))
+        given[app_name] = path
     kernel = debian_kernel(a.debian_package)
     work = a.work or tempfile.mkdtemp(prefix="images-bench.")
     os.makedirs(work, exist_ok=True)
@@ -655,10 +730,14 @@ def main():
             app = table[name]
             res = results["apps"][name] = {"binary": app["binary"], "args": app["args"]}
             manifest = os.path.join(work, name + ".yaml")
-            r = subprocess.run([bespoke, "analyze", app["binary"], "-o", manifest, "-q"], capture_output=True,
-                               text=True)
-            if r.returncode != 0:
-                die("bespoke analyze %s failed: %s" % (app["binary"], r.stderr.strip()[-200:]))
+            if name in given:  # --manifest: e.g. the images test's, whose kernel its cache already holds
+                shutil.copyfile(given[name], manifest)
+                res["manifest"] = given[name]
+            else:
+                r = subprocess.run([bespoke, "analyze", app["binary"], "-o", manifest, "-q"] + app.get("analyze", []),
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    die("bespoke analyze %s failed: %s" % (app["binary"], r.stderr.strip()[-200:]))
             img = os.path.join(work, name + "-img")
             # Rewrite: cold (fresh cache) when asked, then warm runs on the same cache.
             # The first run fills whatever the cache lacks (cold: the kernel build; else perhaps the config
@@ -669,7 +748,8 @@ def main():
                 shutil.rmtree(rcache, ignore_errors=True)
                 note("%s: cold rewrite (fresh cache %s: a kernel build)" % (name, rcache))
             for i in range(a.warm_runs + 1):
-                hit, secs, err = rewrite(bespoke, manifest, app, img, rcache, ksrc, a.root)
+                hit, secs, err = rewrite(bespoke, manifest, app, img, rcache, ksrc, a.root,
+                                         app["adds"](work) if "adds" in app else [])
                 if err:
                     res["skipped"] = "bespoke rewrite: " + err
                     break

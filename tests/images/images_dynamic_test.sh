@@ -372,7 +372,8 @@ PY
 expected=$(python3 "$PY/prog.py"; echo "exit=$?")
 "$BESPOKE" boot "$W/python-img" --mem 64M --timeout 400 > "$W/python.out" 2> "$W/python.err"
 rc=$?
-got=$(tr -d '\r' < "$W/python.out" | grep -v '^bespoke-init: '; echo "exit=$rc")
+# The app's lines: between init's exec and exit markers.
+got=$(tr -d '\r' < "$W/python.out" | sed -n '/^bespoke-init: exec /,/^bespoke-init: exit /p' | grep -v '^bespoke-init: '; echo "exit=$rc")
 [ "$got" = "$expected" ] && pass "python3 in the image: the host's output and exit status 3" \
   || { fail "python3 in the image: got '$got', expected '$expected'"; tail -20 "$W/python.out"; cat "$W/python.err"; }
 
