@@ -488,7 +488,10 @@ def nginx_adds(work):
     directories nginx writes to, and the stock modules-enabled/*.conf but the ones needing files of their own."""
     d = os.path.join(work, "nginx-files")
     os.makedirs(d, exist_ok=True)
-    files = {"site.conf": "server {\n\tlisten 80 default_server;\n\troot /var/www/bespoke;\n}\n",
+    # nchan (libnginx-mod-nchan) reserves a 128 MiB shared zone by default: under the kernel's heuristic
+    # overcommit that mmap fails in a guest with less memory, so the site sizes it for a small machine.
+    files = {"site.conf": "nchan_shared_memory_size 8m;\n"
+                          "server {\n\tlisten 80 default_server;\n\troot /var/www/bespoke;\n}\n",
              "index.html": NGINX_PAGE.decode(), "empty": ""}
     for n, text in files.items():
         with open(os.path.join(d, n), "w") as f:

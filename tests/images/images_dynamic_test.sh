@@ -7,7 +7,7 @@
 # from redis' manifest without restart_syscall, and finishes normally; sqlite3 runs a SQL script put in the image with --add and prints the right rows;
 # memcached -u root (generated /etc/passwd) answers set/get, and nginx with its --dlopen modules and the stock
 # nginx.conf serves a static file and its modules' responses. Their roots are read-only EROFS images on
-# virtio-blk (the default for dynamic apps); redis serves in 24 MiB of guest memory. python3 runs a program
+# virtio-blk (the default for dynamic apps); redis serves in 24 MiB of guest memory, memcached and nginx in 32. python3 runs a program
 # with the standard-library modules an observed run read, and prints what it prints here. Three cold kernel
 # builds (redis + SECCOMP, sqlite3, memcached + nginx + python3 sharing one) into WORKDIR/cache under the
 # build tree the first time.
@@ -245,7 +245,7 @@ assert not any(p.startswith(("/etc/localtime", "/usr/share/zoneinfo")) for p in 
 assert d["warnings"] == [], d["warnings"]
 PY
 PORT=$(free_port)
-"$BESPOKE" boot "$W/memcached-img" --mem 128M --forward "127.0.0.1:$PORT:11211" --timeout 400 > "$W/memcached.out" 2> "$W/memcached.err" &
+"$BESPOKE" boot "$W/memcached-img" --mem 32M --forward "127.0.0.1:$PORT:11211" --timeout 400 > "$W/memcached.out" 2> "$W/memcached.err" &
 BOOT=$!
 r=$(python3 - "$PORT" $BOOT <<'PY'
 import os, socket, sys, time
@@ -287,10 +287,13 @@ rc=$?
 # nginx writes to (logs, pid, temp) come with --add. Modules that need files of their own at start-up (lua's
 # resty.core, perl's nginx.pm, modsecurity's rules) are left out of modules-enabled. The master runs as
 # configured and serves through a worker (user www-data): its channel to the worker is a
-# socketpair(AF_UNIX), built because the manifest does not pin socket families.
+# socketpair(AF_UNIX), built because the manifest does not pin socket families. It serves in 32 MiB of guest
+# memory once nchan's shared zone is sized for it: nchan reserves 128 MiB by default, an mmap the guest
+# kernel's heuristic overcommit refuses when the machine has less memory than that.
 NG=$W/nginx-files
 rm -rf "$NG"; mkdir -p "$NG"
 cat > "$NG/site.conf" <<'EOF'
+nchan_shared_memory_size 8m;
 server {
 	listen 80 default_server;
 	root /var/www/bespoke;
@@ -330,7 +333,7 @@ assert any(p.startswith("/usr/lib/x86_64-linux-gnu/gconv/") for p in files)
 assert files["/etc/pam.d/common-auth"]["from"] == "/etc/pam.d/common-auth"  # named PAM modules
 PY
 PORT=$(free_port)
-"$BESPOKE" boot "$W/nginx-img" --mem 768M --forward "127.0.0.1:$PORT:80" --timeout 600 > "$W/nginx.out" 2> "$W/nginx.err" &
+"$BESPOKE" boot "$W/nginx-img" --mem 32M --forward "127.0.0.1:$PORT:80" --timeout 600 > "$W/nginx.out" 2> "$W/nginx.err" &
 BOOT=$!
 page=""
 for _ in $(seq 1 300); do
