@@ -191,6 +191,10 @@ open(sys.argv[3], "w").write(a[:start] + text + a[end:])
 print("%s: %d syscalls added from %s" % (sys.argv[3].split("/")[-1], len(extra), sys.argv[2].split("/")[-1]))
 PY
 }
+shares_kernel() { # shares_kernel IMAGE_JSON LABEL: the rewrite found the memcached image's kernel in the cache
+  [ "$(json "$1" 'd["kernel"]["cache_hit"]')" = True ] && pass "$2: the memcached image's kernel (cache hit)" \
+    || fail "$2: no kernel cache hit"
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # python3 runs a program; its standard-library modules come from an observed run (analyze --observe puts
@@ -314,8 +318,7 @@ done
   "${NGINX_ADDS[@]}" -- -p /usr/lib/nginx/ -c /etc/nginx/nginx.conf -g "daemon off; error_log stderr notice;" \
   || fail "rewrite nginx"
 I=$W/nginx-img/image.json
-[ "$(json "$I" 'd["kernel"]["cache_hit"]')" = True ] && pass "nginx image: the memcached image's kernel (cache hit)" \
-  || fail "nginx image: no kernel cache hit"
+shares_kernel "$I" "nginx image"
 python3 - "$I" <<'PY' && pass "nginx image: modules, executed programs, nginx.conf from -c, www-data from its user line" || fail "nginx image.json"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -357,8 +360,7 @@ echo "--- nginx console (tail)"; tail -8 "$W/nginx.out"
 "$BESPOKE" rewrite "$W/python-k.yaml" --binary "$PYTHON" -o "$W/python-img" --cache-dir "$CACHE" "${KS[@]}" \
   -- "$PY/prog.py" || fail "rewrite python3"
 I=$W/python-img/image.json
-[ "$(json "$I" 'd["kernel"]["cache_hit"]')" = True ] && pass "python3 image: the memcached image's kernel (cache hit)" \
-  || fail "python3 image: no kernel cache hit"
+shares_kernel "$I" "python3 image"
 python3 - "$I" <<'PY' && pass "python3 image: the standard-library modules the observed run read, not the rest" || fail "python3 image.json"
 import json, sys
 d = json.load(open(sys.argv[1]))
