@@ -158,20 +158,28 @@ std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool 
   std::vector<std::string> cmd = {req.qemu, "-M", m.qemuMachine, "-m", req.mem, "-nodefaults", "-no-user-config",
                                   "-display", "none", "-serial", "stdio", "-no-reboot",
                                   "-kernel", req.dir + "/bzImage"};
+  // panic=-1: a crashing init reboots at once, and -no-reboot turns that into QEMU's exit.
+  std::string append = "console=ttyS0 quiet panic=-1";
+  if (*m.kernelArgs) append += std::string(" ") + m.kernelArgs;
+  std::string slotArgs; // the devices' virtio_mmio.device= (microvm)
+  unsigned virtioDevices = 0;
+  auto addDevice = [&](std::string device) { // the machine's next virtio slot
+    VirtioSlot slot = virtioSlot(machine, virtioDevices++);
+    cmd.insert(cmd.end(), {"-device", device + slot.deviceSuffix});
+    if (!slot.kernelArg.empty()) slotArgs += " " + slot.kernelArg;
+  };
   if (root.fstype.empty()) cmd.insert(cmd.end(), {"-initrd", req.dir + "/" + root.file});
-  else // read-only: guests never write it, and several may boot one image at once
+  else { // read-only: guests never write it, and several may boot one image at once
     cmd.insert(cmd.end(), {"-drive", "file=" + qemuOptionValue(req.dir + "/" + root.file) +
-                                         ",format=raw,if=none,id=root,readonly=on",
-                           "-device", std::string(m.blockDevice) + ",drive=root"});
+                                         ",format=raw,if=none,id=root,readonly=on"});
+    addDevice(std::string(m.blockDevice) + ",drive=root");
+  }
   if (!root.fstype.empty() && !root.initrd.empty()) cmd.insert(cmd.end(), {"-initrd", req.dir + "/" + root.initrd});
   if (kvm) {
     cmd.push_back("-accel");
     cmd.push_back("kvm");
   }
-  // panic=-1: a crashing init reboots at once, and -no-reboot turns that into QEMU's exit.
-  std::string append = "console=ttyS0 quiet panic=-1";
-  if (*m.kernelArgs) append += std::string(" ") + m.kernelArgs;
-  if (!root.fstype.empty()) append += " root=/dev/vda ro rootfstype=" + root.fstype + " init=/init";
+  std::string rootArgs = root.fstype.empty() ? "" : " root=/dev/vda ro rootfstype=" + root.fstype + " init=/init";
   std::string initArgs;
   if (network) {
     std::string netdev = "user,id=n0";
@@ -181,9 +189,11 @@ std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool 
       netdev += llvm::formatv(",hostfwd=tcp:{0}:{1}-:{2}", f.hostAddr, f.hostPort, guest).str();
       if (!req.direct) initArgs += llvm::formatv(" relay={0}:{1}", guest, f.guestPort).str();
     }
-    cmd.insert(cmd.end(), {"-netdev", netdev, "-device", std::string(m.netDevice) + ",netdev=n0"});
+    cmd.insert(cmd.end(), {"-netdev", netdev});
+    addDevice(std::string(m.netDevice) + ",netdev=n0");
   }
   if (req.probeSyscalls) initArgs += " probe=syscalls";
+  append += slotArgs + rootArgs;
   if (!initArgs.empty()) append += " --" + initArgs; // words after -- are init's arguments
   cmd.insert(cmd.end(), {"-append", append});
   return cmd;

@@ -2,6 +2,7 @@
 #include "images/Machine.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <vector>
 
@@ -13,14 +14,26 @@ const MachineFormat Formats[] = {
     // romfile=: no iPXE option ROM for SeaBIOS to load (the kernel drives the NIC). The kernel's default
     // reboot works: ACPI (none here), then the keyboard controller's reset line.
     {MachineKind::Pc, "pc", "pc", "pci", "virtio-blk-pci", "virtio-net-pci,romfile=", ""},
-    // acpi=off: QEMU then appends virtio_mmio.device= for each slot with a device to the kernel command line.
+    // acpi=off: no ACPI tables (the kernel has no ACPI), one IO-APIC, and the fixed virtio-mmio layout of
+    // virtioSlot. auto-kernel-cmdline=off: QEMU would append the slots' virtio_mmio.device= after init's
+    // "--" arguments, where the kernel does not read them; bespoke names them itself.
     // reboot=t: microvm has no keyboard controller, so the kernel's default reboot would spin on port 0x64
     // for seconds before it tries a triple fault; a triple fault is QEMU's reset, and -no-reboot its exit.
-    {MachineKind::Microvm, "microvm", "microvm,acpi=off", "virtio-mmio", "virtio-blk-device", "virtio-net-device",
-     "reboot=t"},
+    {MachineKind::Microvm, "microvm", "microvm,acpi=off,auto-kernel-cmdline=off", "virtio-mmio", "virtio-blk-device",
+     "virtio-net-device", "reboot=t"},
 };
 
 } // namespace
+
+VirtioSlot virtioSlot(MachineKind kind, unsigned index) {
+  if (kind != MachineKind::Microvm) return {};
+  // QEMU's microvm without ACPI (hw/i386/microvm.c): eight transports, number N at 0xfeb00000 + N * 512 on
+  // IRQ 5 + N, created in order, so its bus is virtio-mmio-bus.N.
+  constexpr uint64_t Base = 0xfeb00000, Size = 512;
+  constexpr unsigned IrqBase = 5;
+  return {llvm::formatv(",bus=virtio-mmio-bus.{0}", index).str(),
+          llvm::formatv("virtio_mmio.device={0}@{1:x}:{2}", Size, Base + index * Size, IrqBase + index).str()};
+}
 
 const MachineFormat &machineFormat(MachineKind kind) {
   for (const MachineFormat &f : Formats)

@@ -40,6 +40,16 @@ inline constexpr const char *DefaultMachineWhy = "default";
 // The embedded images/machine-KIND.config fragment: the bus and virtio transport the machine's devices need.
 llvm::StringRef machineFragmentText(MachineKind kind);
 
+// Where the image's virtio device number `index` (0: the root disk when there is one, then the NIC) sits.
+// pc: nowhere in particular (QEMU places PCI devices, the kernel probes the bus): both empty. microvm:
+// transport `index` (",bus=virtio-mmio-bus.N" after -device) and the kernel argument naming it
+// ("virtio_mmio.device=512@0xADDR:IRQ"), before init's "--" (QEMU's own would come after it, where the
+// kernel does not read them).
+struct VirtioSlot {
+  std::string deviceSuffix, kernelArg;
+};
+VirtioSlot virtioSlot(MachineKind kind, unsigned index);
+
 // True when the image has a virtio device, and so its kernel needs the machine's fragment.
 inline bool needsVirtioBus(bool network, bool blockRoot) { return network || blockRoot; }
 

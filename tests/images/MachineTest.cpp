@@ -115,15 +115,24 @@ TEST(Machine, QemuCommandOnMicrovm) {
   req.forwards = {*parseForward("7000:7")};
   std::vector<std::string> cmd = qemuCommand(req, true, false, {"root.erofs", "erofs", ""}, MachineKind::Microvm);
   std::string all = joined(cmd);
-  EXPECT_NE(all.find(" -M microvm,acpi=off "), std::string::npos) << all;
-  EXPECT_NE(all.find("-device virtio-blk-device,drive=root "), std::string::npos) << all;
-  EXPECT_NE(all.find("-device virtio-net-device,netdev=n0 "), std::string::npos) << all;
+  EXPECT_NE(all.find(" -M microvm,acpi=off,auto-kernel-cmdline=off "), std::string::npos) << all;
+  // The disk in slot 0, the NIC in slot 1, each named on the kernel command line before init's "--".
+  EXPECT_NE(all.find("-device virtio-blk-device,drive=root,bus=virtio-mmio-bus.0 "), std::string::npos) << all;
+  EXPECT_NE(all.find("-device virtio-net-device,netdev=n0,bus=virtio-mmio-bus.1 "), std::string::npos) << all;
   EXPECT_EQ(all.find("pci"), std::string::npos) << all;
   EXPECT_EQ(all.find("romfile"), std::string::npos) << all;
   EXPECT_NE(all.find("-no-reboot"), std::string::npos) << all;
   // reboot=t: a triple fault ends QEMU at once (microvm has no keyboard controller to reset through).
-  EXPECT_EQ(cmd.back(),
-            "console=ttyS0 quiet panic=-1 reboot=t root=/dev/vda ro rootfstype=erofs init=/init -- relay=61000:7");
+  EXPECT_EQ(cmd.back(), "console=ttyS0 quiet panic=-1 reboot=t virtio_mmio.device=512@0xfeb00000:5 "
+                        "virtio_mmio.device=512@0xfeb00200:6 root=/dev/vda ro rootfstype=erofs init=/init -- "
+                        "relay=61000:7");
+  // A NIC alone takes slot 0.
+  cmd = qemuCommand(req, true, false, {}, MachineKind::Microvm);
+  all = joined(cmd);
+  EXPECT_NE(all.find("-device virtio-net-device,netdev=n0,bus=virtio-mmio-bus.0 "), std::string::npos) << all;
+  EXPECT_EQ(cmd.back(), "console=ttyS0 quiet panic=-1 reboot=t virtio_mmio.device=512@0xfeb00000:5 -- relay=61000:7");
+  // No device at all: the initramfs, and nothing on a bus.
+  req.forwards.clear();
   cmd = qemuCommand(req, false, false, {}, MachineKind::Microvm);
   all = joined(cmd);
   EXPECT_NE(all.find("-kernel img/bzImage -initrd img/initramfs.cpio.gz"), std::string::npos) << all;
