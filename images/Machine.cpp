@@ -20,8 +20,8 @@ const MachineFormat Formats[] = {
     // rtc=on: the guest's wall clock from the CMOS clock (QEMU leaves it out under KVM otherwise; pc has one).
     // The PIT, PIC and serial port stay (without the PIT this kernel does not boot; without the PIC and RTC it
     // reaches init in twice the time under TCG).
-    // reboot=t: microvm has no keyboard controller, so the kernel's default reboot would spin on port 0x64
-    // for seconds before it tries a triple fault; a triple fault is QEMU's reset, and -no-reboot its exit.
+    // reboot=t: microvm has no keyboard controller; the kernel's default reboot polls port 0x64 (QEMU had not
+    // exited after 120 s under TCG). A triple fault is QEMU's reset at once, and -no-reboot makes it its exit.
     {MachineKind::Microvm, "microvm", "microvm,acpi=off,auto-kernel-cmdline=off,rtc=on", "virtio-mmio",
      "virtio-blk-device", "virtio-net-device", "reboot=t"},
 };

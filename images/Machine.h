@@ -36,8 +36,8 @@ inline constexpr MachineKind DefaultMachine = MachineKind::Microvm;
 inline constexpr MachineKind UnrecordedMachine = MachineKind::Pc;
 // image.json's machine.why without --machine.
 inline constexpr const char *DefaultMachineWhy =
-    "default: boots faster than pc (TCG, bench/RESULTS.md: host time to init 0.87x for a static image without "
-    "devices, 0.85x for sqlite3 on an EROFS disk with a NIC)";
+    "default: boots faster than pc (TCG, bench/RESULTS.md: host time to init 0.85x pc's for a static image "
+    "without devices, 0.81x for sqlite3 on an EROFS disk with a NIC)";
 
 // The embedded images/machine-KIND.config fragment: the bus and virtio transport the machine's devices need.
 llvm::StringRef machineFragmentText(MachineKind kind);
