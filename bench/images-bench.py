@@ -11,8 +11,16 @@ own clock), and the smallest --mem (MiB, steps of 2) with which each kernel boot
 image directory as mem_floor.json, with boot.json from a boot at that size, for `bespoke decide --image`).
 A disk root (--root erofs, bespoke's default for dynamic apps) is shared by both: the twin boots the same
 disk with an initramfs that loads virtio_blk, erofs and overlay (and the NIC modules) and switches to it.
+Both boot on QEMU's pc machine (`rewrite --machine pc`): the twin's modules find the devices on PCI.
 
 usage: bench/images-bench.py BESPOKE [--apps echo,redis] [--runs 5] [--cache-dir DIR] [--cold] ...
+
+--machines pc,microvm compares QEMU machine types instead: each app's image made once per machine
+(`rewrite --machine M`; an image without a disk or NIC has the same kernel on both), booted alternating
+(order flipped every run), boot.json's guest uptime at init, host time to init and wall time side by side.
+Apps without a port (hello: a static musl program printing one line, no devices; sqlite3: one query on an
+EROFS root) boot to their exit; the others serve as above.
+
 Prints a plain-text table; --json FILE also writes every measurement. Exit 0 when all measurements were
 made (whether or not the goals hold), 1 when a boot or a serve check failed, 2 on missing inputs.
 Results and the command that produced them: bench/RESULTS.md.
@@ -509,8 +517,17 @@ def nginx_adds(work):
     return out
 
 
+HELLO_C = b'#include <unistd.h>\nint main(void) { write(1, "hello from bespoke\\n", 19); return 0; }\n'
+
+
 def apps(build):
     return {
+        # Machine comparison (--machines): a static program with no sockets, so its image has no virtio device
+        # and one kernel serves both machines (built from HELLO_C with musl-gcc into the work directory).
+        "hello": {"binary": None, "source": HELLO_C, "args": [], "expect": "hello from bespoke"},
+        # A dynamic app on an EROFS root (virtio-blk; its manifest uses sockets, so a NIC too); runs one query.
+        "sqlite3": {"binary": "/usr/bin/sqlite3", "args": ["-batch", "-bail", ":memory:", "SELECT 'bespoke=' || (6*7);"],
+                    "expect": "bespoke=42"},
         "echo": {"binary": os.path.join(build, "examples", "musl-echo", "musl-echo"), "args": ["7", "1"],
                  "guest_port": 7, "serve": serve_echo, "criterion": "served (a line echoed back)"},
         # As tests/images/images_dynamic_test.sh runs it: no snapshots, no AOF (the initramfs is all there is).
@@ -563,7 +580,7 @@ def boot_once(bespoke, img, app, mem, timeout, log, probe=False):
     if os.path.isfile(bj):
         with open(bj) as f:
             b = json.load(f)
-        for k in ("guest_init_ms", "host_init_ms", "host_first_output_ms", "wall_ms", "accel"):
+        for k in ("guest_init_ms", "host_init_ms", "host_first_output_ms", "wall_ms", "accel", "machine"):
             r[k] = b.get(k)
         if probe and b.get("syscall_probe"):
             r["implemented"] = b["syscall_probe"]["implemented"]
@@ -591,6 +608,37 @@ def stop_qemu(boot_pid):
         except OSError:
             pass
     return bool(children)
+
+
+def boot_to_exit(bespoke, img, app, mem, timeout, log):
+    """One boot of an app without a port: it runs, prints app["expect"] and exits 0. Same keys as boot_once."""
+    bj = os.path.join(img, "boot.json")
+    if os.path.exists(bj):
+        os.remove(bj)
+    cmd = [bespoke, "boot", img, "--mem", "%dM" % mem, "--timeout", str(timeout)]
+    with open(log, "w") as out:
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            rc = p.wait(timeout=timeout + 30)
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        end = time.monotonic()
+    with open(log) as f:
+        text = f.read()
+    r = {"mem": mem, "exit": rc, "script_wall_ms": (end - t0) * 1000, "serve": "printed" if app["expect"] in text
+         else "did not print %r" % app["expect"]}
+    if os.path.isfile(bj):
+        with open(bj) as f:
+            b = json.load(f)
+        for k in ("guest_init_ms", "host_init_ms", "host_first_output_ms", "wall_ms", "accel", "machine"):
+            r[k] = b.get(k)
+    r["ok"] = rc == 0 and app["expect"] in text
+    if not r["ok"]:
+        r["last_lines"] = text.strip().splitlines()[-3:]
+    return r
 
 
 def smallest_mem(bespoke, img, app, lo, hi, timeout, log):
@@ -640,10 +688,12 @@ def write_floor(img, floor, searched, tried, boot, criterion):
         f.write("\n")
 
 
-def rewrite(bespoke, manifest, app, out, cache, kernel_source, root=None, adds=()):
+def rewrite(bespoke, manifest, app, out, cache, kernel_source, root=None, machine=None, adds=()):
     cmd = [bespoke, "rewrite", manifest, "--binary", app["binary"], "-o", out, "--cache-dir", cache, "-q"] + list(adds)
     if root:
         cmd += ["--root", root]
+    if machine:
+        cmd += ["--machine", machine]
     if kernel_source:
         cmd += ["--kernel-source", kernel_source]
     cmd += ["--"] + app["args"]
@@ -689,6 +739,8 @@ def main():
     ap.add_argument("--work", help="work directory, kept (default a temporary one, removed)")
     ap.add_argument("--root", choices=["initramfs", "erofs"],
                     help="rewrite --root KIND for every app (default: bespoke's, by app)")
+    ap.add_argument("--machines", help="compare QEMU machine types instead (pc,microvm): each app's image per machine, "
+                    "booted alternating; no generic kernel, probe or --mem search")
     ap.add_argument("--json", help="also write every measurement to this file")
     a = ap.parse_args()
 
@@ -703,8 +755,13 @@ def main():
     for n in names:
         if n not in table:
             die("unknown app '%s' (%s)" % (n, ", ".join(table)))
-        if not os.path.isfile(table[n]["binary"]):
+        if "serve" not in table[n] and not a.machines:
+            die("app %s has no port to serve on: only for --machines" % n)
+        if table[n]["binary"] and not os.path.isfile(table[n]["binary"]):
             die("%s: missing (app %s)" % (table[n]["binary"], n))
+    machines = [m for m in (a.machines or "").split(",") if m]
+    if a.machines is not None and (len(machines) < 2 or any(m not in ("pc", "microvm") for m in machines)):
+        die("--machines: expected two or more of pc, microvm, not '%s'" % a.machines)
     cache = os.path.abspath(a.cache_dir) if a.cache_dir else cache_root()
     ksrc = a.kernel_source
     if not ksrc and os.path.isfile(os.path.join(cache_root(), "linux-source-6.1", ".bespoke-unpacked")):
@@ -721,6 +778,8 @@ def main():
         if app_name not in table or not os.path.isfile(path):
             die("--manifest %s: expected APP=PATH with APP one of %s and PATH a manifest" % (m, ", ".join(table)))
         given[app_name] = path
+    if machines:
+        return compare_machines(bespoke, a, table, names, machines, cache, ksrc)
     kernel = debian_kernel(a.debian_package)
     work = a.work or tempfile.mkdtemp(prefix="images-bench.")
     os.makedirs(work, exist_ok=True)
@@ -751,7 +810,8 @@ def main():
                 shutil.rmtree(rcache, ignore_errors=True)
                 note("%s: cold rewrite (fresh cache %s: a kernel build)" % (name, rcache))
             for i in range(a.warm_runs + 1):
-                hit, secs, err = rewrite(bespoke, manifest, app, img, rcache, ksrc, a.root,
+                # pc: the generic twin finds its disk and NIC on PCI (Debian's virtio_pci module).
+                hit, secs, err = rewrite(bespoke, manifest, app, img, rcache, ksrc, a.root, "pc",
                                          app["adds"](work) if "adds" in app else [])
                 if err:
                     res["skipped"] = "bespoke rewrite: " + err
@@ -817,6 +877,94 @@ def main():
         if not a.work:
             shutil.rmtree(work, ignore_errors=True)
     return 1 if failed else 0
+
+
+def compare_machines(bespoke, a, table, names, machines, cache, ksrc):
+    """--machines: each app's image once per machine, booted alternating; boot.json's times side by side."""
+    work = a.work or tempfile.mkdtemp(prefix="images-bench.")
+    os.makedirs(work, exist_ok=True)
+    results = {"machines": machines, "runs": a.runs, "mem": a.mem, "apps": {}}
+    failed = False
+    try:
+        for name in names:
+            app = dict(table[name])
+            if app.get("source"):
+                src, app["binary"] = os.path.join(work, name + ".c"), os.path.join(work, name)
+                with open(src, "wb") as f:
+                    f.write(app["source"])
+                r = subprocess.run(["musl-gcc", "-static", "-O2", "-o", app["binary"], src], capture_output=True, text=True)
+                if r.returncode != 0:
+                    die("musl-gcc %s failed: %s" % (src, r.stderr.strip()[-200:]))
+            res = results["apps"][name] = {"binary": app["binary"], "args": app["args"], "images": {}}
+            manifest = os.path.join(work, name + ".yaml")
+            r = subprocess.run([bespoke, "analyze", app["binary"], "-o", manifest, "-q"], capture_output=True, text=True)
+            if r.returncode != 0:
+                die("bespoke analyze %s failed: %s" % (app["binary"], r.stderr.strip()[-200:]))
+            imgs = {}
+            for m in machines:
+                imgs[m] = os.path.join(work, "%s-%s" % (name, m))
+                hit, secs, err = rewrite(bespoke, manifest, app, imgs[m], cache, ksrc, a.root, m)
+                if err:
+                    die("%s: bespoke rewrite --machine %s: %s" % (name, m, err))
+                with open(os.path.join(imgs[m], "image.json")) as f:
+                    meta = json.load(f)
+                res["images"][m] = {"build_key": meta["kernel"]["build_key"], "bus": meta["machine"]["bus"],
+                                    "root": meta["root"]["kind"], "network": meta["network"],
+                                    "kernel_bytes": os.path.getsize(os.path.join(imgs[m], "bzImage")),
+                                    "rewrite_s": secs, "kernel_cache_hit": hit}
+                note("%s --machine %s: rewrite %.1f s (kernel %s, bus %s)" % (
+                    name, m, secs, "cached" if hit else "built", meta["machine"]["bus"] or "none"))
+            boots = res["boots"] = {m: [] for m in machines}
+            for i in range(a.runs):
+                for m in (machines if i % 2 == 0 else machines[::-1]):
+                    log = os.path.join(work, "%s-%s.log" % (name, m))
+                    b = boot_once(bespoke, imgs[m], app, a.mem, a.timeout, log) if "serve" in app else \
+                        boot_to_exit(bespoke, imgs[m], app, a.mem, a.timeout, log)
+                    boots[m].append(b)
+                    note("%s %s run %d: %s" % (name, m, i + 1, "init at %s ms host, wall %s ms" % (
+                        b.get("host_init_ms"), b.get("wall_ms")) if b["ok"] else "FAILED exit %d (%s): %s" % (
+                        b["exit"], b["serve"], " | ".join(b.get("last_lines", [])))))
+                    failed |= not b["ok"]
+        report_machines(results, a)
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump(results, f, indent=1)
+    finally:
+        if not a.work:
+            shutil.rmtree(work, ignore_errors=True)
+    return 1 if failed else 0
+
+
+def report_machines(results, a):
+    machines = results["machines"]
+    print("machine comparison: %d boots per machine and app, alternating; %s, %d cores; --mem %dM" % (
+        a.runs, accel_of(results, machines[0]), os.cpu_count(), a.mem))
+    for name, res in results["apps"].items():
+        print()
+        imgs = res["images"]
+        same = len({i["build_key"] for i in imgs.values()}) == 1
+        first = imgs[machines[0]]
+        print("app %s: %s %s (root %s, %s; %s)" % (
+            name, os.path.basename(res["binary"]), " ".join(res["args"]), first["root"],
+            "network" if first["network"] else "no network",
+            "one kernel for all machines (no virtio device)" if same else
+            "a kernel per machine: " + ", ".join("%s %s" % (m, imgs[m]["bus"]) for m in machines)))
+        fmt = "  %-34s" + " %22s" * len(machines) + " %10s"
+        print(fmt % (("metric (ms: median (min-max))",) + tuple(machines) + ("%s/%s" % (machines[1], machines[0]),)))
+        print(fmt % (("kernel bzImage bytes",) + tuple(imgs[m]["kernel_bytes"] for m in machines) + (
+            "%.3f" % (imgs[machines[1]]["kernel_bytes"] / imgs[machines[0]]["kernel_bytes"]),)))
+        keys = [("guest_init_ms", "guest uptime at init"), ("host_init_ms", "host time to init"),
+                ("host_first_output_ms", "host time to first app output"), ("wall_ms", "wall time (boot.json)"),
+                ("script_wall_ms", "wall time (script)")]
+        if any(b.get("serve_ms") for bs in res["boots"].values() for b in bs):
+            keys.insert(3, ("serve_ms", "host time to serves (script)"))
+        for key, label in keys:
+            vals = {m: [b.get(key) for b in res["boots"][m] if b["ok"]] for m in machines}
+            m0, m1 = med(vals[machines[0]]), med(vals[machines[1]])
+            print(fmt % ((label,) + tuple(spread(vals[m]) for m in machines) + (
+                "%.3f" % (m1 / m0) if m0 and m1 is not None else "-",)))
+        print(fmt % (("boots that ran",) + tuple("%d/%d" % (sum(b["ok"] for b in res["boots"][m]),
+                                                           len(res["boots"][m])) for m in machines) + ("",)))
 
 
 def report(results, a):
@@ -895,9 +1043,9 @@ def report(results, a):
         print("  " + g)
 
 
-def accel_of(results):
+def accel_of(results, kind="trimmed"):
     for res in results["apps"].values():
-        for b in res.get("boots", {}).get("trimmed", []):
+        for b in res.get("boots", {}).get(kind, []):
             if b.get("accel"):
                 return b["accel"].upper()
     return "accel unknown"

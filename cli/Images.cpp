@@ -48,6 +48,10 @@ std::string checkRoot(const std::string &, const std::string &v) {
   return parseRootKind(v) ? "" : "--root needs one of " + rootKindNames() + ", not '" + v + "'";
 }
 
+std::string checkMachine(const std::string &, const std::string &v) {
+  return parseMachineKind(v) ? "" : "--machine needs one of " + machineKindNames() + ", not '" + v + "'";
+}
+
 std::string checkSize(const std::string &, const std::string &v) {
   return parseSize(v) ? "" : "--max-root-size needs a size like 512M or 4G, not '" + v + "'";
 }
@@ -103,6 +107,7 @@ int runRewrite(const ParsedArgs &args) {
   if (tarball) req.tarball = *tarball;
   if (std::optional<std::string> root = args.get("root")) req.root = parseRootKind(*root);
   if (std::optional<std::string> limit = args.get("max-root-size")) req.maxRootBytes = *parseSize(*limit);
+  if (std::optional<std::string> machine = args.get("machine")) req.machine = parseMachineKind(*machine);
   llvm::raw_ostream &progress = quiet ? llvm::nulls() : llvm::errs();
   auto img = buildImage(req, progress);
   if (!img) return inputError(img.takeError());
@@ -112,7 +117,7 @@ int runRewrite(const ParsedArgs &args) {
   if (!quiet) {
     uint64_t kernelBytes = 0;
     llvm::sys::fs::file_size(img->kernel.bzImage, kernelBytes);
-    std::string extras;
+    std::string extras = llvm::formatv(", machine {0} ({1})", machineFormat(img->machine).name, img->machineWhy).str();
     if (!img->libraries.empty()) extras += llvm::formatv(", {0} libraries", img->libraries.size()).str();
     uint64_t addedBytes = 0;
     for (const ListedFile &f : img->files) addedBytes += f.bytes;
@@ -156,8 +161,8 @@ int runBoot(const ParsedArgs &args) {
   }
   if (!quiet) {
     auto s = [](double v) { return v < 0 ? std::string("-") : llvm::formatv("{0:f3} s", v).str(); };
-    fprintf(stderr, "bespoke boot: exit %d (%s); init at %s guest uptime, %s host; first app output %s; total %s\n",
-            r->exitCode, r->accel.c_str(), s(r->guestInitSeconds).c_str(), s(r->hostInitSeconds).c_str(),
+    fprintf(stderr, "bespoke boot: exit %d (%s, %s); init at %s guest uptime, %s host; first app output %s; total %s\n",
+            r->exitCode, r->machine.c_str(), r->accel.c_str(), s(r->guestInitSeconds).c_str(), s(r->hostInitSeconds).c_str(),
             s(r->hostFirstOutputSeconds).c_str(), s(r->wallSeconds).c_str());
     if (r->probe.probed)
       fprintf(stderr, "bespoke boot: %d syscalls implemented of %d probed (%zu ENOSYS), probe %s in the guest\n",
@@ -225,6 +230,13 @@ Command rewriteCommand() {
                .check(checkRoot)
                .tool({"root", "Root file system: initramfs or erofs (default: initramfs for static apps, erofs for "
                               "dynamic ones)."}),
+           value("machine", {"--machine"}, "KIND", "pc or microvm",
+                 "the QEMU machine the image boots on: pc (PCI; virtio-*-pci devices) or microvm\n"
+                 "(no PCI, no ACPI; virtio-mmio devices). The kernel gets the machine's virtio\n"
+                 "transport only when the image has a disk root or a NIC. Default: microvm\n"
+                 "(it boots faster)")
+               .check(checkMachine)
+               .tool({"machine", "QEMU machine type: pc or microvm (default: microvm, which boots faster)."}),
            value("max-root-size", {"--max-root-size"}, "SIZE", "a size",
                  "refuse a block root image larger than SIZE (default 4G)")
                .check(checkSize),
@@ -237,8 +249,9 @@ Command rewriteCommand() {
 Command bootCommand() {
   return {"boot", "boot a rewritten image under QEMU",
           {"usage: bespoke boot DIR [--mem 64M] [--forward [HOSTADDR:]HOSTPORT:GUESTPORT ...] [options]\n",
-           "Boots the image in DIR (from bespoke rewrite) with qemu-system-x86_64 -M pc (KVM when /dev/kvm is\n"
-           "usable, else TCG), streams the guest's serial console to standard output and exits with the app's\n"
+           "Boots the image in DIR (from bespoke rewrite) with qemu-system-x86_64 on the machine it was made for\n"
+           "(image.json's machine: pc or microvm; KVM when /dev/kvm is usable, else TCG), streams the guest's\n"
+           "serial console to standard output and exits with the app's\n"
            "exit status (128+N when signal N ended it). Boot times (guest uptime at init, host wall time to init\n"
            "and to the app's first output line) go to standard error and DIR/boot.json.\n"
            "With --probe-syscalls, bespoke-init first calls every syscall number 0..511 (all-zero arguments, each in\n"

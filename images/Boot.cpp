@@ -152,23 +152,34 @@ std::string qemuOptionValue(llvm::StringRef v) {
 }
 } // namespace
 
-std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool kvm, const BootRoot &root) {
-  std::vector<std::string> cmd = {req.qemu, "-M", "pc", "-m", req.mem, "-nodefaults", "-no-user-config",
+std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool kvm, const BootRoot &root,
+                                     MachineKind machine) {
+  const MachineFormat &m = machineFormat(machine);
+  std::vector<std::string> cmd = {req.qemu, "-M", m.qemuMachine, "-m", req.mem, "-nodefaults", "-no-user-config",
                                   "-display", "none", "-serial", "stdio", "-no-reboot",
                                   "-kernel", req.dir + "/bzImage"};
+  // panic=-1: a crashing init reboots at once, and -no-reboot turns that into QEMU's exit.
+  std::string append = "console=ttyS0 quiet panic=-1";
+  if (*m.kernelArgs) append += std::string(" ") + m.kernelArgs;
+  std::string slotArgs; // the devices' virtio_mmio.device= (microvm)
+  unsigned virtioDevices = 0;
+  auto addDevice = [&](std::string device) { // the machine's next virtio slot
+    VirtioSlot slot = virtioSlot(machine, virtioDevices++);
+    cmd.insert(cmd.end(), {"-device", device + slot.deviceSuffix});
+    if (!slot.kernelArg.empty()) slotArgs += " " + slot.kernelArg;
+  };
   if (root.fstype.empty()) cmd.insert(cmd.end(), {"-initrd", req.dir + "/" + root.file});
-  else // read-only: guests never write it, and several may boot one image at once
+  else { // read-only: guests never write it, and several may boot one image at once
     cmd.insert(cmd.end(), {"-drive", "file=" + qemuOptionValue(req.dir + "/" + root.file) +
-                                         ",format=raw,if=none,id=root,readonly=on",
-                           "-device", "virtio-blk-pci,drive=root"});
+                                         ",format=raw,if=none,id=root,readonly=on"});
+    addDevice(std::string(m.blockDevice) + ",drive=root");
+  }
   if (!root.fstype.empty() && !root.initrd.empty()) cmd.insert(cmd.end(), {"-initrd", req.dir + "/" + root.initrd});
   if (kvm) {
     cmd.push_back("-accel");
     cmd.push_back("kvm");
   }
-  // panic=-1: a crashing init reboots at once, and -no-reboot turns that into QEMU's exit.
-  std::string append = "console=ttyS0 quiet panic=-1";
-  if (!root.fstype.empty()) append += " root=/dev/vda ro rootfstype=" + root.fstype + " init=/init";
+  std::string rootArgs = root.fstype.empty() ? "" : " root=/dev/vda ro rootfstype=" + root.fstype + " init=/init";
   std::string initArgs;
   if (network) {
     std::string netdev = "user,id=n0";
@@ -178,9 +189,11 @@ std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool 
       netdev += llvm::formatv(",hostfwd=tcp:{0}:{1}-:{2}", f.hostAddr, f.hostPort, guest).str();
       if (!req.direct) initArgs += llvm::formatv(" relay={0}:{1}", guest, f.guestPort).str();
     }
-    cmd.insert(cmd.end(), {"-netdev", netdev, "-device", "virtio-net-pci,netdev=n0,romfile="});
+    cmd.insert(cmd.end(), {"-netdev", netdev});
+    addDevice(std::string(m.netDevice) + ",netdev=n0");
   }
   if (req.probeSyscalls) initArgs += " probe=syscalls";
+  append += slotArgs + rootArgs;
   if (!initArgs.empty()) append += " --" + initArgs; // words after -- are init's arguments
   cmd.insert(cmd.end(), {"-append", append});
   return cmd;
@@ -216,6 +229,16 @@ llvm::Expected<BootResult> bootImage(const BootRequest &req, llvm::raw_ostream &
         return err(req.dir + "/image.json: root.fstype '" + root.fstype + "' is not a file system name");
     }
   }
+  MachineKind machine = UnrecordedMachine; // images from before `machine` was recorded boot on pc
+  if (const llvm::json::Object *o = json->getAsObject())
+    if (const llvm::json::Object *mo = o->getObject("machine")) {
+      std::optional<llvm::StringRef> kind = mo->getString("kind");
+      std::optional<MachineKind> parsed = kind ? parseMachineKind(*kind) : std::nullopt;
+      if (!parsed)
+        return err(req.dir + "/image.json: machine.kind " + (kind ? "'" + kind->str() + "'" : std::string("(missing)")) +
+                   " is not one of " + machineKindNames());
+      machine = *parsed;
+    }
   if (!llvm::sys::fs::exists(req.dir + "/" + root.file))
     return err(req.dir + ": not an image directory (no " + root.file + "; make one with bespoke rewrite)");
   if (!req.forwards.empty() && !network)
@@ -227,7 +250,8 @@ llvm::Expected<BootResult> bootImage(const BootRequest &req, llvm::raw_ostream &
   BootResult r;
   bool kvm = kvmUsable();
   r.accel = kvm ? "kvm" : "tcg";
-  r.command = qemuCommand(req, network, kvm, root);
+  r.machine = machineFormat(machine).name;
+  r.command = qemuCommand(req, network, kvm, root, machine);
   r.command[0] = qemu;
 
   int outPipe[2], errPipe[2];
@@ -378,6 +402,7 @@ std::string bootJson(const BootRequest &req, const BootResult &r) {
       {"bespoke_boot", 1},
       {"exit_code", r.exitCode},
       {"accel", r.accel},
+      {"machine", r.machine},
       {"mem", req.mem},
       {"guest_init_ms", ms(r.guestInitSeconds)},
       {"host_init_ms", ms(r.hostInitSeconds)},

@@ -1,6 +1,9 @@
-// Boot: runs an image directory (from writeImage) in qemu-system-x86_64 -M pc, streams the guest's
-// serial console, and returns the app's exit status reported by bespoke-init's marker lines.
+// Boot: runs an image directory (from writeImage) in qemu-system-x86_64 on the machine its image.json
+// names (pc or microvm), streams the guest's serial console, and returns the app's exit status reported by
+// bespoke-init's marker lines.
 #pragma once
+
+#include "images/Machine.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -44,6 +47,7 @@ struct SyscallProbe {
 struct BootResult {
   int exitCode = 0;       // the app's status; 128+N when a signal N ended it
   std::string accel;      // "kvm" or "tcg"
+  std::string machine;    // image.json's machine.kind ("pc" when it has none)
   double guestInitSeconds = -1;       // guest uptime when init started (its marker)
   double hostInitSeconds = -1;        // host wall time from QEMU's start to that marker
   double hostFirstOutputSeconds = -1; // host wall time to the app's first console line (-1: none)
@@ -77,7 +81,9 @@ struct BootRoot {
 };
 
 // The QEMU command for the image (exposed for tests and --dry-run style inspection).
-std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool kvm, const BootRoot &root = {});
+// `machine`: image.json's machine.kind (the disk and the NIC are its virtio devices).
+std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool kvm, const BootRoot &root = {},
+                                     MachineKind machine = UnrecordedMachine);
 
 // Boots and waits. Console lines go to `console` as they arrive (carriage returns removed). Errors:
 // QEMU missing, image incomplete, timeout (QEMU killed), QEMU ending without init's exit marker, and

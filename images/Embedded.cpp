@@ -1,7 +1,8 @@
 // Files compiled into bespoke so an installed binary needs nothing from the source tree: the
-// config fragments (base, net, one per root kind) and the static init. Paths come from images/CMakeLists.txt.
+// config fragments (base, net, one per root kind, one per machine) and the static init. Paths come from images/CMakeLists.txt.
 #include "images/Image.h"
 #include "images/KernelConfig.h"
+#include "images/Machine.h"
 #include "images/RootImage.h"
 
 #define BESPOKE_EMBED(sym, file)                                                                                 \
@@ -12,12 +13,16 @@ BESPOKE_EMBED(bespoke_base_config, BESPOKE_BASE_CONFIG);
 BESPOKE_EMBED(bespoke_net_config, BESPOKE_NET_CONFIG);
 BESPOKE_EMBED(bespoke_root_initramfs_config, BESPOKE_ROOT_INITRAMFS_CONFIG);
 BESPOKE_EMBED(bespoke_root_erofs_config, BESPOKE_ROOT_EROFS_CONFIG);
+BESPOKE_EMBED(bespoke_machine_pc_config, BESPOKE_MACHINE_PC_CONFIG);
+BESPOKE_EMBED(bespoke_machine_microvm_config, BESPOKE_MACHINE_MICROVM_CONFIG);
 BESPOKE_EMBED(bespoke_init_binary, BESPOKE_INIT_BINARY);
 
 extern "C" const char bespoke_base_config_start[], bespoke_base_config_end[];
 extern "C" const char bespoke_net_config_start[], bespoke_net_config_end[];
 extern "C" const char bespoke_root_initramfs_config_start[], bespoke_root_initramfs_config_end[];
 extern "C" const char bespoke_root_erofs_config_start[], bespoke_root_erofs_config_end[];
+extern "C" const char bespoke_machine_pc_config_start[], bespoke_machine_pc_config_end[];
+extern "C" const char bespoke_machine_microvm_config_start[], bespoke_machine_microvm_config_end[];
 extern "C" const char bespoke_init_binary_start[], bespoke_init_binary_end[];
 
 namespace bespoke {
@@ -36,6 +41,16 @@ llvm::StringRef rootFragmentText(RootKind kind) {
   case RootKind::Erofs:
     return llvm::StringRef(bespoke_root_erofs_config_start,
                            bespoke_root_erofs_config_end - bespoke_root_erofs_config_start);
+  }
+  return "";
+}
+llvm::StringRef machineFragmentText(MachineKind kind) {
+  switch (kind) {
+  case MachineKind::Pc:
+    return llvm::StringRef(bespoke_machine_pc_config_start, bespoke_machine_pc_config_end - bespoke_machine_pc_config_start);
+  case MachineKind::Microvm:
+    return llvm::StringRef(bespoke_machine_microvm_config_start,
+                           bespoke_machine_microvm_config_end - bespoke_machine_microvm_config_start);
   }
   return "";
 }

@@ -116,6 +116,13 @@ std::string imageJson(const Image &img, uint64_t rootBytes) {
          }
          return r;
        }()},
+      {"machine", [&] {
+         const MachineFormat &m = machineFormat(img.machine);
+         bool bus = needsVirtioBus(img.config.network, rootFormat(img.root).block());
+         return llvm::json::Object{{"kind", m.name},
+                                   {"bus", bus ? llvm::json::Value(m.bus) : llvm::json::Value(nullptr)},
+                                   {"why", img.machineWhy}};
+       }()},
       {"initramfs", img.root == RootKind::Initramfs
                         ? llvm::json::Value(llvm::json::Object{{"cpio_bytes", (int64_t)img.initramfsBytes},
                                                                {"gzip_bytes", (int64_t)img.initramfsGz.size()}})
@@ -158,6 +165,18 @@ std::string renderInitConf(const KernelConfig &config, const std::string &appPat
   return out;
 }
 
+llvm::Error addRootAndMachineFragments(KernelConfig &config, RootKind root, MachineKind machine) {
+  auto rootFragment = parseFragment(rootFragmentText(root), std::string("images/root-") + rootFormat(root).name + ".config");
+  if (!rootFragment) return rootFragment.takeError();
+  addFragment(config, *rootFragment, "root");
+  if (!needsVirtioBus(config.network, rootFormat(root).block())) return llvm::Error::success();
+  auto machineFragment = parseFragment(machineFragmentText(machine),
+                                       std::string("images/machine-") + machineFormat(machine).name + ".config");
+  if (!machineFragment) return machineFragment.takeError();
+  addFragment(config, *machineFragment, "machine");
+  return llvm::Error::success();
+}
+
 llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &progress) {
   auto start = std::chrono::steady_clock::now();
   Image img;
@@ -191,6 +210,8 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
     img.rootWhy = img.interpreter.empty() ? "default for a static app" : "default for a dynamic app";
   }
   img.maxRootBytes = req.maxRootBytes;
+  img.machine = req.machine.value_or(DefaultMachine);
+  img.machineWhy = req.machine ? std::string("--machine ") + machineFormat(img.machine).name : DefaultMachineWhy;
   if (auto tool = findRootTool(img.root); !tool) return tool.takeError(); // before the kernel build
   if (rootFormat(img.root).block()) {
     uint64_t treeBytes = 0;
@@ -221,10 +242,7 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
   auto net = parseFragment(netFragmentText(), "images/net.config");
   if (!net) return net.takeError();
   img.config = composeConfig(*base, *net, reqs);
-  auto rootFragment = parseFragment(rootFragmentText(img.root),
-                                    std::string("images/root-") + rootFormat(img.root).name + ".config");
-  if (!rootFragment) return rootFragment.takeError();
-  addFragment(img.config, *rootFragment, "root");
+  if (llvm::Error e = addRootAndMachineFragments(img.config, img.root, img.machine)) return e;
   if (!img.seccomp.bpf.empty()) {
     // SECCOMP_FILTER is def_bool y on HAVE_ARCH_SECCOMP_FILTER && SECCOMP && NET (arch/Kconfig): the
     // classic-BPF filter code lives in net/core/filter.c. NET alone adds no NIC and no ifup.

@@ -9,6 +9,7 @@
 #include "images/Initramfs.h"
 #include "images/KernelBuild.h"
 #include "images/KernelConfig.h"
+#include "images/Machine.h"
 #include "images/RootImage.h"
 
 #include "llvm/Support/Error.h"
@@ -43,6 +44,8 @@ struct ImageRequest {
   // an EROFS image on virtio-blk for a dynamic one (images/README.md: measured).
   std::optional<RootKind> root;
   uint64_t maxRootBytes = uint64_t(4) << 30; // --max-root-size: a block root image larger than this is an error
+  // The QEMU machine the image boots on (--machine); nullopt: DefaultMachine.
+  std::optional<MachineKind> machine;
 };
 
 struct Image {
@@ -63,6 +66,8 @@ struct Image {
   std::string initConf;           // /bespoke/init.conf
   RootKind root = RootKind::Initramfs;
   std::string rootWhy;            // "--root erofs", "default for a dynamic app", ...
+  MachineKind machine = DefaultMachine;
+  std::string machineWhy;         // "--machine pc", or the default's measured reason
   // RootKind::Initramfs: the archive, written as initramfs.cpio.gz.
   std::string initramfsGz;        // initramfs.cpio.gz
   size_t initramfsBytes = 0;      // uncompressed cpio size
@@ -77,6 +82,10 @@ struct Image {
 // `overlayRoot`: the root is a read-only block device; init first lays a tmpfs-backed overlay over it.
 std::string renderInitConf(const KernelConfig &config, const std::string &appPath, const std::vector<std::string> &args,
                            const std::string &seccompPath = "", bool overlayRoot = false);
+
+// The root's fragment (reasons "root: ..."), then the machine's ("machine: ...") when the image has a virtio
+// device (config.network, or a block root); an image without one gets the same kernel on every machine.
+llvm::Error addRootAndMachineFragments(KernelConfig &config, RootKind root, MachineKind machine);
 
 // The embedded static init program (images/init/bespoke-init.c, built with musl-gcc).
 llvm::StringRef initBinary();

@@ -7,10 +7,11 @@
 # from redis' manifest without restart_syscall, and finishes normally; sqlite3 runs a SQL script put in the image with --add and prints the right rows;
 # memcached -u root (generated /etc/passwd) answers set/get, and nginx with its --dlopen modules and the stock
 # nginx.conf serves a static file and its modules' responses. Their roots are read-only EROFS images on
-# virtio-blk (the default for dynamic apps); redis serves in 24 MiB of guest memory, memcached and nginx in 32. python3 runs a program
-# with the standard-library modules an observed run read, and prints what it prints here. Three cold kernel
-# builds (redis + SECCOMP, sqlite3, memcached + nginx + python3 sharing one) into WORKDIR/cache under the
-# build tree the first time.
+# virtio-blk (the default for dynamic apps), on the default machine, microvm (virtio-mmio: the disk and the
+# NIC; images_test.sh covers pc); redis serves in 24 MiB of guest memory, memcached and nginx in 32. python3
+# runs a program with the standard-library modules an observed run read, and prints what it prints here.
+# Three cold kernel builds (redis + SECCOMP, sqlite3, memcached + nginx + python3 sharing one) into
+# WORKDIR/cache under the build tree the first time.
 set -u
 BESPOKE=$1 W=$2 STOPCONT=${3:-}
 CACHE=$W/cache
@@ -51,6 +52,11 @@ grep -q '^CONFIG_SECCOMP_FILTER=y' "$W/redis-img/kernel.config" || fail "kernel.
 grep -q '^CONFIG_EROFS_FS=y' "$W/redis-img/kernel.config" && grep -q '^CONFIG_VIRTIO_BLK=y' "$W/redis-img/kernel.config" \
   && grep -q '^CONFIG_OVERLAY_FS=y' "$W/redis-img/kernel.config" && ! grep -q '^CONFIG_BLK_DEV_INITRD=y' "$W/redis-img/kernel.config" \
   || fail "kernel.config: a block root needs EROFS_FS, VIRTIO_BLK, OVERLAY_FS and no BLK_DEV_INITRD"
+# The default machine, microvm: the disk and the NIC on virtio-mmio, no PCI in the kernel.
+[ "$(json "$I" 'd["machine"]["kind"], d["machine"]["bus"], d["machine"]["why"].startswith("default")')" \
+    = "('microvm', 'virtio-mmio', True)" ] \
+  && grep -q '^CONFIG_VIRTIO_MMIO=y' "$W/redis-img/kernel.config" && ! grep -q '^CONFIG_PCI=y' "$W/redis-img/kernel.config" \
+  && pass "machine microvm (default): VIRTIO_MMIO, no PCI" || fail "machine: $(json "$I" 'd["machine"]')"
 kb=$(json "$I" 'd["kernel"]["bzimage_bytes"]')
 [ "$kb" -le 1572864 ] && pass "kernel $kb bytes (<= 1.5 MiB)" || fail "kernel $kb bytes, over 1.5 MiB"
 
@@ -73,6 +79,7 @@ wait $BOOT
 rc=$?
 [ $rc -eq 0 ] && pass "redis SHUTDOWN: boot exit 0" || fail "redis boot exit $rc"
 grep -q "bespoke-init: seccomp" "$W/redis.out" || fail "no seccomp marker on the console"
+[ "$(json "$W/redis-img/boot.json" 'd["machine"]')" = microvm ] || fail "redis boot.json: machine is not microvm"
 echo "--- redis console (tail)"; tail -15 "$W/redis.out"; cat "$W/redis.err"
 
 # --- the filter enforces: the same manifest without bind (same kernel config: bind needs NET, as the

@@ -3,7 +3,9 @@
 # The rewrite -> boot loop on the bundled musl echo server: analyze, rewrite (a cold kernel build the first
 # time, into WORKDIR/cache under the build tree; a cache hit afterwards), boot with a forwarded port and
 # check the echo from the host (and probe the kernel's syscalls); an app exiting 3 makes boot exit 3; bad
-# input exits 2 with one line.
+# input exits 2 with one line. These images are made for --machine pc (virtio-net-pci); the dynamic images
+# (images_dynamic_test.sh) boot on the default, microvm. The exit-3 kernel also boots on microvm here, as an
+# image without a NIC (the same kernel, so no second cold build).
 set -u
 BESPOKE=$1 ECHO=$2 MUSL_GCC=$3 W=$4
 CACHE=$W/cache
@@ -14,7 +16,7 @@ mkdir -p "$W"
 
 # --- rewrite: cold (or warm when the cache survived), then warm.
 start=$(date +%s.%N)
-if "$BESPOKE" rewrite "$W/echo.yaml" --binary "$ECHO" -o "$W/echo-img" --cache-dir "$CACHE" "${KS[@]}" -- 7 1; then
+if "$BESPOKE" rewrite "$W/echo.yaml" --binary "$ECHO" -o "$W/echo-img" --machine pc --cache-dir "$CACHE" "${KS[@]}" -- 7 1; then
   pass "rewrite in $(echo "$(date +%s.%N) - $start" | bc) s"
 else
   echo "FAIL: rewrite"; exit 1
@@ -23,6 +25,10 @@ for f in bzImage initramfs.cpio.gz kernel.config image.json; do
   [ -s "$W/echo-img/$f" ] || fail "rewrite: $f missing"
 done
 grep -q '^CONFIG_VIRTIO_NET=y' "$W/echo-img/kernel.config" || fail "kernel.config lacks VIRTIO_NET"
+# --machine pc with a NIC: the PCI transport, not virtio-mmio; image.json says so.
+grep -q '^CONFIG_VIRTIO_PCI=y' "$W/echo-img/kernel.config" && ! grep -q '^CONFIG_VIRTIO_MMIO=y' "$W/echo-img/kernel.config" \
+  && python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["machine"]; assert m == {"kind": "pc", "bus": "pci", "why": "--machine pc"}, m' \
+       "$W/echo-img/image.json" && pass "machine pc: VIRTIO_PCI, no VIRTIO_MMIO" || fail "machine pc"
 # Minimality: the options Z3 finds removable that make the config smaller are off, and the proof holds.
 python3 - "$W/echo-img/image.json" "$W/echo-img/kernel.config" <<'PY' && pass "minimality applied, proof holds" || fail "minimality"
 import json, sys
@@ -38,7 +44,7 @@ for o in d["required_options"]:
 assert "CONFIG_CPU_SUP_INTEL=y" in config and "CONFIG_CPU_SUP_AMD=y" in config
 PY
 start=$(date +%s.%N)
-"$BESPOKE" rewrite "$W/echo.yaml" --binary "$ECHO" -o "$W/echo-img" --cache-dir "$CACHE" "${KS[@]}" -q -- 7 1 \
+"$BESPOKE" rewrite "$W/echo.yaml" --binary "$ECHO" -o "$W/echo-img" --machine pc --cache-dir "$CACHE" "${KS[@]}" -q -- 7 1 \
   || fail "warm rewrite"
 warm=$(echo "$(date +%s.%N) - $start" | bc)
 grep -q '"cache_hit": true' "$W/echo-img/image.json" && pass "warm rewrite: cache hit in $warm s" \
@@ -114,11 +120,12 @@ grep -q "syscalls implemented of 512 probed" "$W/boot.err" || fail "boot summary
 # --- a program that exits 3 (the echo server's manifest: the same kernel, no second cold build).
 printf 'int main(void) { return 3; }\n' > "$W/exit3.c"
 "$MUSL_GCC" -static -O2 -o "$W/exit3" "$W/exit3.c" || fail "musl-gcc exit3"
-"$BESPOKE" rewrite "$W/echo.yaml" --binary "$W/exit3" -o "$W/exit3-img" --cache-dir "$CACHE" "${KS[@]}" -q \
+"$BESPOKE" rewrite "$W/echo.yaml" --binary "$W/exit3" -o "$W/exit3-img" --machine pc --cache-dir "$CACHE" "${KS[@]}" -q \
   || fail "rewrite exit3"
 "$BESPOKE" boot "$W/exit3-img" --timeout 300 > "$W/exit3.out" 2> "$W/exit3.err"
 rc=$?
 [ $rc -eq 3 ] && pass "boot of a program exiting 3 exits 3" || { fail "exit3: boot exit $rc"; cat "$W/exit3.out" "$W/exit3.err"; }
+grep -q '"machine": "pc"' "$W/exit3-img/boot.json" || fail "exit3: boot.json does not say machine pc"
 
 # --- init's own directives on this kernel, which has neither SECCOMP nor MODULES: a filter file of the
 # wrong size fails while init.conf is read (before exec); a good one reaches the app's child, where
@@ -154,6 +161,30 @@ else
   expect_init_error insmod-nokernel "insmod /bespoke/allow.bpf" "insmod /bespoke/allow.bpf: Function not implemented"
 fi
 
+# --- the other machine: the exit-3 image made an image without a NIC (init.conf without its ifup lines, in
+# an archive appended to the initramfs; image.json without network, on microvm) boots the same kernel on
+# microvm, and the status still reaches the host (init reboots; reboot=t's triple fault ends QEMU).
+if command -v cpio > /dev/null; then
+  d=$W/microvm-img x=$W/microvm-extra
+  rm -rf "$d" "$x" && cp -r "$W/exit3-img" "$d" && mkdir -p "$x/bespoke" \
+    && zcat "$d/initramfs.cpio.gz" | (cd "$x" && cpio -i --quiet --to-stdout bespoke/init.conf) | grep -v '^ifup ' \
+       > "$x/bespoke/init.conf" \
+    && (cd "$x" && printf 'bespoke\nbespoke/init.conf\n' | cpio -o -H newc --quiet | gzip) >> "$d/initramfs.cpio.gz" \
+    && python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+d["network"], d["machine"] = False, {"kind": "microvm", "bus": None, "why": "images_test.sh"}
+json.dump(d, open(sys.argv[1], "w"), indent=2)' "$d/image.json" || fail "cannot make the microvm image"
+  "$BESPOKE" boot "$d" --timeout 300 > "$W/microvm.out" 2> "$W/microvm.err"
+  rc=$?
+  if [ $rc -eq 3 ] && python3 -c 'import json, sys
+b = json.load(open(sys.argv[1]))
+assert b["machine"] == "microvm" and b["qemu_command"][2].startswith("microvm,"), b["qemu_command"]' "$d/boot.json"; then
+    pass "the same kernel on microvm: $(grep -o 'bespoke boot: exit [0-9]* ([^)]*)' "$W/microvm.err")"
+  else fail "microvm: boot exit $rc"; tail -5 "$W/microvm.out" "$W/microvm.err"; fi
+else
+  echo "skip: the exit-3 kernel on microvm (no cpio)"
+fi
+
 # --- bad input: each one line on stderr, exit 2, nothing written.
 expect_error "missing binary" "no-such-binary" \
   "$BESPOKE" rewrite "$W/echo.yaml" --binary "$W/no-such-binary" -o "$W/bad-img" --cache-dir "$CACHE"
@@ -177,8 +208,8 @@ expect_error "syscall no config provides" "nfsservctl" \
 [ -e "$W/bad-img" ] && fail "a failed rewrite left $W/bad-img"
 # A fake kernel tree (instant): its "Kconfig" keeps the fragment as is, or drops VIRTIO_NET like an unmet
 # dependency would; the "build" fails like a compile error. The config proof runs before the build, so
-# buildfail's Kconfig declares every option the real image has on as a plain bool, and its hex options
-# (PHYSICAL_START is required by the base) as hex.
+# buildfail's Kconfig declares every option the real image (--machine pc) has on as a plain bool, and its hex
+# options (PHYSICAL_START is required by the base) as hex.
 for kind in buildfail unmet; do
   T=$W/fake-$kind
   mkdir -p "$T/arch/x86/configs" "$T/kernel/configs" && : > "$T/arch/x86/Kconfig"
@@ -191,13 +222,18 @@ for kind in buildfail unmet; do
     "$drop" > "$T/Makefile"
 done
 expect_error "failed kernel build" "kernel build failed (make exit 2); see .*build.log" \
-  "$BESPOKE" rewrite "$W/echo.yaml" --binary "$ECHO" -o "$W/bad-img" --cache-dir "$W/fake-cache" -q \
+  "$BESPOKE" rewrite "$W/echo.yaml" --binary "$ECHO" -o "$W/bad-img" --machine pc --cache-dir "$W/fake-cache" -q \
   --kernel-source "$W/fake-buildfail"
 expect_error "option dropped by Kconfig" "option VIRTIO_NET required by net: .* is not set after Kconfig" \
-  "$BESPOKE" rewrite "$W/echo.yaml" --binary "$ECHO" -o "$W/bad-img" --cache-dir "$W/fake-cache" -q \
+  "$BESPOKE" rewrite "$W/echo.yaml" --binary "$ECHO" -o "$W/bad-img" --machine pc --cache-dir "$W/fake-cache" -q \
   --kernel-source "$W/fake-unmet"
 rm -rf "$W/fake-cache"
 [ -e "$W/bad-img" ] && fail "a failed rewrite left $W/bad-img"
+# A usage error: exit 2, the problem on the first line (a pointer to --help follows).
+"$BESPOKE" rewrite "$W/echo.yaml" --binary "$ECHO" -o "$W/bad-img" --machine q35 > /dev/null 2> "$W/err.txt"
+rc=$?
+[ $rc -eq 2 ] && head -1 "$W/err.txt" | grep -qF -- "--machine needs one of pc, microvm, not 'q35'" \
+  && pass "--machine q35: exit 2, $(head -1 "$W/err.txt")" || fail "--machine q35: exit $rc: $(cat "$W/err.txt")"
 expect_error "boot: not an image" "not an image directory" "$BESPOKE" boot "$W"
 NOQEMU=$(mktemp -d)
 expect_error "boot: QEMU missing" "qemu-system-x86" env PATH="$NOQEMU" "$BESPOKE" boot "$W/echo-img"
