@@ -726,7 +726,7 @@ def main():
     ap.add_argument("bespoke", help="the bespoke executable (BUILD/cli/bespoke)")
     ap.add_argument("--manifest", action="append", default=[], metavar="APP=PATH",
                     help="use this manifest for APP instead of analysing it (repeatable)")
-    ap.add_argument("--apps", default="echo,redis", help="comma-separated: echo, redis, memcached, nginx (default echo,redis)")
+    ap.add_argument("--apps", default="echo,redis", help="comma-separated: echo, redis, memcached, nginx; with --machines also hello, sqlite3 (default echo,redis)")
     ap.add_argument("--runs", type=int, default=5, help="boots per kernel and app, alternating (default 5)")
     ap.add_argument("--cache-dir", help="bespoke's cache for warm rewrites (default bespoke's own)")
     ap.add_argument("--kernel-source", help="unpacked linux-source-6.1 (default CACHE/linux-source-6.1 if there)")
