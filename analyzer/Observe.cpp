@@ -567,9 +567,9 @@ uint64_t syscallArg(const user_regs_struct &regs, int i) {
   }
 }
 
-// The call has not run yet: the path is resolved against the working directory or directory fd it will
-// use. A path with ".." is resolved lexically (the image holds the same links as the host, so a link on
-// the way leads where it leads here).
+// The call has not run yet: the path is made absolute against the working directory or directory fd it
+// will use. "." goes; ".." stays until the end of the run (existingFiles), since a link before it changes
+// where it leads.
 void Tracer::onPathCall(pid_t tid, const user_regs_struct &regs, const PathCall &call, const std::string &program) {
   std::string path = readTraceeString(tid, syscallArg(regs, call.pathArg));
   if (path.empty()) return; // fstatat(fd, "", AT_EMPTY_PATH) and the like: no name
@@ -580,7 +580,7 @@ void Tracer::onPathCall(pid_t tid, const user_regs_struct &regs, const PathCall 
     path = dir + "/" + path;
   }
   llvm::SmallString<256> clean(path);
-  llvm::sys::path::remove_dots(clean, /*remove_dot_dot=*/true);
+  llvm::sys::path::remove_dots(clean, /*remove_dot_dot=*/false);
   bool writeOnly = call.nr == SYS_creat;
   if (call.nr == SYS_open || call.nr == SYS_openat) {
     uint64_t flags = syscallArg(regs, call.nr == SYS_open ? 1 : 2);
@@ -604,7 +604,17 @@ std::vector<ObservedFile> Tracer::existingFiles() const {
   for (const ObservedObject &o : objects_) code.insert(real(o.path));
   for (const ObservedExec &e : programs_) code.insert(real(e.path));
   std::map<std::string, ObservedFile> out;
-  for (const auto &[named, n] : named_) {
+  for (const auto &[raw, n] : named_) {
+    // "a/b/../c" is "a/c" unless b is a link (then the kernel went through its target's parent): the
+    // shorter name is kept only when it is the same file here; else the name as given, which the image's
+    // tree resolves as the kernel does.
+    std::string named = raw;
+    if (llvm::StringRef(raw).contains("/..")) {
+      llvm::SmallString<256> lexical(raw);
+      llvm::sys::path::remove_dots(lexical, /*remove_dot_dot=*/true);
+      std::string r = real(raw);
+      if (!r.empty() && r == real(lexical.str().str())) named = lexical.str().str();
+    }
     std::string path = named;
     if (n.writeOnly) path = llvm::sys::path::parent_path(named).str();
     else if (!n.existedBefore) continue;

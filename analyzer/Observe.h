@@ -33,7 +33,8 @@ struct ObservedExec {
 // not the bytes). Files mapped
 // executable and executed programs are not repeated here.
 struct ObservedFile {
-  std::string path;    // absolute, as the program named it (links kept), with "." and ".." resolved
+  std::string path;    // absolute, as the program named it (links kept); "." removed, ".." too where no link
+                       // before it makes the shorter name another file
   std::string program; // the executable of the first process that named it
   std::string call;    // the system call that first named it ("openat", "newfstatat", ...)
   bool directory = false;

@@ -282,17 +282,21 @@ TEST_F(Observe, PythonImportingCExtensions) {
 }
 
 // The files a run names by path: relative ones resolved against its working directory, "." and ".."
-// resolved, lookups of absent files and /proc left out, write-only files giving their directory, mapped
+// resolved (".." kept after a link, where the shorter name is another file), lookups of absent files and /proc left out, write-only files giving their directory, mapped
 // code left to objects; sorted, each once.
 TEST_F(Observe, FilesTheRunOpensOrLooksUp) {
   if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "/usr/bin/python3 not installed";
   fs::create_directories(dir / "sub" / "out");
+  fs::create_directories(dir / "real" / "inner");
+  fs::create_directory_symlink("real/inner", dir / "link");
   std::ofstream(dir / "data.txt") << "data\n";
+  std::ofstream(dir / "real" / "beside.txt") << "beside\n";
   std::ofstream(dir / "prog.py") << "import os, json\n"
                                     "open('data.txt').read()\n"
                                     "os.path.exists('no-such-file')\n"
                                     "open('/proc/self/status').read()\n"
                                     "os.stat('sub/../sub')\n"
+                                    "open('link/../beside.txt').read()\n"
                                     "open('sub/out/result.txt', 'w').write('x')\n";
   ObserveOptions opts;
   opts.workingDirectory = dir;
@@ -310,12 +314,15 @@ TEST_F(Observe, FilesTheRunOpensOrLooksUp) {
   EXPECT_TRUE(has(d + "/sub/out")); // result.txt was only written
   EXPECT_FALSE(has(d + "/sub/out/result.txt"));
   EXPECT_FALSE(has(d + "/no-such-file"));
+  EXPECT_TRUE(has(d + "/link/../beside.txt")); // through the link: real/beside.txt, not ./beside.txt
   EXPECT_TRUE(std::any_of(paths.begin(), paths.end(), [](const std::string &p) {
     return p.starts_with("/usr/lib/python3") && p.ends_with("/json/__init__.py");
   }));
   for (const std::string &p : paths) {
     EXPECT_FALSE(p.starts_with("/proc")) << p;
-    EXPECT_EQ(p.find("/../"), std::string::npos) << p;
+    if (p != d + "/link/../beside.txt") {
+      EXPECT_EQ(p.find("/../"), std::string::npos) << p;
+    }
     EXPECT_EQ(p.find("/lib-dynload/"), std::string::npos) << p; // _json's .so is mapped code
   }
 }
