@@ -24,9 +24,6 @@ namespace {
 
 Error errorf(const std::string &message) { return createStringError(inconvertibleErrorCode(), "%s", message.c_str()); }
 
-// Merges an executed program's image into the tree's footprint: its modules (renamed where another file
-// of the tree has the name), and its syscalls, unresolved sites and files with chains that start at the
-// exec call in the executing program.
 // The files an observed run opened or looked up (--observe): what an image must hold for a run to go the
 // same way. Observed evidence replaces a static chain for the same path: the run did open it. The one
 // frame names the program and the call ("python3.11!openat@0x0"); the address is not known.
@@ -39,6 +36,9 @@ void addObservedFiles(Footprint &fp, const Observation &o) {
   }
 }
 
+// Merges an executed program's image into the tree's footprint: its modules (renamed where another file
+// of the tree has the name), and its syscalls, unresolved sites and files with chains that start at the
+// exec call in the executing program.
 class TreeMerger {
 public:
   explicit TreeMerger(Footprint &into) : Into(into) {}

@@ -267,12 +267,15 @@ struct Composer {
     static const std::set<std::string> never{"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
                                              "/etc/ld.so.cache"};
     for (const FileUse &f : req.footprint->files) {
-      if (f.evidence.root != "observed" || !mountHiding(f.path).empty() || f.path == "/" ||
-          under(f.path, "/bespoke") || f.path == "/init")
-        continue;
+      if (f.evidence.root != "observed" || f.path == "/" || under(f.path, "/bespoke") || f.path == "/init") continue;
       std::string why = "observed: " + (f.evidence.chain.empty() ? std::string("the run")
                                                                  : f.evidence.chain.front().module + " " +
                                                                        f.evidence.chain.front().symbol);
+      if (std::string m = mountHiding(f.path); !m.empty()) {
+        if (f.path != m) // a file under /tmp in the observed run: add it elsewhere with --add
+          c.skipped.push_back(f.path + " (" + why + "): would be hidden by bespoke-init's mount on " + m);
+        continue;
+      }
       if (never.count(f.path)) {
         c.skipped.push_back(f.path + " (" + why + "): not carried (a secret or the host's loader cache)");
         continue;

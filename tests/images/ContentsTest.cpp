@@ -304,6 +304,7 @@ TEST_F(ScratchHost, ObservedFilesAndDirectories) {
   EXPECT_EQ(skipped("/etc/shadow (observed: python3.11 openat): not carried"), 1);
   EXPECT_EQ(skipped("/etc/ld.so.cache (observed: python3.11 openat): not carried"), 1);
   EXPECT_EQ(skipped("/etc/passwd (observed: python3.11 openat)"), 1);
+  EXPECT_EQ(skipped("/tmp/hidden (observed: python3.11 openat): would be hidden by bespoke-init's mount on /tmp"), 1);
   std::vector<ListedFile> files = listAddedFiles(*c);
   auto os = std::find_if(files.begin(), files.end(), [](const ListedFile &f) { return f.path == "/usr/lib/python3.11/os.py"; });
   ASSERT_NE(os, files.end());
