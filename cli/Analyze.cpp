@@ -291,7 +291,8 @@ Command analyzeCommand() {
                                  false, McpPath::Operand}));
   c.options.push_back(flag("observe", {"--observe"},
                            "run BINARY once with the arguments after -- (e.g. `nginx -t`) under ptrace and add\n"
-                           "every library it maps and program it executes to the analysis"));
+                           "every library it maps and program it executes to the analysis, and the files it\n"
+                           "opens or looks up to files: (root: observed; bespoke rewrite carries them)"));
   c.options.push_back(quietOption("no progress or summary on standard error"));
   c.options.push_back(rest("observe-args").tool({"observe_args", "With observe: the arguments of the observed run."}));
   return c;
