@@ -869,14 +869,19 @@ def main():
                     m, tried = smallest_mem(bespoke, d, app, mem_lo, mem_hi, a.timeout,
                                             os.path.join(work, "%s-%s-mem.log" % (name, kind)))
                     res["mem"][kind] = {"smallest_mib": m, "tried": tried}
-        report(results, a)
-        if a.json:
-            with open(a.json, "w") as f:
-                json.dump(results, f, indent=1)
+        print_and_save(results, a, report)
     finally:
         if not a.work:
             shutil.rmtree(work, ignore_errors=True)
     return 1 if failed else 0
+
+
+def print_and_save(results, a, report_fn):
+    """The plain-text table on standard output; with --json, every measurement to that file."""
+    report_fn(results, a)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=1)
 
 
 def compare_machines(bespoke, a, table, names, machines, cache, ksrc):
@@ -925,10 +930,7 @@ def compare_machines(bespoke, a, table, names, machines, cache, ksrc):
                         b.get("host_init_ms"), b.get("wall_ms")) if b["ok"] else "FAILED exit %d (%s): %s" % (
                         b["exit"], b["serve"], " | ".join(b.get("last_lines", [])))))
                     failed |= not b["ok"]
-        report_machines(results, a)
-        if a.json:
-            with open(a.json, "w") as f:
-                json.dump(results, f, indent=1)
+        print_and_save(results, a, report_machines)
     finally:
         if not a.work:
             shutil.rmtree(work, ignore_errors=True)
