@@ -28,10 +28,11 @@ Error errorf(const std::string &message) { return createStringError(inconvertibl
 // same way. Observed evidence replaces a static chain for the same path: the run did open it. The one
 // frame names the program and the call ("python3.11!openat@0x0"); the address is not known.
 void addObservedFiles(Footprint &fp, const Observation &o) {
+  std::map<std::string, size_t> at; // path -> index in fp.files (a run may name thousands: tar of a tree)
+  for (size_t i = 0; i < fp.files.size(); ++i) at.emplace(fp.files[i].path, i);
   for (const ObservedFile &f : o.files) {
     Evidence e{"observed", {Frame{sys::path::filename(f.program).str(), f.call, 0, "", 0}}};
-    auto it = std::find_if(fp.files.begin(), fp.files.end(), [&](const FileUse &u) { return u.path == f.path; });
-    if (it != fp.files.end()) it->evidence = std::move(e);
+    if (auto it = at.find(f.path); it != at.end()) fp.files[it->second].evidence = std::move(e);
     else fp.files.push_back({f.path, std::move(e)});
   }
 }
