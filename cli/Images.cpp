@@ -161,8 +161,9 @@ int runBoot(const ParsedArgs &args) {
   }
   if (!quiet) {
     auto s = [](double v) { return v < 0 ? std::string("-") : llvm::formatv("{0:f3} s", v).str(); };
-    fprintf(stderr, "bespoke boot: exit %d (%s, %s); init at %s guest uptime, %s host; first app output %s; total %s\n",
-            r->exitCode, r->machine.c_str(), r->accel.c_str(), s(r->guestInitSeconds).c_str(), s(r->hostInitSeconds).c_str(),
+    std::string stopped = r->stoppedBySignal ? ", stopped: QEMU ended on signal " + std::to_string(r->stoppedBySignal) : "";
+    fprintf(stderr, "bespoke boot: exit %d (%s, %s%s); init at %s guest uptime, %s host; first app output %s; total %s\n",
+            r->exitCode, r->machine.c_str(), r->accel.c_str(), stopped.c_str(), s(r->guestInitSeconds).c_str(), s(r->hostInitSeconds).c_str(),
             s(r->hostFirstOutputSeconds).c_str(), s(r->wallSeconds).c_str());
     if (r->probe.probed)
       fprintf(stderr, "bespoke boot: %d syscalls implemented of %d probed (%zu ENOSYS), probe %s in the guest\n",
@@ -254,6 +255,8 @@ Command bootCommand() {
            "serial console to standard output and exits with the app's\n"
            "exit status (128+N when signal N ended it). Boot times (guest uptime at init, host wall time to init\n"
            "and to the app's first output line) go to standard error and DIR/boot.json.\n"
+           "A server stopped from outside (SIGTERM or SIGINT to its QEMU) ends the boot with 128+N, the times\n"
+           "kept and boot.json's stopped_by_signal N.\n"
            "With --probe-syscalls, bespoke-init first calls every syscall number 0..511 (all-zero arguments, each in\n"
            "a throwaway child) and reports the ones that return ENOSYS; boot.json's syscall_probe lists them and the\n"
            "names of the implemented ones (the app starts a few seconds later under TCG).\n",

@@ -375,6 +375,21 @@ llvm::Expected<BootResult> bootImage(const BootRequest &req, llvm::raw_ostream &
   if (timedOut)
     return err(req.dir + llvm::formatv(": timed out after {0} s; QEMU killed", req.timeoutSeconds).str() +
                (lastLine.empty() ? "" : "; last console line: " + lastLine));
+  // QEMU stopped from outside while the app ran (SIGTERM or SIGINT to QEMU: how a server is stopped): the
+  // app's end as a shell reports a signal's, and the boot's times are as good as any.
+  unsigned stopSignal = 0;
+  if (!finished && execSeen && WIFEXITED(status)) {
+    llvm::StringRef said = errText, marker = "terminating on signal ";
+    size_t at = said.find(marker);
+    if (at != llvm::StringRef::npos) {
+      llvm::StringRef digits = said.drop_front(at + marker.size()).take_while(llvm::isDigit);
+      if (!digits.getAsInteger(10, stopSignal) && stopSignal > 0 && stopSignal < 65) {
+        r.exitCode = 128 + int(stopSignal);
+        r.stoppedBySignal = int(stopSignal);
+        finished = true;
+      }
+    }
+  }
   if (!finished)
     return err(req.dir + ": QEMU ended (" +
                (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status)) : std::string("killed")) +
@@ -401,6 +416,7 @@ std::string bootJson(const BootRequest &req, const BootResult &r) {
   llvm::json::Object o{
       {"bespoke_boot", 1},
       {"exit_code", r.exitCode},
+      {"stopped_by_signal", r.stoppedBySignal},
       {"accel", r.accel},
       {"machine", r.machine},
       {"mem", req.mem},

@@ -52,6 +52,7 @@ struct BootResult {
   double hostInitSeconds = -1;        // host wall time from QEMU's start to that marker
   double hostFirstOutputSeconds = -1; // host wall time to the app's first console line (-1: none)
   double wallSeconds = 0;             // QEMU's whole run
+  int stoppedBySignal = 0;            // N when QEMU was ended by signal N after the app started (exitCode 128+N)
   std::vector<std::string> command;   // the QEMU command line
   SyscallProbe probe;                 // filled when the request asked for it
 };

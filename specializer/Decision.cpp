@@ -212,7 +212,7 @@ std::string exitText(int64_t status) {
 // A built image measured not to work weighs against rewrite as a manifest fact does: until it boots and
 // runs, extend is the option known to run the app.
 void findImageFailures(const RewriteImage &img, std::vector<Finding> &blockers) {
-  if (img.boot.measured && img.boot.exitCode != 0) {
+  if (img.boot.measured && !img.boot.ran()) {
     Finding f;
     f.kind = "image-failed";
     f.path = img.boot.file;
@@ -231,7 +231,7 @@ void findImageFailures(const RewriteImage &img, std::vector<Finding> &blockers) 
 
 // The memory a successful boot ran in: an upper bound on what the image needs, not its floor.
 std::string ranIn(const RewriteImage &img) {
-  return img.boot.measured && img.boot.exitCode == 0 ? img.boot.mem : std::string();
+  return img.boot.ran() ? img.boot.mem : std::string();
 }
 
 std::string secondsText(int64_t ms) { return llvm::formatv("{0:f2} s", ms / 1000.0).str(); }
@@ -241,7 +241,7 @@ std::string measuredSentence(const RewriteImage &img) {
   if (!img.built) return "";
   const BootMeasurement &b = img.boot;
   if (!b.measured) return "Its built image has no current boot measurement (bespoke boot " + img.dir + ").";
-  if (b.exitCode != 0) return "";
+  if (!b.ran()) return "";
   std::string s = "Its built image boots under " + b.accel + ": ";
   if (b.hostInitMs >= 0) s += "init " + secondsText(b.hostInitMs) + " after QEMU started, ";
   s += b.hostFirstOutputMs < 0 ? std::string("the app printed nothing")
@@ -338,9 +338,11 @@ std::string renderMeasuredText(const RewriteImage &img) {
   const BootMeasurement &b = img.boot;
   if (b.measured) {
     auto ms = [](int64_t v) { return v < 0 ? std::string("-") : secondsText(v); };
+    std::string status = std::to_string(b.exitCode);
+    if (b.stoppedBySignal) status += " (stopped from outside by signal " + std::to_string(b.stoppedBySignal) + ")";
     s += llvm::formatv("  boot: {0}, {1}, exit status {2}; init at {3} guest uptime, {4} host; first app output {5}; "
                        "wall {6}{7} ({8})\n",
-                       b.accel, b.mem, b.exitCode, ms(b.guestInitMs), ms(b.hostInitMs), ms(b.hostFirstOutputMs),
+                       b.accel, b.mem, status, ms(b.guestInitMs), ms(b.hostInitMs), ms(b.hostFirstOutputMs),
                        ms(b.wallMs), b.probeMs < 0 ? std::string() : "; syscall probe " + ms(b.probeMs), b.note)
              .str();
   } else {
@@ -380,6 +382,7 @@ void addMeasuredJson(const RewriteImage &img, llvm::json::Object &image) {
   if (b.measured) {
     boot["accel"] = b.accel;
     boot["exit_code"] = b.exitCode;
+    boot["stopped_by_signal"] = b.stoppedBySignal;
     boot["mem"] = b.mem;
     boot["guest_init_ms"] = ms(b.guestInitMs);
     boot["host_init_ms"] = ms(b.hostInitMs);

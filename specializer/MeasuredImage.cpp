@@ -129,6 +129,8 @@ llvm::Error readBoot(const std::string &path, BootMeasurement &b, std::optional<
   if (o->getInteger("bespoke_boot") != 1)
     return err(path + ": bespoke_boot is not 1 (not a boot.json, or from another version of bespoke)");
   if (llvm::Error e = intField(*o, path, "exit_code", false, b.exitCode)) return e;
+  if (o->get("stopped_by_signal")) // absent in boot.json from before it was recorded
+    if (llvm::Error e = intField(*o, path, "stopped_by_signal", false, b.stoppedBySignal)) return e;
   if (llvm::Error e = stringField(*o, path, "accel", b.accel)) return e;
   if (llvm::Error e = stringField(*o, path, "mem", b.mem)) return e;
   if (llvm::Error e = intField(*o, path, "guest_init_ms", true, b.guestInitMs)) return e;

@@ -19,10 +19,14 @@ struct BootMeasurement {
   bool measured = false;   // a current boot.json was read
   std::string accel;       // "kvm" or "tcg"
   int64_t exitCode = 0;    // the app's exit status (128+N: signal N ended it)
+  int64_t stoppedBySignal = 0; // N when QEMU was stopped by signal N while the app ran (a server stopped
+                               // from outside: exitCode is 128+N, and the app did run)
   std::string mem;         // the guest memory it ran in, as given to QEMU -m ("64M")
   int64_t guestInitMs = -1, hostInitMs = -1, hostFirstOutputMs = -1, wallMs = -1; // -1: not reported
   int64_t probeMs = -1;    // the syscall probe's time when it ran (before the app, so in first output)
   std::string note;        // not booted, or ignored and why, or how to read the numbers
+  // Booted and ran: exited 0, or ran until QEMU was stopped from outside.
+  bool ran() const { return measured && (exitCode == 0 || stoppedBySignal != 0); }
 };
 
 // The smallest guest memory (MiB) in which the image booted and served, searched by

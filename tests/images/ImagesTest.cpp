@@ -5,6 +5,7 @@
 #include "images/Image.h"
 #include "images/Initramfs.h"
 #include "images/KernelConfig.h"
+#include "images/RootImage.h"
 
 #include "llvm/Support/CRC.h"
 #include "llvm/Support/FileSystem.h"
@@ -397,4 +398,49 @@ TEST(Boot, JsonHasTheSyscallProbe) {
   // Keys in a fixed (sorted) order: the file diffs cleanly between boots.
   EXPECT_LT(text.find("\"implemented\""), text.find("\"implemented_names\""));
   EXPECT_LT(text.find("\"qemu_command\""), text.find("\"syscall_probe\""));
+}
+
+// A stand-in for qemu-system-x86_64 that prints bespoke-init's start and exec lines, then ends as QEMU does
+// on SIGTERM (its message on standard error, exit 0), or without any message.
+static std::string fakeQemu(const std::string &dir, const std::string &how) {
+  std::string path = dir + "/qemu-" + how;
+  std::string script = "#!/bin/sh\necho 'bespoke-init: start 0.5'\necho 'bespoke-init: exec /app/server'\n"
+                       "echo 'listening'\n";
+  if (how == "sigterm") script += "echo 'qemu-system-x86_64: terminating on signal 15 from pid 1 (sh)' >&2\n";
+  script += "exit 0\n";
+  EXPECT_FALSE(bool(writeFileBytes(path, script)));
+  chmod(path.c_str(), 0755);
+  return path;
+}
+
+TEST(Boot, ServerStoppedFromOutsideKeepsItsTimes) {
+  std::string dir = testing::TempDir() + "/boot_stop_" + std::to_string(getpid());
+  llvm::sys::fs::remove_directories(dir);
+  llvm::sys::fs::create_directories(dir);
+  for (const char *f : {"bzImage", "initramfs.cpio.gz"}) ASSERT_FALSE(bool(writeFileBytes(dir + "/" + f, "x")));
+  ASSERT_FALSE(bool(writeFileBytes(dir + "/image.json", R"({"network": false})")));
+  BootRequest req;
+  req.dir = dir;
+  req.timeoutSeconds = 30;
+  std::string out;
+  llvm::raw_string_ostream console(out);
+  // Ended on SIGTERM while the app ran: 128+15, init's times kept, and boot.json says so.
+  req.qemu = fakeQemu(dir, "sigterm");
+  auto r = bootImage(req, console);
+  ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
+  EXPECT_EQ(r->exitCode, 143);
+  EXPECT_EQ(r->stoppedBySignal, 15);
+  EXPECT_EQ(r->guestInitSeconds, 0.5);
+  EXPECT_GE(r->hostInitSeconds, 0);
+  EXPECT_GE(r->hostFirstOutputSeconds, 0);
+  auto json = llvm::json::parse(bootJson(req, *r));
+  ASSERT_TRUE(bool(json));
+  EXPECT_EQ(json->getAsObject()->getInteger("stopped_by_signal"), 15);
+  EXPECT_EQ(json->getAsObject()->getInteger("exit_code"), 143);
+  // QEMU gone without a word (a crash, or killed outright): still an error, not an exit status.
+  req.qemu = fakeQemu(dir, "silent");
+  r = bootImage(req, console);
+  ASSERT_FALSE(bool(r));
+  EXPECT_NE(llvm::toString(r.takeError()).find("before bespoke-init reported the app's exit"), std::string::npos);
+  llvm::sys::fs::remove_directories(dir);
 }

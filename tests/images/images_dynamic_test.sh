@@ -357,10 +357,15 @@ r=$(curl -s --max-time 20 -D "$W/nginx.headers" "http://127.0.0.1:$PORT/echo" 2>
   && pass "nginx modules at work in the image: echo -> '$r', headers-more's header" || fail "nginx modules: '$r'"
 grep -q "\[emerg\]" "$W/nginx.out" && fail "nginx logged emerg: $(grep -m3 '\[emerg\]' "$W/nginx.out")"
 grep -q "socketpair() failed" "$W/nginx.out" && fail "nginx's master could not make its worker channel: $(grep -m1 'socketpair() failed' "$W/nginx.out")"
-# nginx does not exit by itself: stop QEMU (the boot's child, by its pid) and collect the boot.
+# nginx does not exit by itself: stop QEMU (the boot's child, by its pid) and collect the boot, which ends as a
+# server stopped from outside does: 128+15, with its times in boot.json.
 QEMU=$(pgrep -P $BOOT)
 [ -n "$QEMU" ] && kill $QEMU
 wait $BOOT
+rc=$?
+[ $rc -eq 143 ] && [ "$(json "$W/nginx-img/boot.json" 'd["stopped_by_signal"], d["host_init_ms"] > 0')" = "(15, True)" ] \
+  && pass "nginx stopped from outside: boot exit 143, boot.json with its init time and stopped_by_signal 15" \
+  || fail "nginx stop: boot exit $rc; $(cat "$W/nginx.err" | tail -2)"
 echo "--- nginx console (tail)"; tail -8 "$W/nginx.out"
 
 # --- python3: the program's output and exit status in the image are the host's.

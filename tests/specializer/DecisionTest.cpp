@@ -448,6 +448,27 @@ TEST(Decide, AFailedBootBlocksRewrite) {
   EXPECT_TRUE(contains(d.blockers[0].detail, "the app exited with status 1")) << d.blockers[0].detail;
 }
 
+TEST(Decide, AServerStoppedFromOutsideRan) {
+  ImageDir dir;
+  dir.image();
+  std::string stopped = bootJson(143);
+  stopped.insert(stopped.find("  \"wall_ms\""), "  \"stopped_by_signal\": 15,\n");
+  dir.write("boot.json", stopped, 10);
+  Decision d = decidedWith(server(), dir);
+  EXPECT_EQ(d.rewrite.image.boot.stoppedBySignal, 15);
+  EXPECT_TRUE(d.blockers.empty()) << kinds(d.blockers).size();
+  EXPECT_EQ(d.recommendation, "rewrite");
+  std::string text = renderDecisionText(d);
+  EXPECT_TRUE(contains(text, "exit status 143 (stopped from outside by signal 15)")) << text;
+  EXPECT_TRUE(contains(text, "memory: ran in 24M")) << text;
+  auto v = llvm::json::parse(renderDecisionJson(d));
+  ASSERT_TRUE(bool(v));
+  EXPECT_EQ(v->getAsObject()->getObject("rewrite")->getObject("image")->getObject("boot")->getInteger("stopped_by_signal"), 15);
+  // The same status without the stop recorded is the app ended by SIGTERM: a failure.
+  dir.write("boot.json", bootJson(143), 10);
+  EXPECT_EQ(kinds(decidedWith(server(), dir).blockers), std::vector<std::string>{"image-failed"});
+}
+
 TEST(Decide, AMalformedBootJsonIsAnErrorNamingTheFile) {
   ImageDir dir;
   dir.image();
