@@ -11,7 +11,16 @@ own clock), and the smallest --mem (MiB, steps of 2) with which each kernel boot
 image directory as mem_floor.json, with boot.json from a boot at that size, for `bespoke decide --image`).
 A disk root (--root erofs, bespoke's default for dynamic apps) is shared by both: the twin boots the same
 disk with an initramfs that loads virtio_blk, erofs and overlay (and the NIC modules) and switches to it.
-Both boot on QEMU's pc machine (`rewrite --machine pc`): the twin's modules find the devices on PCI.
+Both boot on the same QEMU machine (--machine, default pc; `rewrite --machine M`): on pc the twin's virtio_pci
+finds the devices on PCI; on microvm its virtio_mmio finds them in the ACPI tables, so the twin boots microvm with
+acpi=on,ioapic2=off (Debian's kernel cannot read the virtio_mmio.device= the trimmed kernel is given). There, with
+neither HPET nor ACPI PM timer, Debian's kernel sometimes fails to calibrate the TSC against the PIT under TCG and
+hangs before init (about one boot in four here): pc is the default for that reason.
+
+--roots erofs,squashfs,ext4 compares root file system formats instead: the app's root tree (the trimmed image's
+EROFS read back) written in each format and booted by Debian's kernel, which has them all as modules, so only the
+file system differs: image bytes, the bytes the format's modules occupy loaded, time to serving (alternating, each
+format first in turn) and the smallest --mem.
 
 usage: bench/images-bench.py BESPOKE [--apps echo,redis] [--runs 5] [--cache-dir DIR] [--cold] ...
 
@@ -43,15 +52,21 @@ import sys
 import tempfile
 import time
 
-# The QEMU virtio-net-pci NIC needs the PCI transport and the net driver; Debian builds both as modules.
-NIC_MODULES = ["virtio_pci", "virtio_net"]
+# The generic twin's NIC: its machine's virtio transport and the net driver; Debian builds both as modules.
+# pc: virtio_pci finds the devices on PCI. microvm: virtio_mmio, which finds them in the ACPI tables (Debian's
+# kernel lacks VIRTIO_MMIO_CMDLINE_DEVICES, the virtio_mmio.device= bespoke's own kernels read), so the twin boots
+# on microvm with acpi=on,ioapic2=off (generic_qemu); the trimmed kernel has no ACPI and boots with acpi=off.
+TRANSPORT_MODULES = {"pc": "virtio_pci", "microvm": "virtio_mmio"}
+NIC_MODULES = ["virtio_net"]
 # A disk root (rewrite --root erofs): the virtio-blk driver, the file system and the overlay bespoke-init lays
 # over it, all modules in Debian's kernel; its twin's initramfs loads them and switches to the disk.
 # erofs needs libcrc32c, which finds the crc32c algorithm at load time (a soft dependency modinfo does not
-# list as `depends`): crc32c_generic first.
-DISK_MODULES = ["virtio_pci", "virtio_blk", "crc32c_generic", "erofs", "overlay"]
+# list as `depends`): crc32c_generic first. ext4 likewise (crc32c for its metadata checksums).
+BLOCK_MODULES = ["virtio_blk", "overlay"]
+FS_MODULES = {"erofs": ["crc32c_generic", "erofs"], "squashfs": ["squashfs"], "ext4": ["crc32c_generic", "ext4"]}
+DISK_MODULES = BLOCK_MODULES + FS_MODULES["erofs"]
 NIC_CONFIG = ["VIRTIO", "VIRTIO_PCI_LIB", "VIRTIO_PCI_LIB_LEGACY", "VIRTIO_PCI", "VIRTIO_NET", "NET_FAILOVER",
-              "FAILOVER", "PCI", "SERIAL_8250_CONSOLE", "BLK_DEV_INITRD", "RD_GZIP", "DEVTMPFS", "VIRTIO_BLK",
+              "FAILOVER", "PCI", "VIRTIO_MMIO", "VIRTIO_MMIO_CMDLINE_DEVICES", "ACPI", "SERIAL_8250_CONSOLE", "BLK_DEV_INITRD", "RD_GZIP", "DEVTMPFS", "VIRTIO_BLK",
               "EROFS_FS", "OVERLAY_FS"]
 GOAL_KERNEL_BYTES = 1_500_000  # "redis kernel <= 1.5 MB" (decimal MB; 1.43 MiB)
 GOAL_BOOT_RATIO = 0.4  # issue 15: time from boot to serving <= 0.4x the generic kernel on the same root
@@ -135,6 +150,18 @@ def elf_modinfo(data):
     return {}
 
 
+def elf_alloc_bytes(data):
+    """Bytes of a module's SHF_ALLOC sections (code and data once loaded): what it would add built in, roughly."""
+    shoff = struct.unpack_from("<Q", data, 0x28)[0]
+    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
+    total = 0
+    for i in range(shnum):
+        _, typ, flags, _, _, size = struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+        if flags & 0x2 and typ != 8:  # SHF_ALLOC, not SHT_NOBITS (.bss takes no bytes in a bzImage)
+            total += size
+    return total
+
+
 def read_module(path):
     with open(path, "rb") as f:
         data = f.read()
@@ -166,8 +193,13 @@ def resolve_debian_package(spec):
     return name, version, None
 
 
-def debian_kernel(spec):
-    """{package, version, vmlinuz, modules: [(name, path)] in load order, config: {option: value}}, from the
+def module_request():
+    return {"transports": TRANSPORT_MODULES, "nic": NIC_MODULES, "block": BLOCK_MODULES, "fs": FS_MODULES}
+
+
+def debian_kernel(spec, machine):
+    """{package, version, vmlinuz, modules: [(name, path)] in load order (MACHINE's NIC: its transport, then
+    the net driver), disk_modules: the same for a disk root beyond those, config: {option: value}}, from the
     cache (CACHE/debian-kernel/NAME_VERSION/), downloading and extracting the package once."""
     root = os.path.join(cache_root(), "debian-kernel")
     name, version, why = resolve_debian_package(spec)
@@ -182,15 +214,18 @@ def debian_kernel(spec):
     meta = os.path.join(out, "kernel.json")
     if os.path.isfile(meta):
         with open(meta) as f:
-            if json.load(f).get("disk_request") != DISK_MODULES:  # extracted for other modules: again (the .deb is kept)
+            if json.load(f).get("request") != module_request():  # extracted for other modules: again (the .deb is kept)
                 shutil.rmtree(out)
     if not os.path.isfile(meta):
         fetch_debian_kernel(name, version, root, out)
     with open(meta) as f:
         k = json.load(f)
     k["vmlinuz"] = os.path.join(out, k["vmlinuz"])
-    k["modules"] = [(m, os.path.join(out, "modules", m + ".ko")) for m in k["modules"]]
-    k["disk_modules"] = [(m, os.path.join(out, "modules", m + ".ko")) for m in k["disk_modules"]]
+    k["machine"] = machine
+    k["modules"] = [(m, os.path.join(out, "modules", m + ".ko")) for m in k["machines"][machine]["nic"]]
+    k["disk_modules"] = [(m, os.path.join(out, "modules", m + ".ko")) for m in k["machines"][machine]["disk"]]
+    k["fs_modules"] = {fs: [(m, os.path.join(out, "modules", m + ".ko")) for m in mods]
+                       for fs, mods in k["machines"][machine]["fs"].items()}
     return k
 
 
@@ -232,42 +267,48 @@ def fetch_debian_kernel(name, version, root, out):
             for f in files:
                 if re.search(r"\.ko(\.\w+)?$", f):
                     index[re.sub(r"\.ko(\.\w+)?$", "", f).replace("-", "_")] = os.path.join(d, f)
-        order, seen = [], set()
-        def visit(mod, chain):
-            if mod in seen:
-                return
-            if mod not in index:
-                builtin = mod.upper() in config  # not a module: fine only if the kernel has it built in
-                if not builtin:
-                    die("%s: module %s (needed by %s) not in the package" % (deb, mod, " <- ".join(chain)))
-                return
-            seen.add(mod)
-            try:
-                data = read_module(index[mod])
-                info = elf_modinfo(data)
-            except (ValueError, lzma.LZMAError) as e:
-                die("%s: %s" % (index[mod], e))
-            for dep in filter(None, info.get("depends", "").split(",")):
-                visit(dep.replace("-", "_"), chain + [mod])
-            order.append(mod)
-            os.makedirs(os.path.join(tmp, "modules"), exist_ok=True)
-            with open(os.path.join(tmp, "modules", mod + ".ko"), "wb") as f:
-                f.write(data)  # decompressed: bespoke-init's insmod calls finit_module without flags
-        for mod in NIC_MODULES:
-            if config.get(mod.upper()) == "y":
-                continue
-            visit(mod, [])
-        nic = list(order)
-        for mod in DISK_MODULES:
-            if config.get(mod.upper()) == "y" or config.get(mod.upper() + "_FS") == "y":
-                continue
-            visit(mod, [])
-        disk = [m for m in order if m not in nic]
+        written = set()  # modules/NAME.ko extracted so far
+
+        def closure(mods, have):
+            """MODS' dependency closure in load order, less HAVE (loaded before) and what is built in."""
+            order, seen = [], set(have)
+
+            def visit(mod, chain):
+                if mod in seen:
+                    return
+                if mod not in index:
+                    builtin = mod.upper() in config  # not a module: fine only if the kernel has it built in
+                    if not builtin:
+                        die("%s: module %s (needed by %s) not in the package" % (deb, mod, " <- ".join(chain)))
+                    return
+                seen.add(mod)
+                try:
+                    data = read_module(index[mod])
+                    info = elf_modinfo(data)
+                except (ValueError, lzma.LZMAError) as e:
+                    die("%s: %s" % (index[mod], e))
+                for dep in filter(None, info.get("depends", "").split(",")):
+                    visit(dep.replace("-", "_"), chain + [mod])
+                order.append(mod)
+                if mod not in written:
+                    os.makedirs(os.path.join(tmp, "modules"), exist_ok=True)
+                    with open(os.path.join(tmp, "modules", mod + ".ko"), "wb") as f:
+                        f.write(data)  # decompressed: bespoke-init's insmod calls finit_module without flags
+                    written.add(mod)
+            for mod in mods:
+                if config.get(mod.upper()) != "y" and config.get(mod.upper() + "_FS") != "y":
+                    visit(mod, [])
+            return order
+        machines = {}
+        for mach, transport in TRANSPORT_MODULES.items():
+            nic = closure([transport] + NIC_MODULES, set())
+            machines[mach] = {"nic": nic, "disk": closure(DISK_MODULES, set(nic)),
+                              "fs": {fs: closure(BLOCK_MODULES + mods, set(nic)) for fs, mods in FS_MODULES.items()}}
         shutil.copy(os.path.join(boot, vmlinuz[0]), os.path.join(tmp, "vmlinuz"))
         with open(os.path.join(tmp, "kernel.json"), "w") as f:
-            json.dump({"package": name, "version": version, "vmlinuz": "vmlinuz", "modules": nic, "disk_modules": disk,
-                       "disk_request": DISK_MODULES,
-                       "module_sources": {m: os.path.relpath(index[m], os.path.join(tmp, "x")) for m in order},
+            json.dump({"package": name, "version": version, "vmlinuz": "vmlinuz", "machines": machines,
+                       "request": module_request(),
+                       "module_sources": {m: os.path.relpath(index[m], os.path.join(tmp, "x")) for m in sorted(written)},
                        "config": {o: config.get(o, "n") for o in NIC_CONFIG}}, f, indent=1)
         shutil.rmtree(os.path.join(tmp, "x"))
         os.chmod(tmp, 0o755)
@@ -287,8 +328,11 @@ def make_generic(img, out, kernel):
     with open(os.path.join(img, "image.json")) as f:
         meta = json.load(f)
     if (meta.get("root") or {}).get("fstype"):
-        return make_generic_disk(img, out, kernel, meta)
+        g = make_generic_disk(img, out, kernel, meta)
+        generic_qemu(out, kernel)
+        return g
     shutil.copytree(img, out)
+    generic_qemu(out, kernel)
     shutil.copyfile(kernel["vmlinuz"], os.path.join(out, "bzImage"))
     with open(os.path.join(img, "initramfs.cpio.gz"), "rb") as f:
         first = f.read()
@@ -314,17 +358,39 @@ def make_generic(img, out, kernel):
             "init_conf": "".join(lines)}
 
 
-def make_generic_disk(img, out, kernel, meta):
+def generic_qemu(out, kernel):
+    """On microvm, OUT/qemu-bin/qemu-system-x86_64: QEMU with microvm's acpi=off (what `bespoke boot` asks for) made
+    acpi=on, so Debian's kernel finds the virtio-mmio devices in the ACPI tables (it has no
+    VIRTIO_MMIO_CMDLINE_DEVICES), and ioapic2=off: the devices' interrupts stay on the one IO-APIC as for the
+    trimmed kernel (with microvm's second IO-APIC, which acpi=on brings, Debian's kernel saw the disk but none of
+    its interrupts under TCG, and hung reading it). boot_once puts it first in PATH for a directory that has it."""
+    if kernel["machine"] != "microvm":
+        return
+    real = shutil.which("qemu-system-x86_64")
+    os.makedirs(os.path.join(out, "qemu-bin"))
+    path = os.path.join(out, "qemu-bin", "qemu-system-x86_64")
+    with open(path, "w") as f:
+        f.write('#!/bin/sh\n# images-bench: the generic twin boots microvm with ACPI (generic_qemu)\n'
+                'for a do shift; case $a in microvm,*) a=$(printf %%s "$a" | sed s/acpi=off/acpi=on,ioapic2=off/);; esac\n'
+                '  set -- "$@" "$a"; done\nexec %s "$@"\n' % real)
+    os.chmod(path, 0o755)
+
+
+def make_generic_disk(img, out, kernel, meta, disk=None):
     """The twin of a disk-root image: the same disk (a link to it) and Debian's kernel, plus an initramfs whose
     bespoke-init (the disk's own /init, read back with fsck.erofs) mounts /dev, loads the disk and NIC modules
     and switches to the disk (`switchroot /dev/vda FSTYPE`), where the disk's init runs as in the trimmed image.
-    image.json's root.initrd names it, so `bespoke boot` passes it beside the disk."""
+    image.json's root.initrd names it, so `bespoke boot` passes it beside the disk.
+    DISK: (path, kind) of another file system image of the same tree (--roots): linked instead, its fstype's
+    modules loaded instead of erofs'."""
     root = meta["root"]
     os.makedirs(out)
     for f in os.listdir(img):
-        if f not in ("bzImage", "image.json", "boot.json", root["file"]):
+        if f not in ("bzImage", "image.json", "boot.json", "mem_floor.json", root["file"]):
             shutil.copy(os.path.join(img, f), out)
-    os.symlink(os.path.abspath(os.path.join(img, root["file"])), os.path.join(out, root["file"]))
+    disk_path, fstype = disk or (os.path.join(img, root["file"]), root["fstype"])
+    disk_file = os.path.basename(disk_path)
+    os.symlink(os.path.abspath(disk_path), os.path.join(out, disk_file))
     shutil.copyfile(kernel["vmlinuz"], os.path.join(out, "bzImage"))
     x = tempfile.mkdtemp(prefix="init.")
     try:
@@ -338,9 +404,9 @@ def make_generic_disk(img, out, kernel, meta):
         shutil.rmtree(x, ignore_errors=True)
     # kernel.json's disk modules are what the disk needs beyond the NIC modules (virtio_pci and its
     # dependencies are there), in dependency order after them: load both lists, NIC first.
-    order = kernel["modules"] + kernel["disk_modules"]
+    order = kernel["modules"] + (kernel["fs_modules"][fstype] if disk else kernel["disk_modules"])
     lines = ["mount devtmpfs /dev\n"] + ["insmod /lib/modules/%s.ko\n" % m for m, _ in order] + \
-            ["switchroot /dev/vda %s\n" % root["fstype"]]
+            ["switchroot /dev/vda %s\n" % fstype]
     entries = [("bespoke", 0o040755, b""), ("dev", 0o040755, b""), ("dev/console", 0o020600, b"", (5, 1)),
                ("lib", 0o040755, b""), ("lib/modules", 0o040755, b""), ("init", 0o100755, init)]
     for m, path in order:
@@ -351,7 +417,8 @@ def make_generic_disk(img, out, kernel, meta):
     with open(os.path.join(out, "initramfs.cpio.gz"), "wb") as f:
         f.write(archive)
     meta = dict(meta)
-    meta["root"] = dict(root, initrd="initramfs.cpio.gz")
+    meta["root"] = dict(root, initrd="initramfs.cpio.gz", file=disk_file, fstype=fstype,
+                        kind=fstype if disk else root["kind"])
     with open(os.path.join(out, "image.json"), "w") as f:
         json.dump(meta, f, indent=2)
     return {"initramfs_bytes": len(archive), "appended_bytes": len(archive), "init_conf": "".join(lines)}
@@ -561,9 +628,12 @@ def boot_once(bespoke, img, app, mem, timeout, log, probe=False):
     port = free_port()
     cmd = [bespoke, "boot", img, "--mem", "%dM" % mem, "--timeout", str(timeout),
            "--forward", "127.0.0.1:%d:%d" % (port, app["guest_port"])] + (["--probe-syscalls"] if probe else [])
+    env = None
+    if os.path.isdir(os.path.join(img, "qemu-bin")):  # generic_qemu
+        env = dict(os.environ, PATH=os.path.join(os.path.abspath(img), "qemu-bin") + os.pathsep + os.environ["PATH"])
     with open(log, "w") as out:
         t0 = time.monotonic()
-        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
         try:
             served, what = app["serve"](port, lambda: p.poll() is None, t0 + timeout)
             stopped = False
@@ -739,8 +809,13 @@ def main():
     ap.add_argument("--work", help="work directory, kept (default a temporary one, removed)")
     ap.add_argument("--root", choices=["initramfs", "erofs"],
                     help="rewrite --root KIND for every app (default: bespoke's, by app)")
+    ap.add_argument("--machine", choices=["pc", "microvm"], default="pc",
+                    help="QEMU machine for both kernels (rewrite --machine; default pc: on microvm the generic twin "
+                    "boots with acpi=on,ioapic2=off and hangs in about one boot of four under TCG, RESULTS.md)")
     ap.add_argument("--machines", help="compare QEMU machine types instead (pc,microvm): each app's image per machine, "
                     "booted alternating; no generic kernel, probe or --mem search")
+    ap.add_argument("--roots", help="compare root file system formats instead (of erofs, squashfs, squashfs-gzip, "
+                    "ext4): the app's root tree in each, booted by Debian's kernel alternating; no trimmed boots")
     ap.add_argument("--json", help="also write every measurement to this file")
     a = ap.parse_args()
 
@@ -780,12 +855,20 @@ def main():
         given[app_name] = path
     if machines:
         return compare_machines(bespoke, a, table, names, machines, cache, ksrc)
-    kernel = debian_kernel(a.debian_package)
+    if a.roots:
+        kinds = [k for k in a.roots.split(",") if k]
+        if len(kinds) < 2 or any(k not in ROOT_KINDS for k in kinds):
+            die("--roots: expected two or more of %s, not '%s'" % (", ".join(ROOT_KINDS), a.roots))
+        for tool in ("fsck.erofs", "mksquashfs", "mkfs.ext4", "resize2fs"):
+            if not shutil.which(tool):
+                die("%s not found in PATH (scripts/bootstrap installs erofs-utils, squashfs-tools, e2fsprogs)" % tool)
+        return compare_roots(bespoke, a, table, names, kinds, cache, ksrc, given)
+    kernel = debian_kernel(a.debian_package, a.machine)
     work = a.work or tempfile.mkdtemp(prefix="images-bench.")
     os.makedirs(work, exist_ok=True)
     results = {"debian": {k: kernel[k] for k in ("package", "version", "config")},
                "modules": [m for m, _ in kernel["modules"]], "disk_modules": [m for m, _ in kernel["disk_modules"]],
-               "runs": a.runs, "root": a.root or "bespoke's default", "apps": {}}
+               "runs": a.runs, "root": a.root or "bespoke's default", "machine": a.machine, "apps": {}}
     failed = False
     try:
         for name in names:
@@ -810,8 +893,7 @@ def main():
                 shutil.rmtree(rcache, ignore_errors=True)
                 note("%s: cold rewrite (fresh cache %s: a kernel build)" % (name, rcache))
             for i in range(a.warm_runs + 1):
-                # pc: the generic twin finds its disk and NIC on PCI (Debian's virtio_pci module).
-                hit, secs, err = rewrite(bespoke, manifest, app, img, rcache, ksrc, a.root, "pc",
+                hit, secs, err = rewrite(bespoke, manifest, app, img, rcache, ksrc, a.root, a.machine,
                                          app["adds"](work) if "adds" in app else [])
                 if err:
                     res["skipped"] = "bespoke rewrite: " + err
@@ -882,6 +964,138 @@ def print_and_save(results, a, report_fn):
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)
+
+
+ROOT_KINDS = {"erofs": "erofs", "squashfs": "squashfs", "squashfs-gzip": "squashfs", "ext4": "ext4"}
+
+
+def root_images(img, work, kinds):
+    """{kind: path}: the trimmed image's root.erofs, and the same tree (read back with fsck.erofs) written as each
+    other KIND: squashfs uncompressed like bespoke's EROFS (-noI -noD -noF -noX) or gzip'd (squashfs-gzip), ext4
+    without a journal (read-only root), shrunk to its smallest size (resize2fs -M). Owner root, times 0."""
+    tree = os.path.join(work, "root-tree")
+    shutil.rmtree(tree, ignore_errors=True)
+    r = subprocess.run(["fsck.erofs", "--extract=" + tree, os.path.join(img, "root.erofs")], capture_output=True, text=True)
+    if r.returncode != 0:
+        die("fsck.erofs --extract %s/root.erofs failed: %s" % (img, r.stderr.strip()[-200:]))
+    out = {}
+    for kind in kinds:
+        path = os.path.join(work, "root." + kind)
+        if os.path.exists(path):
+            os.remove(path)
+        if kind == "erofs":
+            out[kind] = os.path.join(img, "root.erofs")
+            continue
+        if kind.startswith("squashfs"):
+            cmds = [["mksquashfs", tree, path, "-noappend", "-all-root", "-all-time", "0", "-mkfs-time", "0",
+                     "-no-xattrs", "-quiet", "-no-progress"] + (["-noI", "-noD", "-noF", "-noX"] if kind == "squashfs" else [])]
+        else:
+            used = sum(os.lstat(os.path.join(d, f)).st_size for d, _, fs in os.walk(tree) for f in fs)
+            mib = used * 13 // 10 // (1 << 20) + 16
+            cmds = [["mkfs.ext4", "-q", "-F", "-d", tree, "-O", "^has_journal", "-m", "0", "-b", "4096",
+                     "-E", "root_owner=0:0", path, "%dM" % mib],
+                    ["e2fsck", "-f", "-y", path], ["resize2fs", "-M", path]]
+        for cmd in cmds:
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode not in (0, 1) or (r.returncode and cmd[0] != "e2fsck"):
+                die("%s failed: %s" % (" ".join(cmd[:2]), (r.stderr or r.stdout).strip()[-200:]))
+        out[kind] = path
+    shutil.rmtree(tree, ignore_errors=True)
+    return out
+
+
+def compare_roots(bespoke, a, table, names, kinds, cache, ksrc, given):
+    """--roots: the app's root tree in each file system format, each booted by Debian's kernel (which has them all
+    as modules) on the same machine, alternating: time to serving, smallest --mem, image bytes, and the bytes the
+    format's modules would add to a kernel. The trimmed kernel is one format's only, so the comparison of
+    formats runs on the generic kernel: same kernel, same tree, only the file system differs."""
+    kernel = debian_kernel(a.debian_package, a.machine)
+    work = a.work or tempfile.mkdtemp(prefix="images-bench.")
+    os.makedirs(work, exist_ok=True)
+    results = {"debian": {k: kernel[k] for k in ("package", "version")}, "machine": a.machine, "runs": a.runs,
+               "mem": a.mem, "kinds": kinds, "apps": {}}
+    failed = False
+    try:
+        for name in names:
+            app = table[name]
+            res = results["apps"][name] = {"binary": app["binary"], "args": app["args"], "kinds": {}}
+            manifest = os.path.join(work, name + ".yaml")
+            if name in given:
+                shutil.copyfile(given[name], manifest)
+            else:
+                r = subprocess.run([bespoke, "analyze", app["binary"], "-o", manifest, "-q"] + app.get("analyze", []),
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    die("bespoke analyze %s failed: %s" % (app["binary"], r.stderr.strip()[-200:]))
+            img = os.path.join(work, name + "-img")
+            hit, secs, err = rewrite(bespoke, manifest, app, img, cache, ksrc, "erofs", a.machine,
+                                     app["adds"](work) if "adds" in app else [])
+            if err:
+                die("%s: bespoke rewrite: %s" % (name, err))
+            with open(os.path.join(img, "image.json")) as f:
+                meta = json.load(f)
+            disks = root_images(img, work, kinds)
+            common = {m for m, _ in kernel["modules"]} | set()
+            dirs = {}
+            for kind in kinds:
+                dirs[kind] = os.path.join(work, "%s-%s" % (name, kind))
+                if os.path.isdir(dirs[kind]):
+                    shutil.rmtree(dirs[kind])
+                make_generic_disk(img, dirs[kind], kernel, meta, (disks[kind], ROOT_KINDS[kind]))
+                generic_qemu(dirs[kind], kernel)
+                fs_only = [(m, p) for m, p in kernel["fs_modules"][ROOT_KINDS[kind]]
+                           if m not in common and m not in ("virtio_blk", "overlay")]
+                res["kinds"][kind] = {"image_bytes": os.path.getsize(disks[kind]),
+                                      "image_blocks_bytes": os.stat(disks[kind]).st_blocks * 512,
+                                      "fs_modules": [m for m, _ in fs_only],
+                                      "fs_module_alloc_bytes": sum(elf_alloc_bytes(read_module(p)) for _, p in fs_only)}
+                note("%s %s: image %d bytes; modules %s" % (name, kind, res["kinds"][kind]["image_bytes"],
+                                                             ", ".join(res["kinds"][kind]["fs_modules"])))
+            boots = res["boots"] = {k: [] for k in kinds}
+            for i in range(a.runs):
+                order = kinds[i % len(kinds):] + kinds[:i % len(kinds)]  # each kind first in turn
+                for kind in order:
+                    b = boot_once(bespoke, dirs[kind], app, a.mem, a.timeout, os.path.join(work, "%s-%s.log" % (name, kind)))
+                    boots[kind].append(b)
+                    note("%s %s run %d: %s" % (name, kind, i + 1, "serves in %.0f ms" % b["serve_ms"] if b["ok"] else
+                                               "FAILED exit %d (%s): %s" % (b["exit"], b["serve"],
+                                                                            " | ".join(b.get("last_lines", [])))))
+                    failed |= not b["ok"]
+            if a.mem_search != "no":
+                lo, hi = (int(x) for x in a.mem_search.split(":"))
+                for kind in kinds:
+                    m, tried = smallest_mem(bespoke, dirs[kind], app, lo, hi, a.timeout,
+                                            os.path.join(work, "%s-%s-mem.log" % (name, kind)))
+                    res["kinds"][kind]["smallest_mib"] = m
+                    res["kinds"][kind]["mem_tried"] = tried
+        print_and_save(results, a, report_roots)
+    finally:
+        if not a.work:
+            shutil.rmtree(work, ignore_errors=True)
+    return 1 if failed else 0
+
+
+def report_roots(results, a):
+    d = results["debian"]
+    print("root formats: %s %s on QEMU -M %s%s, %s, %d boots per format, alternating; --mem %dM for timed boots" % (
+        d["package"], d["version"], results["machine"], " (acpi=on,ioapic2=off)" if results["machine"] == "microvm" else "",
+        accel_of(results, "erofs"), results["runs"], results["mem"]))
+    for name, res in results["apps"].items():
+        kinds = list(res["kinds"])
+        fmt = "%-44s" + " %22s" * len(kinds)
+        print("\n" + name)
+        print(fmt % (("metric",) + tuple(kinds)))
+        print(fmt % (("image bytes",) + tuple(str(res["kinds"][k]["image_bytes"]) for k in kinds)))
+        print(fmt % (("file system modules' loaded bytes",) + tuple(
+            "%d (%s)" % (res["kinds"][k]["fs_module_alloc_bytes"], "+".join(res["kinds"][k]["fs_modules"]))
+            for k in kinds)))
+        print(fmt % (("host time to serving, ms: median (min-max)",) + tuple(
+            spread([b["serve_ms"] for b in res["boots"][k] if b["ok"]]) for k in kinds)))
+        print(fmt % (("boots that served",) + tuple(
+            "%d/%d" % (sum(b["ok"] for b in res["boots"][k]), len(res["boots"][k])) for k in kinds)))
+        if all("smallest_mib" in res["kinds"][k] for k in kinds):
+            print(fmt % (("smallest --mem that serves, MiB",) + tuple(
+                str(res["kinds"][k]["smallest_mib"]) for k in kinds)))
 
 
 def compare_machines(bespoke, a, table, names, machines, cache, ksrc):
@@ -971,8 +1185,9 @@ def report_machines(results, a):
 
 def report(results, a):
     d = results["debian"]
-    print("images bench: %d boots per kernel and app, alternating; QEMU -M pc, %s, %d cores; --mem %dM for timed boots"
-          % (a.runs, accel_of(results), os.cpu_count(), a.mem))
+    print("images bench: %d boots per kernel and app, alternating; QEMU -M %s%s, %s, %d cores; --mem %dM for timed boots"
+          % (a.runs, a.machine, " (the generic twin with acpi=on,ioapic2=off)" if a.machine == "microvm" else "",
+             accel_of(results), os.cpu_count(), a.mem))
     print("generic kernel: %s %s; NIC modules loaded by insmod: %s; for a disk root also: %s" % (
         d["package"], d["version"], ", ".join(results["modules"]) or "none",
         ", ".join(m for m in results["disk_modules"] if m not in results["modules"]) or "none"))
