@@ -35,6 +35,7 @@ made (whether or not the goals hold), 1 when a boot or a serve check failed, 2 o
 Results and the command that produced them: bench/RESULTS.md.
 """
 import argparse
+import contextlib
 import glob
 import gzip
 import json
@@ -864,25 +865,17 @@ def main():
                 die("%s not found in PATH (scripts/bootstrap installs erofs-utils, squashfs-tools, e2fsprogs)" % tool)
         return compare_roots(bespoke, a, table, names, kinds, cache, ksrc, given)
     kernel = debian_kernel(a.debian_package, a.machine)
-    work = a.work or tempfile.mkdtemp(prefix="images-bench.")
-    os.makedirs(work, exist_ok=True)
     results = {"debian": {k: kernel[k] for k in ("package", "version", "config")},
                "modules": [m for m, _ in kernel["modules"]], "disk_modules": [m for m, _ in kernel["disk_modules"]],
                "runs": a.runs, "root": a.root or "bespoke's default", "machine": a.machine, "apps": {}}
     failed = False
-    try:
+    with work_dir(a) as work:
         for name in names:
             app = table[name]
             res = results["apps"][name] = {"binary": app["binary"], "args": app["args"]}
-            manifest = os.path.join(work, name + ".yaml")
-            if name in given:  # --manifest: e.g. the images test's, whose kernel its cache already holds
-                shutil.copyfile(given[name], manifest)
+            manifest = app_manifest(bespoke, work, name, app, given)
+            if name in given:
                 res["manifest"] = given[name]
-            else:
-                r = subprocess.run([bespoke, "analyze", app["binary"], "-o", manifest, "-q"] + app.get("analyze", []),
-                                   capture_output=True, text=True)
-                if r.returncode != 0:
-                    die("bespoke analyze %s failed: %s" % (app["binary"], r.stderr.strip()[-200:]))
             img = os.path.join(work, name + "-img")
             # Rewrite: cold (fresh cache) when asked, then warm runs on the same cache.
             # The first run fills whatever the cache lacks (cold: the kernel build; else perhaps the config
@@ -933,8 +926,7 @@ def main():
                     b = boot_once(bespoke, d, app, a.mem, a.timeout, os.path.join(work, "%s-%s.log" % (name, kind)))
                     boots[kind].append(b)
                     note("%s %s run %d: %s" % (name, kind, i + 1, "serves in %.0f ms, wall %s ms" % (
-                        b["serve_ms"], b.get("wall_ms")) if b["ok"] else "FAILED exit %d (%s): %s" % (
-                        b["exit"], b["serve"], " | ".join(b.get("last_lines", [])))))
+                        b["serve_ms"], b.get("wall_ms")) if b["ok"] else failed_text(b)))
                     failed |= not b["ok"]
             # The syscall probe: which syscall numbers each booted kernel implements (not ENOSYS).
             res["probe"] = {}
@@ -952,9 +944,6 @@ def main():
                                             os.path.join(work, "%s-%s-mem.log" % (name, kind)))
                     res["mem"][kind] = {"smallest_mib": m, "tried": tried}
         print_and_save(results, a, report)
-    finally:
-        if not a.work:
-            shutil.rmtree(work, ignore_errors=True)
     return 1 if failed else 0
 
 
@@ -1004,29 +993,50 @@ def root_images(img, work, kinds):
     return out
 
 
+@contextlib.contextmanager
+def work_dir(a):
+    """--work, kept; or a temporary directory, removed afterwards."""
+    work = a.work or tempfile.mkdtemp(prefix="images-bench.")
+    os.makedirs(work, exist_ok=True)
+    try:
+        yield work
+    finally:
+        if not a.work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def app_manifest(bespoke, work, name, app, given):
+    """WORK/NAME.yaml: the --manifest given for the app (e.g. the images test's, whose kernel the cache already
+    holds), else `bespoke analyze` of its binary."""
+    manifest = os.path.join(work, name + ".yaml")
+    if name in given:
+        shutil.copyfile(given[name], manifest)
+        return manifest
+    r = subprocess.run([bespoke, "analyze", app["binary"], "-o", manifest, "-q"] + app.get("analyze", []),
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        die("bespoke analyze %s failed: %s" % (app["binary"], r.stderr.strip()[-200:]))
+    return manifest
+
+
+def failed_text(b):
+    return "FAILED exit %d (%s): %s" % (b["exit"], b["serve"], " | ".join(b.get("last_lines", [])))
+
+
 def compare_roots(bespoke, a, table, names, kinds, cache, ksrc, given):
     """--roots: the app's root tree in each file system format, each booted by Debian's kernel (which has them all
     as modules) on the same machine, alternating: time to serving, smallest --mem, image bytes, and the bytes the
     format's modules would add to a kernel. The trimmed kernel is one format's only, so the comparison of
     formats runs on the generic kernel: same kernel, same tree, only the file system differs."""
     kernel = debian_kernel(a.debian_package, a.machine)
-    work = a.work or tempfile.mkdtemp(prefix="images-bench.")
-    os.makedirs(work, exist_ok=True)
     results = {"debian": {k: kernel[k] for k in ("package", "version")}, "machine": a.machine, "runs": a.runs,
                "mem": a.mem, "kinds": kinds, "apps": {}}
     failed = False
-    try:
+    with work_dir(a) as work:
         for name in names:
             app = table[name]
             res = results["apps"][name] = {"binary": app["binary"], "args": app["args"], "kinds": {}}
-            manifest = os.path.join(work, name + ".yaml")
-            if name in given:
-                shutil.copyfile(given[name], manifest)
-            else:
-                r = subprocess.run([bespoke, "analyze", app["binary"], "-o", manifest, "-q"] + app.get("analyze", []),
-                                   capture_output=True, text=True)
-                if r.returncode != 0:
-                    die("bespoke analyze %s failed: %s" % (app["binary"], r.stderr.strip()[-200:]))
+            manifest = app_manifest(bespoke, work, name, app, given)
             img = os.path.join(work, name + "-img")
             hit, secs, err = rewrite(bespoke, manifest, app, img, cache, ksrc, "erofs", a.machine,
                                      app["adds"](work) if "adds" in app else [])
@@ -1058,8 +1068,7 @@ def compare_roots(bespoke, a, table, names, kinds, cache, ksrc, given):
                     b = boot_once(bespoke, dirs[kind], app, a.mem, a.timeout, os.path.join(work, "%s-%s.log" % (name, kind)))
                     boots[kind].append(b)
                     note("%s %s run %d: %s" % (name, kind, i + 1, "serves in %.0f ms" % b["serve_ms"] if b["ok"] else
-                                               "FAILED exit %d (%s): %s" % (b["exit"], b["serve"],
-                                                                            " | ".join(b.get("last_lines", [])))))
+                                               failed_text(b)))
                     failed |= not b["ok"]
             if a.mem_search != "no":
                 lo, hi = (int(x) for x in a.mem_search.split(":"))
@@ -1069,9 +1078,6 @@ def compare_roots(bespoke, a, table, names, kinds, cache, ksrc, given):
                     res["kinds"][kind]["smallest_mib"] = m
                     res["kinds"][kind]["mem_tried"] = tried
         print_and_save(results, a, report_roots)
-    finally:
-        if not a.work:
-            shutil.rmtree(work, ignore_errors=True)
     return 1 if failed else 0
 
 
@@ -1100,11 +1106,9 @@ def report_roots(results, a):
 
 def compare_machines(bespoke, a, table, names, machines, cache, ksrc):
     """--machines: each app's image once per machine, booted alternating; boot.json's times side by side."""
-    work = a.work or tempfile.mkdtemp(prefix="images-bench.")
-    os.makedirs(work, exist_ok=True)
     results = {"machines": machines, "runs": a.runs, "mem": a.mem, "apps": {}}
     failed = False
-    try:
+    with work_dir(a) as work:
         for name in names:
             app = dict(table[name])
             if app.get("source"):
@@ -1141,13 +1145,9 @@ def compare_machines(bespoke, a, table, names, machines, cache, ksrc):
                         boot_to_exit(bespoke, imgs[m], app, a.mem, a.timeout, log)
                     boots[m].append(b)
                     note("%s %s run %d: %s" % (name, m, i + 1, "init at %s ms host, wall %s ms" % (
-                        b.get("host_init_ms"), b.get("wall_ms")) if b["ok"] else "FAILED exit %d (%s): %s" % (
-                        b["exit"], b["serve"], " | ".join(b.get("last_lines", [])))))
+                        b.get("host_init_ms"), b.get("wall_ms")) if b["ok"] else failed_text(b)))
                     failed |= not b["ok"]
         print_and_save(results, a, report_machines)
-    finally:
-        if not a.work:
-            shutil.rmtree(work, ignore_errors=True)
     return 1 if failed else 0
 
 
