@@ -66,6 +66,8 @@ NIC_MODULES = ["virtio_net"]
 BLOCK_MODULES = ["virtio_blk", "overlay"]
 FS_MODULES = {"erofs": ["crc32c_generic", "erofs"], "squashfs": ["squashfs"], "ext4": ["crc32c_generic", "ext4"]}
 DISK_MODULES = BLOCK_MODULES + FS_MODULES["erofs"]
+# An image with an entropy source (image.json's entropy: QEMU's virtio-rng): its driver, loaded by the twin too.
+ENTROPY_MODULES = ["virtio_rng"]
 NIC_CONFIG = ["VIRTIO", "VIRTIO_PCI_LIB", "VIRTIO_PCI_LIB_LEGACY", "VIRTIO_PCI", "VIRTIO_NET", "NET_FAILOVER",
               "FAILOVER", "PCI", "VIRTIO_MMIO", "VIRTIO_MMIO_CMDLINE_DEVICES", "ACPI", "SERIAL_8250_CONSOLE", "BLK_DEV_INITRD", "RD_GZIP", "DEVTMPFS", "VIRTIO_BLK",
               "EROFS_FS", "OVERLAY_FS"]
@@ -195,7 +197,8 @@ def resolve_debian_package(spec):
 
 
 def module_request():
-    return {"transports": TRANSPORT_MODULES, "nic": NIC_MODULES, "block": BLOCK_MODULES, "fs": FS_MODULES}
+    return {"transports": TRANSPORT_MODULES, "nic": NIC_MODULES, "block": BLOCK_MODULES, "fs": FS_MODULES,
+            "entropy": ENTROPY_MODULES}
 
 
 def debian_kernel(spec, machine):
@@ -225,6 +228,7 @@ def debian_kernel(spec, machine):
     k["machine"] = machine
     k["modules"] = [(m, os.path.join(out, "modules", m + ".ko")) for m in k["machines"][machine]["nic"]]
     k["disk_modules"] = [(m, os.path.join(out, "modules", m + ".ko")) for m in k["machines"][machine]["disk"]]
+    k["entropy_modules"] = [(m, os.path.join(out, "modules", m + ".ko")) for m in k["machines"][machine]["entropy"]]
     k["fs_modules"] = {fs: [(m, os.path.join(out, "modules", m + ".ko")) for m in mods]
                        for fs, mods in k["machines"][machine]["fs"].items()}
     return k
@@ -304,6 +308,7 @@ def fetch_debian_kernel(name, version, root, out):
         for mach, transport in TRANSPORT_MODULES.items():
             nic = closure([transport] + NIC_MODULES, set())
             machines[mach] = {"nic": nic, "disk": closure(DISK_MODULES, set(nic)),
+                              "entropy": closure(ENTROPY_MODULES, set(nic)),
                               "fs": {fs: closure(BLOCK_MODULES + mods, set(nic)) for fs, mods in FS_MODULES.items()}}
         shutil.copy(os.path.join(boot, vmlinuz[0]), os.path.join(tmp, "vmlinuz"))
         with open(os.path.join(tmp, "kernel.json"), "w") as f:
@@ -343,12 +348,16 @@ def make_generic(img, out, kernel):
         die("%s/initramfs.cpio.gz has no bespoke/init.conf" % img)
     lines = conf.decode().splitlines(True)
     ifup = next((i for i, l in enumerate(lines) if l.startswith("ifup ")), None)
+    entropy = bool(meta.get("entropy"))
+    # The NIC's modules before the first ifup (the transport's also serve the entropy source), the entropy
+    # source's before the app's first arg line when there is no ifup.
+    mods = (kernel["modules"] if ifup is not None or entropy else []) + (kernel["entropy_modules"] if entropy else [])
     extra = []
-    if ifup is not None:
-        insmods = ["insmod /lib/modules/%s.ko\n" % m for m, _ in kernel["modules"]]
-        lines[ifup:ifup] = insmods
+    if mods:
+        at = ifup if ifup is not None else next(i for i, l in enumerate(lines) if l.startswith("arg "))
+        lines[at:at] = ["insmod /lib/modules/%s.ko\n" % m for m, _ in mods]
         extra = [("lib", 0o040755, b""), ("lib/modules", 0o040755, b"")]
-        for m, path in kernel["modules"]:
+        for m, path in mods:
             with open(path, "rb") as f:
                 extra.append(("lib/modules/%s.ko" % m, 0o100644, f.read()))
     extra.append(("bespoke/init.conf", 0o100644, "".join(lines).encode()))
@@ -405,7 +414,8 @@ def make_generic_disk(img, out, kernel, meta, disk=None):
         shutil.rmtree(x, ignore_errors=True)
     # kernel.json's disk modules are what the disk needs beyond the NIC modules (virtio_pci and its
     # dependencies are there), in dependency order after them: load both lists, NIC first.
-    order = kernel["modules"] + (kernel["fs_modules"][fstype] if disk else kernel["disk_modules"])
+    order = kernel["modules"] + (kernel["fs_modules"][fstype] if disk else kernel["disk_modules"]) + \
+        (kernel["entropy_modules"] if meta.get("entropy") else [])
     lines = ["mount devtmpfs /dev\n"] + ["insmod /lib/modules/%s.ko\n" % m for m, _ in order] + \
             ["switchroot /dev/vda %s\n" % fstype]
     entries = [("bespoke", 0o040755, b""), ("dev", 0o040755, b""), ("dev/console", 0o020600, b"", (5, 1)),
@@ -651,7 +661,8 @@ def boot_once(bespoke, img, app, mem, timeout, log, probe=False):
     if os.path.isfile(bj):
         with open(bj) as f:
             b = json.load(f)
-        for k in ("guest_init_ms", "host_init_ms", "host_first_output_ms", "wall_ms", "accel", "machine"):
+        for k in ("guest_init_ms", "host_init_ms", "host_first_output_ms", "wall_ms", "accel", "machine",
+                  "random_ready_at_exec"):
             r[k] = b.get(k)
         if probe and b.get("syscall_probe"):
             r["implemented"] = b["syscall_probe"]["implemented"]
@@ -704,7 +715,8 @@ def boot_to_exit(bespoke, img, app, mem, timeout, log):
     if os.path.isfile(bj):
         with open(bj) as f:
             b = json.load(f)
-        for k in ("guest_init_ms", "host_init_ms", "host_first_output_ms", "wall_ms", "accel", "machine"):
+        for k in ("guest_init_ms", "host_init_ms", "host_first_output_ms", "wall_ms", "accel", "machine",
+                  "random_ready_at_exec"):
             r[k] = b.get(k)
     r["ok"] = rc == 0 and app["expect"] in text
     if not r["ok"]:

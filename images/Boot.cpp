@@ -95,6 +95,11 @@ llvm::Expected<std::optional<InitMarker>> parseInitMarker(llvm::StringRef line) 
       m.kind = InitMarker::Start;
       return expect(!value.getAsDouble(m.seconds), "'start SECONDS'");
     }
+    if (word == "random") {
+      m.kind = InitMarker::Random;
+      m.value = value == "ready";
+      return expect(value == "ready" || value == "not-ready", "'random ready' or 'random not-ready'");
+    }
     if (word == "exec") {
       m.kind = InitMarker::Exec;
       m.text = value.str();
@@ -153,7 +158,7 @@ std::string qemuOptionValue(llvm::StringRef v) {
 } // namespace
 
 std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool kvm, const BootRoot &root,
-                                     MachineKind machine) {
+                                     MachineKind machine, bool entropy) {
   const MachineFormat &m = machineFormat(machine);
   std::vector<std::string> cmd = {req.qemu, "-M", m.qemuMachine, "-m", req.mem, "-nodefaults", "-no-user-config",
                                   "-display", "none", "-serial", "stdio", "-no-reboot",
@@ -192,6 +197,10 @@ std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool 
     cmd.insert(cmd.end(), {"-netdev", netdev});
     addDevice(std::string(m.netDevice) + ",netdev=n0");
   }
+  if (entropy) {
+    cmd.insert(cmd.end(), {"-object", "rng-random,id=rng0,filename=/dev/urandom"});
+    addDevice(std::string(m.rngDevice) + ",rng=rng0");
+  }
   if (req.probeSyscalls) initArgs += " probe=syscalls";
   append += slotArgs + rootArgs;
   if (!initArgs.empty()) append += " --" + initArgs; // words after -- are init's arguments
@@ -207,10 +216,12 @@ llvm::Expected<BootResult> bootImage(const BootRequest &req, llvm::raw_ostream &
   if (!meta) return err(req.dir + "/image.json: " + meta.getError().message());
   auto json = llvm::json::parse((*meta)->getBuffer());
   if (!json) return err(req.dir + "/image.json: " + llvm::toString(json.takeError()));
-  bool network = false;
+  bool network = false, entropy = false;
   BootRoot root; // images from before `root` was recorded have an initramfs
   if (const llvm::json::Object *o = json->getAsObject()) {
     network = o->getBoolean("network").value_or(false);
+    entropy = o->getObject("entropy") != nullptr; // absent or null: no entropy source
+
     if (const llvm::json::Object *r = o->getObject("root")) {
       std::optional<llvm::StringRef> file = r->getString("file"), fstype = r->getString("fstype"),
                                      initrd = r->getString("initrd");
@@ -251,7 +262,7 @@ llvm::Expected<BootResult> bootImage(const BootRequest &req, llvm::raw_ostream &
   bool kvm = kvmUsable();
   r.accel = kvm ? "kvm" : "tcg";
   r.machine = machineFormat(machine).name;
-  r.command = qemuCommand(req, network, kvm, root, machine);
+  r.command = qemuCommand(req, network, kvm, root, machine, entropy);
   r.command[0] = qemu;
 
   int outPipe[2], errPipe[2];
@@ -302,6 +313,9 @@ llvm::Expected<BootResult> bootImage(const BootRequest &req, llvm::raw_ostream &
     case InitMarker::Start:
       r.guestInitSeconds = m.seconds;
       r.hostInitSeconds = elapsed();
+      break;
+    case InitMarker::Random:
+      r.randomReadyAtExec = m.value;
       break;
     case InitMarker::Exec:
       execSeen = true;
@@ -417,6 +431,7 @@ std::string bootJson(const BootRequest &req, const BootResult &r) {
       {"bespoke_boot", 1},
       {"exit_code", r.exitCode},
       {"stopped_by_signal", r.stoppedBySignal},
+      {"random_ready_at_exec", r.randomReadyAtExec < 0 ? llvm::json::Value(nullptr) : llvm::json::Value(r.randomReadyAtExec == 1)},
       {"accel", r.accel},
       {"machine", r.machine},
       {"mem", req.mem},

@@ -52,6 +52,7 @@ struct BootResult {
   double hostInitSeconds = -1;        // host wall time from QEMU's start to that marker
   double hostFirstOutputSeconds = -1; // host wall time to the app's first console line (-1: none)
   double wallSeconds = 0;             // QEMU's whole run
+  int randomReadyAtExec = -1;         // the kernel's random pool was initialised as the app started: 1, 0; -1 unknown
   int stoppedBySignal = 0;            // N when QEMU was ended by signal N after the app started (exitCode 128+N)
   std::vector<std::string> command;   // the QEMU command line
   SyscallProbe probe;                 // filled when the request asked for it
@@ -59,9 +60,9 @@ struct BootResult {
 
 // One line of bespoke-init's console protocol (images/README.md): `bespoke-init: WORD VALUE`.
 struct InitMarker {
-  enum Kind { Start, Exec, Exit, Signal, Seccomp, Enosys, ProbeDone, Error, Other } kind = Other;
+  enum Kind { Start, Random, Exec, Exit, Signal, Seccomp, Enosys, ProbeDone, Error, Other } kind = Other;
   double seconds = 0;      // Start: guest uptime; ProbeDone: the probe's duration (-1: not given)
-  int value = 0;           // Exit, Signal: N; Seccomp: instructions; ProbeDone: implemented
+  int value = 0;           // Exit, Signal: N; Seccomp: instructions; ProbeDone: implemented; Random: 1 ready
   int total = 0;           // ProbeDone: numbers probed
   std::vector<int> numbers; // Enosys: the listed ranges expanded, ascending
   std::string text;        // Exec: the program; Error: the message; Other: the whole rest
@@ -82,9 +83,10 @@ struct BootRoot {
 };
 
 // The QEMU command for the image (exposed for tests and --dry-run style inspection).
-// `machine`: image.json's machine.kind (the disk and the NIC are its virtio devices).
+// `machine`: image.json's machine.kind (the disk, the NIC and the entropy source are its virtio devices).
+// `entropy`: image.json's entropy is set: a virtio-rng device fed from the host's /dev/urandom.
 std::vector<std::string> qemuCommand(const BootRequest &req, bool network, bool kvm, const BootRoot &root = {},
-                                     MachineKind machine = UnrecordedMachine);
+                                     MachineKind machine = UnrecordedMachine, bool entropy = false);
 
 // Boots and waits. Console lines go to `console` as they arrive (carriage returns removed). Errors:
 // QEMU missing, image incomplete, timeout (QEMU killed), QEMU ending without init's exit marker, and

@@ -1,5 +1,5 @@
 // Files compiled into bespoke so an installed binary needs nothing from the source tree: the
-// config fragments (base, net, one per root kind, one per machine) and the static init. Paths come from images/CMakeLists.txt.
+// config fragments (base, net, one per root kind, one per machine, entropy) and the static init. Paths come from images/CMakeLists.txt.
 #include "images/Image.h"
 #include "images/KernelConfig.h"
 #include "images/Machine.h"
@@ -15,6 +15,7 @@ BESPOKE_EMBED(bespoke_root_initramfs_config, BESPOKE_ROOT_INITRAMFS_CONFIG);
 BESPOKE_EMBED(bespoke_root_erofs_config, BESPOKE_ROOT_EROFS_CONFIG);
 BESPOKE_EMBED(bespoke_machine_pc_config, BESPOKE_MACHINE_PC_CONFIG);
 BESPOKE_EMBED(bespoke_machine_microvm_config, BESPOKE_MACHINE_MICROVM_CONFIG);
+BESPOKE_EMBED(bespoke_entropy_config, BESPOKE_ENTROPY_CONFIG);
 BESPOKE_EMBED(bespoke_init_binary, BESPOKE_INIT_BINARY);
 
 extern "C" const char bespoke_base_config_start[], bespoke_base_config_end[];
@@ -23,6 +24,7 @@ extern "C" const char bespoke_root_initramfs_config_start[], bespoke_root_initra
 extern "C" const char bespoke_root_erofs_config_start[], bespoke_root_erofs_config_end[];
 extern "C" const char bespoke_machine_pc_config_start[], bespoke_machine_pc_config_end[];
 extern "C" const char bespoke_machine_microvm_config_start[], bespoke_machine_microvm_config_end[];
+extern "C" const char bespoke_entropy_config_start[], bespoke_entropy_config_end[];
 extern "C" const char bespoke_init_binary_start[], bespoke_init_binary_end[];
 
 namespace bespoke {
@@ -53,6 +55,9 @@ llvm::StringRef machineFragmentText(MachineKind kind) {
                            bespoke_machine_microvm_config_end - bespoke_machine_microvm_config_start);
   }
   return "";
+}
+llvm::StringRef entropyFragmentText() {
+  return llvm::StringRef(bespoke_entropy_config_start, bespoke_entropy_config_end - bespoke_entropy_config_start);
 }
 llvm::StringRef initBinary() {
   return llvm::StringRef(bespoke_init_binary_start, bespoke_init_binary_end - bespoke_init_binary_start);

@@ -97,6 +97,8 @@ std::string imageJson(const Image &img, uint64_t rootBytes) {
       {"files_not_carried", strings(img.notCarried)},
       {"seccomp", std::move(seccomp)},
       {"network", img.config.network},
+      {"entropy", img.config.entropy.empty() ? llvm::json::Value(nullptr)
+                                             : llvm::json::Object{{"device", "virtio-rng"}, {"why", img.config.entropy}}},
       {"mounts", llvm::json::Object{{"proc", img.config.procfs}, {"sys", img.config.sysfs}}},
       {"required_options", std::move(options)},
       {"kernel",
@@ -118,7 +120,7 @@ std::string imageJson(const Image &img, uint64_t rootBytes) {
        }()},
       {"machine", [&] {
          const MachineFormat &m = machineFormat(img.machine);
-         bool bus = needsVirtioBus(img.config.network, rootFormat(img.root).block());
+         bool bus = needsVirtioBus(img.config.network, rootFormat(img.root).block(), !img.config.entropy.empty());
          return llvm::json::Object{{"kind", m.name},
                                    {"bus", bus ? llvm::json::Value(m.bus) : llvm::json::Value(nullptr)},
                                    {"why", img.machineWhy}};
@@ -165,11 +167,24 @@ std::string renderInitConf(const KernelConfig &config, const std::string &appPat
   return out;
 }
 
-llvm::Error addRootAndMachineFragments(KernelConfig &config, RootKind root, MachineKind machine) {
+std::string entropyReason(const Footprint &footprint) {
+  for (const SyscallUse &u : footprint.syscalls)
+    if (u.name == "getrandom") return "app: syscall getrandom";
+  for (const std::string &p : footprint.kernel.paths)
+    if (p == "/dev/random") return "app: path /dev/random";
+  return "";
+}
+
+llvm::Error addDeviceFragments(KernelConfig &config, RootKind root, MachineKind machine) {
   auto rootFragment = parseFragment(rootFragmentText(root), std::string("images/root-") + rootFormat(root).name + ".config");
   if (!rootFragment) return rootFragment.takeError();
   addFragment(config, *rootFragment, "root");
-  if (!needsVirtioBus(config.network, rootFormat(root).block())) return llvm::Error::success();
+  if (!config.entropy.empty()) {
+    auto entropy = parseFragment(entropyFragmentText(), "images/entropy.config");
+    if (!entropy) return entropy.takeError();
+    addFragment(config, *entropy, "entropy");
+  }
+  if (!needsVirtioBus(config.network, rootFormat(root).block(), !config.entropy.empty())) return llvm::Error::success();
   auto machineFragment = parseFragment(machineFragmentText(machine),
                                        std::string("images/machine-") + machineFormat(machine).name + ".config");
   if (!machineFragment) return machineFragment.takeError();
@@ -242,7 +257,8 @@ llvm::Expected<Image> buildImage(const ImageRequest &req, llvm::raw_ostream &pro
   auto net = parseFragment(netFragmentText(), "images/net.config");
   if (!net) return net.takeError();
   img.config = composeConfig(*base, *net, reqs);
-  if (llvm::Error e = addRootAndMachineFragments(img.config, img.root, img.machine)) return e;
+  img.config.entropy = entropyReason(req.footprint);
+  if (llvm::Error e = addDeviceFragments(img.config, img.root, img.machine)) return e;
   if (!img.seccomp.bpf.empty()) {
     // SECCOMP_FILTER is def_bool y on HAVE_ARCH_SECCOMP_FILTER && SECCOMP && NET (arch/Kconfig): the
     // classic-BPF filter code lives in net/core/filter.c. NET alone adds no NIC and no ifup.

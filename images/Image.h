@@ -83,9 +83,14 @@ struct Image {
 std::string renderInitConf(const KernelConfig &config, const std::string &appPath, const std::vector<std::string> &args,
                            const std::string &seccompPath = "", bool overlayRoot = false);
 
-// The root's fragment (reasons "root: ..."), then the machine's ("machine: ...") when the image has a virtio
-// device (config.network, or a block root); an image without one gets the same kernel on every machine.
-llvm::Error addRootAndMachineFragments(KernelConfig &config, RootKind root, MachineKind machine);
+// The root's fragment (reasons "root: ..."), the entropy source's ("entropy: ...", when config.entropy says
+// why), then the machine's ("machine: ...") when the image has a virtio device (config.network, a block root
+// or the entropy source); an image without one gets the same kernel on every machine.
+llvm::Error addDeviceFragments(KernelConfig &config, RootKind root, MachineKind machine);
+
+// Why the image needs an entropy source, or "" when it does not: the footprint's getrandom syscall or its
+// /dev/random path, both of which wait until the kernel's random pool is initialised.
+std::string entropyReason(const Footprint &footprint);
 
 // The embedded static init program (images/init/bespoke-init.c, built with musl-gcc).
 llvm::StringRef initBinary();

@@ -28,9 +28,11 @@ struct ConfigFragment {
 // options that follow, until a blank line.
 llvm::Expected<ConfigFragment> parseFragment(llvm::StringRef text, llvm::StringRef name);
 
-// The embedded images/base.config and images/net.config (images/root-KIND.config: RootImage.h).
+// The embedded images/base.config, images/net.config and images/entropy.config (images/root-KIND.config:
+// RootImage.h; images/machine-KIND.config: Machine.h).
 llvm::StringRef baseFragmentText();
 llvm::StringRef netFragmentText();
+llvm::StringRef entropyFragmentText();
 
 struct KernelConfig {
   struct Requirement {
@@ -39,6 +41,7 @@ struct KernelConfig {
   };
   std::map<std::string, Requirement> required; // option (no CONFIG_ prefix) -> value and why
   bool network = false;                         // the image configures lo and eth0
+  std::string entropy;                          // why the image has a virtio-rng device ("": it has none)
   bool procfs = false, sysfs = false;           // bespoke-init mounts /proc, /sys
   std::string resolved;                         // the full .config, once resolved
 

@@ -13,7 +13,7 @@ namespace {
 const MachineFormat Formats[] = {
     // romfile=: no iPXE option ROM for SeaBIOS to load (the kernel drives the NIC). The kernel's default
     // reboot works: ACPI (none here), then the keyboard controller's reset line.
-    {MachineKind::Pc, "pc", "pc", "pci", "virtio-blk-pci", "virtio-net-pci,romfile=", ""},
+    {MachineKind::Pc, "pc", "pc", "pci", "virtio-blk-pci", "virtio-net-pci,romfile=", "virtio-rng-pci", ""},
     // acpi=off: no ACPI tables (the kernel has no ACPI), one IO-APIC, and the fixed virtio-mmio layout of
     // virtioSlot. auto-kernel-cmdline=off: QEMU would append the slots' virtio_mmio.device= after init's
     // "--" arguments, where the kernel does not read them; bespoke names them itself.
@@ -23,7 +23,7 @@ const MachineFormat Formats[] = {
     // reboot=t: microvm has no keyboard controller; the kernel's default reboot polls port 0x64 (QEMU had not
     // exited after 120 s under TCG). A triple fault is QEMU's reset at once, and -no-reboot makes it its exit.
     {MachineKind::Microvm, "microvm", "microvm,acpi=off,auto-kernel-cmdline=off,rtc=on", "virtio-mmio",
-     "virtio-blk-device", "virtio-net-device", "reboot=t"},
+     "virtio-blk-device", "virtio-net-device", "virtio-rng-device", "reboot=t"},
 };
 
 } // namespace

@@ -21,6 +21,7 @@ struct MachineFormat {
   const char *bus;         // the virtio transport: image.json's machine.bus
   const char *blockDevice; // -device for the root disk
   const char *netDevice;   // -device for the NIC (",netdev=n0" follows)
+  const char *rngDevice;   // -device for the entropy source (",rng=rng0" follows)
   const char *kernelArgs;  // added to the kernel command line ("" for none)
 };
 
@@ -42,7 +43,8 @@ inline constexpr const char *DefaultMachineWhy =
 // The embedded images/machine-KIND.config fragment: the bus and virtio transport the machine's devices need.
 llvm::StringRef machineFragmentText(MachineKind kind);
 
-// Where the image's virtio device number `index` (0: the root disk when there is one, then the NIC) sits.
+// Where the image's virtio device number `index` (0: the root disk when there is one, then the NIC, then the
+// entropy source) sits.
 // pc: nowhere in particular (QEMU places PCI devices, the kernel probes the bus): both empty. microvm:
 // transport `index` (",bus=virtio-mmio-bus.N" after -device) and the kernel argument naming it
 // ("virtio_mmio.device=512@0xADDR:IRQ"), before init's "--" (QEMU's own would come after it, where the
@@ -53,6 +55,6 @@ struct VirtioSlot {
 VirtioSlot virtioSlot(MachineKind kind, unsigned index);
 
 // True when the image has a virtio device, and so its kernel needs the machine's fragment.
-inline bool needsVirtioBus(bool network, bool blockRoot) { return network || blockRoot; }
+inline bool needsVirtioBus(bool network, bool blockRoot, bool entropy) { return network || blockRoot || entropy; }
 
 } // namespace bespoke

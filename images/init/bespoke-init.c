@@ -16,7 +16,8 @@
 //                               127.0.0.1:PORT, so host port forwards reach apps that bind loopback
 //   probe=syscalls              before the app starts, call every syscall number 0..511 and print those
 //                               that return ENOSYS (`bespoke-init: enosys RANGES`, `probe done ...`)
-// It prints `bespoke-init: start SECONDS` (time since boot), `bespoke-init: exec PROGRAM`, runs the app,
+// It prints `bespoke-init: start SECONDS` (time since boot), `bespoke-init: random ready|not-ready` (whether
+// the kernel's random pool is initialised), `bespoke-init: exec PROGRAM`, runs the app,
 // reaps every child, prints `bespoke-init: exit N` (or `bespoke-init: signal N`) and reboots, which makes
 // QEMU (-no-reboot) exit. `bespoke boot` reads these marker lines from the serial console.
 #define _GNU_SOURCE
@@ -36,6 +37,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -488,6 +490,10 @@ int main(int argc, char **argv) {
     if (relay_pid == 0) relay(netaddr, nrelays, listen_ports, target_ports);
   }
 
+  // Whether the kernel's random pool is initialised as the app starts: until it is, getrandom without
+  // GRND_NONBLOCK and /dev/random wait (OpenSSL does; images/entropy.config is the image's remedy).
+  unsigned char rnd;
+  say("random %s", syscall(SYS_getrandom, &rnd, 1, GRND_NONBLOCK) == 1 ? "ready" : "not-ready");
   say("exec %s", app[0]);
   // Debian's default PATH after /app: programs the app executes by name (tar's `sh -c xz`) are in the
   // image at their paths on the host.

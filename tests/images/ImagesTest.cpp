@@ -313,6 +313,14 @@ TEST(Boot, ParsesInitMarkers) {
   ASSERT_TRUE(m);
   EXPECT_EQ(m->kind, InitMarker::Signal);
   EXPECT_EQ(m->value, 9);
+  m = parse("bespoke-init: random ready");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->kind, InitMarker::Random);
+  EXPECT_EQ(m->value, 1);
+  m = parse("bespoke-init: random not-ready");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->value, 0);
+  EXPECT_FALSE(bool(parseInitMarker("bespoke-init: random soon")));
   m = parse("bespoke-init: exec /app/musl-echo");
   ASSERT_TRUE(m);
   EXPECT_EQ(m->kind, InitMarker::Exec);
@@ -404,7 +412,8 @@ TEST(Boot, JsonHasTheSyscallProbe) {
 // on SIGTERM (its message on standard error, exit 0), or without any message.
 static std::string fakeQemu(const std::string &dir, const std::string &how) {
   std::string path = dir + "/qemu-" + how;
-  std::string script = "#!/bin/sh\necho 'bespoke-init: start 0.5'\necho 'bespoke-init: exec /app/server'\n"
+  std::string script = "#!/bin/sh\necho 'bespoke-init: start 0.5'\necho 'bespoke-init: random not-ready'\n"
+                       "echo 'bespoke-init: exec /app/server'\n"
                        "echo 'listening'\n";
   if (how == "sigterm") script += "echo 'qemu-system-x86_64: terminating on signal 15 from pid 1 (sh)' >&2\n";
   script += "exit 0\n";
@@ -437,6 +446,8 @@ TEST(Boot, ServerStoppedFromOutsideKeepsItsTimes) {
   ASSERT_TRUE(bool(json));
   EXPECT_EQ(json->getAsObject()->getInteger("stopped_by_signal"), 15);
   EXPECT_EQ(json->getAsObject()->getInteger("exit_code"), 143);
+  EXPECT_EQ(r->randomReadyAtExec, 0);
+  EXPECT_EQ(json->getAsObject()->getBoolean("random_ready_at_exec"), false);
   // QEMU gone without a word (a crash, or killed outright): still an error, not an exit status.
   req.qemu = fakeQemu(dir, "silent");
   r = bootImage(req, console);

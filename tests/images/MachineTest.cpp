@@ -21,15 +21,17 @@ std::string joined(const std::vector<std::string> &cmd) {
   return all;
 }
 
-// base + net (when `network`) + the root's and the machine's fragments, as buildImage composes them.
-KernelConfig composed(bool network, RootKind root, MachineKind machine) {
+// base + net (when `network`) + the root's, the entropy source's (when `entropy`) and the machine's
+// fragments, as buildImage composes them.
+KernelConfig composed(bool network, RootKind root, MachineKind machine, bool entropy = false) {
   auto base = parseFragment(baseFragmentText(), "images/base.config");
   auto net = parseFragment(netFragmentText(), "images/net.config");
   EXPECT_TRUE(base && net);
   KernelRequirements app;
   if (network) app.options["NET"] = {"syscall socket"};
   KernelConfig c = composeConfig(*base, *net, app);
-  llvm::Error e = addRootAndMachineFragments(c, root, machine);
+  if (entropy) c.entropy = "app: syscall getrandom";
+  llvm::Error e = addDeviceFragments(c, root, machine);
   EXPECT_FALSE(bool(e)) << llvm::toString(std::move(e));
   return c;
 }
@@ -94,6 +96,38 @@ TEST(Machine, OnlyImagesWithAVirtioDeviceGetTheMachinesFragment) {
     EXPECT_EQ(has(pc, "VIRTIO_NET"), network);
     EXPECT_EQ(has(mvm, "VIRTIO_BLK"), root == RootKind::Erofs);
   }
+}
+
+TEST(Machine, AnAppThatWaitsForRandomnessGetsTheEntropySource) {
+  Footprint fp;
+  EXPECT_EQ(entropyReason(fp), "");
+  fp.kernel.paths = {"/dev/urandom"}; // never waits
+  EXPECT_EQ(entropyReason(fp), "");
+  fp.kernel.paths.push_back("/dev/random");
+  EXPECT_EQ(entropyReason(fp), "app: path /dev/random");
+  SyscallUse getrandom;
+  getrandom.name = "getrandom";
+  fp.syscalls.push_back(getrandom);
+  EXPECT_EQ(entropyReason(fp), "app: syscall getrandom");
+  // A static initramfs image without a NIC still gets a bus for it: the entropy source is a virtio device.
+  for (MachineKind machine : {MachineKind::Pc, MachineKind::Microvm}) {
+    KernelConfig c = composed(false, RootKind::Initramfs, machine, true);
+    ASSERT_TRUE(has(c, "HW_RANDOM_VIRTIO") && has(c, "HW_RANDOM"));
+    EXPECT_EQ(c.required.at("HW_RANDOM_VIRTIO").reasons[0].rfind("entropy: ", 0), 0u);
+    EXPECT_TRUE(has(c, machine == MachineKind::Pc ? "VIRTIO_PCI" : "VIRTIO_MMIO"));
+    EXPECT_FALSE(has(composed(false, RootKind::Initramfs, machine), "HW_RANDOM_VIRTIO"));
+  }
+  // Its device follows the disk and the NIC: on microvm in the next slot, named before init's "--".
+  BootRequest req;
+  req.dir = "img";
+  req.forwards = {*parseForward("7000:7")};
+  std::string all = joined(qemuCommand(req, true, false, {"root.erofs", "erofs", ""}, MachineKind::Microvm, true));
+  EXPECT_NE(all.find("-object rng-random,id=rng0,filename=/dev/urandom -device virtio-rng-device,rng=rng0,"
+                     "bus=virtio-mmio-bus.2 "), std::string::npos) << all;
+  EXPECT_NE(all.find("virtio_mmio.device=512@0xfeb00400:7 root=/dev/vda"), std::string::npos) << all;
+  all = joined(qemuCommand(req, false, false, {}, MachineKind::Pc, true));
+  EXPECT_NE(all.find("-device virtio-rng-pci,rng=rng0 "), std::string::npos) << all;
+  EXPECT_EQ(joined(qemuCommand(req, false, false, {}, MachineKind::Pc)).find("rng"), std::string::npos);
 }
 
 TEST(Machine, QemuCommandOnPc) {

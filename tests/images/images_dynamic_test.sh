@@ -366,6 +366,11 @@ rc=$?
 [ $rc -eq 143 ] && [ "$(json "$W/nginx-img/boot.json" 'd["stopped_by_signal"], d["host_init_ms"] > 0')" = "(15, True)" ] \
   && pass "nginx stopped from outside: boot exit 143, boot.json with its init time and stopped_by_signal 15" \
   || fail "nginx stop: boot exit $rc; $(cat "$W/nginx.err" | tail -2)"
+# getrandom in its manifest: the image has QEMU's virtio-rng, and the kernel's random pool was ready when nginx
+# started (without it OpenSSL waited for it; images/entropy.config).
+[ "$(json "$I" 'd["entropy"]["device"]')" = virtio-rng ] && [ "$(json "$W/nginx-img/boot.json" 'd["random_ready_at_exec"]')" = True ] \
+  && pass "nginx image: virtio-rng, random pool ready at exec" \
+  || fail "nginx image: entropy $(json "$I" 'd["entropy"]'), random_ready_at_exec $(json "$W/nginx-img/boot.json" 'd.get("random_ready_at_exec")')"
 echo "--- nginx console (tail)"; tail -8 "$W/nginx.out"
 
 # --- python3: the program's output and exit status in the image are the host's.
