@@ -1,0 +1,40 @@
+// eBPF programs as the kernel loads them: struct bpf_insn arrays (linux/bpf.h) and the cgroup hook each is
+// for. What extension-gen/ produces, verify/ proves and extension-gen's loader loads: the same bytes.
+// A data-type library: it depends on nothing of bespoke's.
+#pragma once
+
+#include <linux/bpf.h>
+
+#include <string>
+#include <vector>
+
+namespace bespoke {
+
+// The cgroup hooks of a per-application network policy (issue 14). SockCreate runs when a socket is made
+// (BPF_PROG_TYPE_CGROUP_SOCK, context struct bpf_sock); Linux 6.1 runs it from inet_create and
+// inet6_create only, so it sees AF_INET and AF_INET6 sockets and nothing else (AF_UNIX, AF_PACKET and
+// AF_NETLINK are the seccomp filter's). The others are BPF_PROG_TYPE_CGROUP_SOCK_ADDR (context struct
+// bpf_sock_addr): bind, connect and sendmsg with an address, per IP version.
+enum class NetHook { SockCreate, Bind4, Bind6, Connect4, Connect6, Sendmsg4, Sendmsg6 };
+
+inline constexpr NetHook AllNetHooks[] = {NetHook::SockCreate, NetHook::Bind4,    NetHook::Bind6,   NetHook::Connect4,
+                                          NetHook::Connect6,   NetHook::Sendmsg4, NetHook::Sendmsg6};
+
+// "sock_create", "bind4", "bind6", "connect4", "connect6", "sendmsg4", "sendmsg6".
+const char *hookName(NetHook hook);
+bpf_prog_type programType(NetHook hook);  // BPF_PROG_TYPE_CGROUP_SOCK or BPF_PROG_TYPE_CGROUP_SOCK_ADDR
+bpf_attach_type attachType(NetHook hook); // BPF_CGROUP_INET_SOCK_CREATE, BPF_CGROUP_INET4_BIND, ...
+bool isIpv6(NetHook hook);                // Bind6, Connect6, Sendmsg6
+
+// One program. Its return value is the verdict: 1 allows the operation, 0 refuses it (the caller sees
+// EPERM and keeps running).
+struct EbpfProgram {
+  NetHook hook = NetHook::SockCreate;
+  std::vector<bpf_insn> insns;
+};
+
+// One instruction as one line of assembly ("r0 = 1", "if r2 != 0xa goto +3", "r2 = *(u32 *)(r1 +4)",
+// "exit"; jump targets relative, as the kernel's verifier log prints them).
+std::string disassemble(const bpf_insn &insn);
+
+} // namespace bespoke
