@@ -26,6 +26,13 @@ bpf_prog_type programType(NetHook hook);  // BPF_PROG_TYPE_CGROUP_SOCK or BPF_PR
 bpf_attach_type attachType(NetHook hook); // BPF_CGROUP_INET_SOCK_CREATE, BPF_CGROUP_INET4_BIND, ...
 bool isIpv6(NetHook hook);                // Bind6, Connect6, Sendmsg6
 
+// The context as a program reads it (x86-64, little-endian; the kernel rewrites these loads):
+//   struct bpf_sock (SockCreate): family at offset 4, type at 8, protocol at 12, each a 4-byte read of the
+//     plain value (type without SOCK_NONBLOCK/SOCK_CLOEXEC).
+//   struct bpf_sock_addr (the others): user_ip4 at offset 4 (4-byte read: the address's bytes in memory
+//     order, so 10.0.0.53 reads as 0x3500000a), user_ip6[0..3] at 8, 12, 16, 20 (each 4 bytes, the same
+//     way), user_port at 24 (4-byte read: the port in network byte order in the low 16 bits, upper 16 bits
+//     zero, so port 6379 = 0x18eb reads as 0xeb18).
 // One program. Its return value is the verdict: 1 allows the operation, 0 refuses it (the caller sees
 // EPERM and keeps running).
 struct EbpfProgram {
