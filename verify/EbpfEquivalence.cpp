@@ -274,7 +274,7 @@ llvm::Expected<EbpfVerdict> proveNetProgram(const EbpfProgram &p, const NetPolic
     z3::expr r0 = encodeProgram(ctx, p, c);
     z3::expr allowed = encodePolicy(ctx, p.hook, policy, c);
     z3::expr programAllows = r0 != ctx.bv_val(0, 64);
-    z3::solver s(ctx);
+    z3::solver s(ctx, "QF_BV");
     s.add(programAllows != allowed);
     z3::check_result res = s.check();
     if (res == z3::unknown)
