@@ -285,8 +285,11 @@ TEST(EbpfProof, HandWrittenProgramsAreProven) {
     EbpfVerdict v = prove(c.program, c.policy);
     EXPECT_TRUE(v.equivalent) << v.counterexample;
     EXPECT_FALSE(concreteDifference(c.program, c.policy).has_value());
-    std::printf("%s: %zu instructions proven equivalent in %.4f s\n", c.name.c_str(), c.program.insns.size(),
-                v.seconds);
+    // The first proofs in a process also pay for Z3's warm-up; the second is the steady state.
+    EbpfVerdict again = prove(c.program, c.policy);
+    EXPECT_TRUE(again.equivalent);
+    std::printf("%s: %zu instructions proven equivalent in %.4f s (again: %.4f s)\n", c.name.c_str(),
+                c.program.insns.size(), v.seconds, again.seconds);
     EXPECT_LT(v.seconds, 5.0); // milliseconds expected; generous for a loaded machine
   }
 }
