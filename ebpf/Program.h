@@ -5,6 +5,7 @@
 
 #include <linux/bpf.h>
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -33,8 +34,16 @@ bool isIpv6(NetHook hook);                // Bind6, Connect6, Sendmsg6
 //     order, so 10.0.0.53 reads as 0x3500000a), user_ip6[0..3] at 8, 12, 16, 20 (each 4 bytes, the same
 //     way), user_port at 24 (4-byte read: the port in network byte order in the low 16 bits, upper 16 bits
 //     zero, so port 6379 = 0x18eb reads as 0xeb18).
+// user_ip4 may be read only in the v4 hooks and user_ip6 only in the v6 hooks (the kernel refuses the other).
+// A UDP sendmsg to a v4-mapped address from a dual-stack socket takes the IPv4 path: sendmsg4 sees it, as the
+// plain v4 address; connect6 does see v4-mapped addresses.
+//
 // One program. Its return value is the verdict: 1 allows the operation, 0 refuses it (the caller sees
-// EPERM and keeps running).
+// EPERM and keeps running). Programs return exactly 0 or 1: the kernel lets bind programs return 2 and 3
+// too (bit 1: skip the CAP_NET_BIND_SERVICE check), which nothing here means.
+// The kernel's limit for one program as the project uses it (BPF_MAXINSNS; also the unprivileged limit).
+inline constexpr size_t EbpfMaxInstructions = 4096;
+
 struct EbpfProgram {
   NetHook hook = NetHook::SockCreate;
   std::vector<bpf_insn> insns;

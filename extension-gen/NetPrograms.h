@@ -13,9 +13,6 @@
 
 namespace bespoke {
 
-// The kernel's limit for one program as the project uses it (BPF_MAXINSNS; also the unprivileged limit).
-inline constexpr size_t EbpfMaxInstructions = 4096;
-
 // The program for one hook. Its verdict (r0 at exit: 1 allow, 0 refuse) equals allows(policy, event) for
 // every context the hook can present. Deterministic: the same policy gives the same bytes.
 // Errors: a destination whose family is not AF_INET or AF_INET6, a program longer than EbpfMaxInstructions.

@@ -9,7 +9,7 @@
 #include <llvm/ADT/StringExtras.h>
 #include <z3++.h>
 
-#include "verify/EbpfInterpreter.h"
+#include "ebpf/Interpreter.h"
 #include "verify/EbpfSafety.h"
 #include "verify/Equivalence.h"
 

@@ -30,7 +30,7 @@ std::vector<ContextField> readableContextFields(NetHook hook) {
 
 namespace {
 
-constexpr size_t MaxInstructions = 4096;
+constexpr size_t MaxInstructions = EbpfMaxInstructions;
 constexpr unsigned NumRegs = 11; // r0..r10
 constexpr uint8_t FramePointer = 10;
 

@@ -5,6 +5,8 @@
 // cgroup v2, as bespoke run --net does.
 #include "extension-gen/NetAttach.h"
 #include "extension-gen/NetPrograms.h"
+#include "ebpf/Interpreter.h"
+#include "verify/EbpfSafety.h"
 
 #include <gtest/gtest.h>
 
@@ -109,88 +111,30 @@ std::string listing(const EbpfProgram &p) {
 }
 
 // ----------------------------------------------------------------------------------------------------
-// An interpreter of exactly the instructions NetPrograms may emit (anything else fails the test).
+// Programs run on the shared interpreter (ebpf/Interpreter.h) after verify/'s safety check (the subset the
+// kernel's verifier accepts): r0 at exit, or why the program is outside it.
 
-// The context as ebpf/Program.h lays it out: struct bpf_sock or struct bpf_sock_addr, 4-byte fields.
-struct Context {
-  uint8_t bytes[32] = {};
-  void put(size_t off, uint32_t v) { memcpy(bytes + off, &v, 4); }
-};
-
-Context contextFor(const NetEvent &e, uint32_t portGarbage = 0) {
-  Context c;
-  if (e.hook == NetHook::SockCreate) {
-    c.put(4, e.family);
-    c.put(8, e.type);
-    c.put(12, e.protocol);
-    return c;
+std::optional<uint64_t> run(const EbpfProgram &p, const std::vector<uint8_t> &ctx, std::string &why) {
+  if (llvm::Error e = checkEbpfSafety(p)) {
+    why = llvm::toString(std::move(e));
+    return std::nullopt;
   }
-  c.put(0, isIpv6(e.hook) ? AF_INET6 : AF_INET);
-  if (isIpv6(e.hook))
-    memcpy(c.bytes + 8, e.ip.data(), 16);
-  else
-    memcpy(c.bytes + 4, e.ip.data(), 4);
-  uint16_t net = htons(e.port);
-  c.put(24, uint32_t(net) | portGarbage << 16);
-  return c;
+  uint64_t r0 = runNetProgram(p, ctx);
+  if (r0 == RunFailed) {
+    why = "the interpreter could not run it";
+    return std::nullopt;
+  }
+  return r0;
 }
 
-// r0 at exit, or an explanation of why the program is outside the subset.
-std::optional<uint64_t> run(const std::vector<bpf_insn> &prog, const Context &ctx, std::string &why) {
-  uint64_t r[11] = {};
-  bool init[11] = {};
-  init[1] = true;
-  for (size_t pc = 0; pc < prog.size();) {
-    const bpf_insn &i = prog[pc];
-    auto fail = [&](const char *what) {
-      why = std::to_string(pc) + ": " + disassemble(i) + ": " + what;
-      return std::nullopt;
-    };
-    if (i.dst_reg > 10)
-      return fail("bad register");
-    switch (i.code) {
-    case BPF_LDX | BPF_MEM | BPF_W:
-      if (i.src_reg != 1 || i.off < 0 || i.off + 4 > int(sizeof ctx.bytes) || i.off % 4)
-        return fail("not a 4-byte context load");
-      uint32_t v;
-      memcpy(&v, ctx.bytes + i.off, 4);
-      r[i.dst_reg] = v, init[i.dst_reg] = true;
-      break;
-    case BPF_ALU | BPF_AND | BPF_K:
-      if (!init[i.dst_reg])
-        return fail("uninitialized register");
-      r[i.dst_reg] = uint32_t(r[i.dst_reg]) & uint32_t(i.imm);
-      break;
-    case BPF_ALU64 | BPF_MOV | BPF_K:
-      r[i.dst_reg] = uint64_t(int64_t(i.imm)), init[i.dst_reg] = true;
-      break;
-    case BPF_JMP32 | BPF_JEQ | BPF_K:
-    case BPF_JMP32 | BPF_JNE | BPF_K: {
-      if (!init[i.dst_reg])
-        return fail("uninitialized register");
-      if (i.off <= 0)
-        return fail("not a forward jump");
-      bool eq = uint32_t(r[i.dst_reg]) == uint32_t(i.imm);
-      if (eq == (BPF_OP(i.code) == BPF_JEQ))
-        pc += i.off;
-      break;
-    }
-    case BPF_JMP | BPF_JA:
-      if (i.off <= 0)
-        return fail("not a forward jump");
-      pc += i.off;
-      break;
-    case BPF_JMP | BPF_EXIT:
-      if (!init[0])
-        return fail("r0 not set");
-      return r[0];
-    default:
-      return fail("instruction outside the subset");
-    }
-    ++pc;
+// The event's context, with `portGarbage` in user_port's upper half (where the kernel puts zeros).
+std::vector<uint8_t> contextFor(const NetEvent &e, uint32_t portGarbage = 0) {
+  std::vector<uint8_t> ctx = netContext(e);
+  if (e.hook != NetHook::SockCreate) {
+    ctx[offsetof(bpf_sock_addr, user_port) + 2] = uint8_t(portGarbage);
+    ctx[offsetof(bpf_sock_addr, user_port) + 3] = uint8_t(portGarbage >> 8);
   }
-  why = "ran off the end";
-  return std::nullopt;
+  return ctx;
 }
 
 // Events worth trying on one hook under one policy: every value the policy names, its neighbours, the
@@ -300,7 +244,7 @@ TEST(NetPrograms, AgreesWithReferenceSemantics) {
       for (const NetEvent &e : eventsFor(np.policy, p.hook, rng)) {
         for (uint32_t garbage : {0u, 0xabcdu}) { // user_port's upper half is documented zero; ignored anyway
           std::string why;
-          std::optional<uint64_t> r0 = run(p.insns, contextFor(e, garbage), why);
+          std::optional<uint64_t> r0 = run(p, contextFor(e, garbage), why);
           ASSERT_TRUE(r0) << why << "\n" << listing(p);
           bool want = allows(np.policy, e);
           ASSERT_EQ(*r0, want ? 1u : 0u) << describe(e) << " port garbage " << garbage << "\n" << listing(p);
@@ -325,7 +269,7 @@ TEST(NetPrograms, V4DestinationMatchesItsMappedFormOnlyInV6Hooks) {
     std::string why;
     for (const EbpfProgram &prog : progs)
       if (prog.hook == hook)
-        return run(prog.insns, contextFor(e), why).value_or(99);
+        return run(prog, contextFor(e), why).value_or(99);
     return uint64_t(98);
   };
   EXPECT_EQ(verdict(NetHook::Connect4, v4(10, 0, 0, 53), 53), 1u);

@@ -1,7 +1,7 @@
-// A concrete interpreter for the eBPF network programs verify/ proves (EbpfSafety.h's subset). It only
-// replays the prover's counterexamples and backs the tests; the Z3 encoding (EbpfEquivalence.cpp) is written
-// independently from the kernel's rules, so a mistake in either shows up as a counterexample that does not
-// reproduce.
+// The concrete interpreter for the eBPF network programs (verify/EbpfSafety.h's subset), shared like
+// seccomp/Interpreter: verify/ replays its counterexamples on it, and the tests of what extension-gen generates
+// run programs on it. The Z3 encoding (verify/EbpfEquivalence.cpp) is written independently from the kernel's
+// rules, so a mistake in either shows up as a counterexample that does not reproduce.
 #pragma once
 
 #include <cstdint>
@@ -22,5 +22,7 @@ std::vector<uint8_t> netContext(const NetEvent &event);
 // a jump out of range, more steps than instructions) returns RunFailed.
 inline constexpr uint64_t RunFailed = ~uint64_t{0};
 uint64_t runNetProgram(const EbpfProgram &p, const NetEvent &event);
+// The same on context bytes the caller made (e.g. netContext's with junk where the kernel puts zeros).
+uint64_t runNetProgram(const EbpfProgram &p, const std::vector<uint8_t> &context);
 
 } // namespace bespoke

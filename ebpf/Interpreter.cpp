@@ -1,4 +1,4 @@
-#include "verify/EbpfInterpreter.h"
+#include "ebpf/Interpreter.h"
 
 #include <sys/socket.h>
 
@@ -35,8 +35,9 @@ std::vector<uint8_t> netContext(const NetEvent &e) {
   return ctx;
 }
 
-uint64_t runNetProgram(const EbpfProgram &p, const NetEvent &event) {
-  std::vector<uint8_t> ctx = netContext(event);
+uint64_t runNetProgram(const EbpfProgram &p, const NetEvent &event) { return runNetProgram(p, netContext(event)); }
+
+uint64_t runNetProgram(const EbpfProgram &p, const std::vector<uint8_t> &ctx) {
   // r1 holds a real address: loads are checked against the context's bytes, not trusted.
   const uint64_t base = reinterpret_cast<uintptr_t>(ctx.data());
   uint64_t r[11] = {};
