@@ -1,4 +1,4 @@
-// The eBPF network-program prover (verify/EbpfSafety.h, EbpfEquivalence.h, EbpfInterpreter.h): hand-written
+// The eBPF network-program prover (verify/EbpfSafety.h, EbpfEquivalence.h; ebpf/Interpreter.h): hand-written
 // programs proven against their NetPolicy, every single-instruction mutant of them refused by safety or with
 // a counterexample that reproduces (or shown meaning-preserving), and programs the safety check refuses.
 #include <arpa/inet.h>
