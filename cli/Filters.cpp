@@ -4,11 +4,15 @@
 #include "analyzer/SyscallTable.h"
 #include "extension-gen/Gate.h"
 #include "extension-gen/Install.h"
+#include "extension-gen/ManifestNet.h"
 #include "extension-gen/ManifestPolicy.h"
+#include "extension-gen/NetPrograms.h"
+#include "extension-gen/NetRun.h"
 #include "extension-gen/Render.h"
 #include "manifests/Manifest.h"
 #include "seccomp/Bpf.h"
 #include "seccomp/Interpreter.h"
+#include "verify/EbpfEquivalence.h"
 #include "verify/Equivalence.h"
 #include "verify/Safety.h"
 
@@ -203,12 +207,50 @@ std::optional<std::string> resolveCommand(const std::string &cmd) {
   return std::nullopt;
 }
 
+// `run --net`: the command forked into a cgroup with the network policy's eBPF programs, each proven first.
+int runUnderNet(const std::string &manifestPath, const Manifest &m, const ProvenFilter &pf, const std::string &path,
+                const std::vector<std::string> &command, const ParsedArgs &args, bool quiet) {
+  NetFlags flags{args.all("allow-bind"), args.all("allow-connect")};
+  auto policy = netPolicyFromManifest(m, manifestPath, flags);
+  if (!policy) return inputError(policy.takeError());
+  auto programs = compileNetPrograms(*policy);
+  if (!programs) return inputError(programs.takeError());
+  for (const EbpfProgram &p : *programs) {
+    auto v = proveNetProgram(p, *policy);
+    if (!v) return proofFailure("run", v.takeError());
+    if (!v->equivalent) {
+      fprintf(stderr, "bespoke run: the %s program is not proven: at %s it %s, the policy %s\n", hookName(p.hook),
+              v->counterexample.c_str(), v->programResult ? "allows" : "refuses", v->policyAllows ? "allows" : "refuses");
+      return ExitNegative;
+    }
+  }
+  if (!quiet) {
+    std::string fams;
+    for (uint32_t f : policy->families) fams += (fams.empty() ? "" : ", ") + std::to_string(f);
+    fprintf(stderr, "bespoke run: note: --net: %zu eBPF programs proven; socket families [%s] (AF_INET=2, AF_INET6=10 "
+            "are the ones checked), %zu bind ports (and port 0), %s\n", programs->size(), fams.c_str(),
+            policy->bindPorts.size(), policy->connectAny ? "connect anywhere"
+            : (std::to_string(policy->connect.size()) + " connect destinations").c_str());
+  }
+  auto r = runUnderNetPrograms(*programs, path, command, [&]() { return installFilter(pf.program); });
+  if (!r) {
+    fprintf(stderr, "bespoke run: --net: %s\n", llvm::toString(r.takeError()).c_str());
+    return ExitUsage;
+  }
+  if (r->leftBehindKilled && !quiet)
+    fprintf(stderr, "bespoke run: note: %s left %d processes running; killed them to detach the network programs\n",
+            command[0].c_str(), r->leftBehindKilled);
+  return r->status;
+}
+
 int runRun(const ParsedArgs &args) {
   std::optional<std::string> manifest = args.get("manifest");
   std::vector<std::string> command = args.rest;
   if (!manifest) return usageError("run", "missing --manifest MANIFEST");
   if (command.empty()) return usageError("run", "missing the command (bespoke run --manifest M -- CMD ARGS...)");
   bool quiet = args.has("quiet");
+  if (!args.has("net") && (args.has("allow-bind") || args.has("allow-connect")))
+    return usageError("run", "--allow-bind and --allow-connect need --net");
 
   Manifest m;
   auto policy = loadPolicy("run", *manifest, defaultAction(args), policyOptions(args), quiet, &m);
@@ -227,6 +269,7 @@ int runRun(const ParsedArgs &args) {
     fprintf(stderr, "bespoke run: %s: command not found or not executable\n", command[0].c_str());
     return 127;
   }
+  if (args.has("net")) return runUnderNet(*manifest, m, pf, *path, command, args, quiet);
   std::vector<char *> argv;
   for (std::string &a : command) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -301,12 +344,25 @@ Command runUnderFilterCommand() {
           {"usage: bespoke run --manifest MANIFEST [options] -- CMD [ARGS...]\n",
            "Compiles and proves MANIFEST's filter (as extend does), sets no_new_privs, installs the filter for\n"
            "every thread (SECCOMP_FILTER_FLAG_TSYNC) and executes CMD. The filter is installed before the exec,\n"
-           "so execve is allowed even when the manifest lacks it (a note says so).\n",
-           "exit status: CMD's own; 1 the filter was not proven, 2 bad input, 127 CMD cannot be executed\n",
+           "so execve is allowed even when the manifest lacks it (a note says so).\n"
+           "With --net (root, cgroup v2), CMD also runs in a fresh cgroup with eBPF programs, each proven by Z3\n"
+           "against the network policy before it is loaded: AF_INET/AF_INET6 sockets only of the manifest's\n"
+           "socket families, bind only to --allow-bind ports (and port 0), connect and sendmsg only to\n"
+           "--allow-connect destinations; anything else fails with EPERM and CMD keeps running. The cgroup\n"
+           "and programs are removed when CMD ends (processes it leaves behind are killed).\n",
+           "exit status: CMD's own; 1 the filter or a network program was not proven, 2 bad input (also: no\n"
+           "cgroup v2, not root, a manifest without socket facts with --net), 127 CMD cannot be executed\n",
            " (put the command after --)"},
           {value("manifest", {"--manifest", "-m"}, "MANIFEST", "a file name", "the application's manifest"),
            defaultActionOption("for syscalls outside the manifest (as for extend; default kill-process)", false),
-           noArgsOption(false), clone3EnosysOption(false), quietOption("no notes on standard error"), rest("command")},
+           noArgsOption(false), clone3EnosysOption(false),
+           flag("net", {"--net"}, "also enforce the network policy with proven eBPF cgroup programs (root)"),
+           value("allow-bind", {"--allow-bind"}, "PORT", "a port", "with --net: a port CMD may bind (repeatable)").repeat(),
+           value("allow-connect", {"--allow-connect"}, "DEST", "HOST:PORT|any",
+                 "with --net: where CMD may connect or send datagrams: 10.0.0.53:53,\n"
+                 "[2001:db8::1]:443, *:53, 10.0.0.53:* or any (repeatable)")
+               .repeat(),
+           quietOption("no notes on standard error"), rest("command")},
           runRun};
 }
 

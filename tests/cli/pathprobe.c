@@ -1,13 +1,17 @@
 // pathprobe: for each probe named on the command line, a forked child takes that kernel path; the parent
-// prints "NAME refused" when the child was killed by SIGSYS (a seccomp filter's kill action) and "NAME
-// allowed" when the call returned (whatever its result). Run under `bespoke run`, it shows what the
+// prints "NAME refused" when the child was killed by SIGSYS (a seccomp filter's kill action), "NAME eperm"
+// when the call failed with EPERM (a seccomp errno action, or an eBPF cgroup program of `run --net`) and
+// "NAME allowed" when it returned otherwise (whatever its result). Run under `bespoke run`, it shows what the
 // filter of another program's manifest does to a child of the filtered process. Only write, clone
 // (fork), wait4 and exit besides the probes, so the filters of the servers it runs under allow it.
-//   pathprobe [tiocsti|tcgets|newuser|packet|netlink]...
+//   pathprobe [tiocsti|tcgets|newuser|packet|netlink|inet6|bind:PORT]...
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <errno.h>
+#include <netinet/in.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -30,6 +34,16 @@ static long probe(const char *name) {
   }
   if (!strcmp(name, "packet")) return syscall(SYS_socket, 17 /* AF_PACKET */, SOCK_RAW, 0x300);
   if (!strcmp(name, "netlink")) return syscall(SYS_socket, 16 /* AF_NETLINK */, SOCK_RAW, 0);
+  if (!strcmp(name, "inet6")) return syscall(SYS_socket, AF_INET6, SOCK_STREAM, 0);
+  if (!strncmp(name, "bind:", 5)) { // an IPv4 TCP socket bound to 0.0.0.0:PORT
+    long fd = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return fd;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)atoi(name + 5));
+    return syscall(SYS_bind, fd, &a, sizeof a);
+  }
   return -2;
 }
 
@@ -48,11 +62,15 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; ++i) {
     pid_t pid = fork();
     if (pid < 0) return 3;
-    if (pid == 0) _exit(probe(argv[i]) == -2 ? 4 : 0);
+    if (pid == 0) {
+      long r = probe(argv[i]);
+      _exit(r == -2 ? 4 : r == -1 && errno == EPERM ? 6 : 0);
+    }
     int status = 0;
     if (waitpid(pid, &status, 0) != pid) return 3;
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) say(argv[i], "refused");
     else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) say(argv[i], "allowed");
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 6) say(argv[i], "eperm");
     else say(argv[i], "failed");
   }
   return 0;
