@@ -113,6 +113,9 @@ llvm::Expected<NetCgroup> NetCgroup::create(const std::vector<EbpfProgram> &prog
       break;
     }
     int err = errno;
+    if (err == EACCES || err == EPERM)
+      return errnoError(err, "cannot create cgroup " + candidate + " (network policy programs need root: CAP_BPF, "
+                             "CAP_NET_ADMIN and write access to the cgroup v2 tree)");
     if (err != EEXIST || n >= 1000)
       return errnoError(err, "cannot create cgroup " + candidate);
   }

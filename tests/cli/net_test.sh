@@ -50,6 +50,47 @@ grep -q "bind: Operation not permitted" "$TMP/r2.log" && [ $rc -eq 1 ] \
   && pass "redis-server --net --allow-bind $OTHER: binding $PORT fails with EPERM, redis exits 1" \
   || fail "redis-server refused its port: exit $rc" "$(grep -i -m2 'bind\|error' "$TMP/r2.log")"
 
+# nginx likewise, on the port its configuration names (one process, files under $TMP/ng).
+"$BESPOKE" analyze /usr/sbin/nginx -o "$TMP/nginx.yaml" -q || fail "analyze nginx"
+NPORT=$(free_port)
+mkdir -p "$TMP/ng"
+cat > "$TMP/ng/nginx.conf" <<CONF
+daemon off;
+master_process off;
+pid $TMP/ng/nginx.pid;
+error_log stderr;
+events {}
+http {
+  access_log off;
+  client_body_temp_path $TMP/ng/body;
+  proxy_temp_path $TMP/ng/proxy;
+  fastcgi_temp_path $TMP/ng/fastcgi;
+  uwsgi_temp_path $TMP/ng/uwsgi;
+  scgi_temp_path $TMP/ng/scgi;
+  server { listen 127.0.0.1:$NPORT; location / { return 200 "served under --net\n"; } }
+}
+CONF
+NGINX=(/usr/sbin/nginx -p "$TMP/ng" -c "$TMP/ng/nginx.conf")
+"$BESPOKE" run -m "$TMP/nginx.yaml" --net --allow-bind "$NPORT" -- "${NGINX[@]}" >"$TMP/n1.log" 2>&1 &
+RUN=$!
+page=""
+for _ in $(seq 1 100); do
+  page=$(curl -sf --max-time 5 "http://127.0.0.1:$NPORT/" 2>/dev/null) && [ -n "$page" ] && break
+  kill -0 $RUN 2>/dev/null || break
+  sleep 0.1
+done
+kill -TERM $RUN # passed on to nginx, which stops
+wait $RUN
+rc=$?
+[ "$page" = "served under --net" ] && [ $rc -eq 0 ] \
+  && pass "nginx --net --allow-bind $NPORT: GET / -> '$page'; SIGTERM to bespoke run reaches nginx, exit 0" \
+  || fail "nginx --net --allow-bind $NPORT: '$page', exit $rc" "$(tail -3 "$TMP/n1.log")"
+"$BESPOKE" run -m "$TMP/nginx.yaml" --net --allow-bind "$OTHER" -- "${NGINX[@]}" >"$TMP/n2.log" 2>&1
+rc=$?
+grep -q "bind() to 127.0.0.1:$NPORT failed (1: Operation not permitted)" "$TMP/n2.log" && [ $rc -eq 1 ] \
+  && pass "nginx --net --allow-bind $OTHER: bind() to its port fails with EPERM, nginx exits 1" \
+  || fail "nginx refused its port: exit $rc" "$(tail -2 "$TMP/n2.log")"
+
 # 3. Families: redis' manifest with its socket domains narrowed to AF_INET and AF_UNIX. With the errno:1 default
 # action the filter answers AF_PACKET and AF_NETLINK (which the cgroup hook never sees) with EPERM; the
 # cgroup program refuses AF_INET6 and the port not allowed. Without --net, only the filter acts.
@@ -92,6 +133,20 @@ bad "a destination without a port" "--allow-connect '10.0.0.1': no port" -m "$TM
 bad "an IPv6 destination without brackets" "IPv6 goes in brackets" -m "$TMP/redis.yaml" --net --allow-connect 2001:db8::1:443 -- /usr/bin/true
 bad "port 0" "--allow-bind '0'" -m "$TMP/redis.yaml" --net --allow-bind 0 -- /usr/bin/true
 bad "--allow-bind without --net" "need --net" -m "$TMP/redis.yaml" --allow-bind 80 -- /usr/bin/true
+# Not root: no cgroup of its own, no eBPF; and no cgroup v2 mounted (a private mount namespace without it).
+cp "$TMP/redis.yaml" "$TMP/nobody.yaml" && chmod 755 "$TMP" && chmod 644 "$TMP/nobody.yaml"
+su -s /bin/sh nobody -c "'$BESPOKE' run -m '$TMP/nobody.yaml' -q --net -- /usr/bin/true" >"$TMP/bad.out" 2>"$TMP/bad.err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "need root" "$TMP/bad.err" && pass "bad input: not root -> exit 2 ($(head -c 120 "$TMP/bad.err"))" \
+  || fail "bad input: not root: exit $rc" "$(cat "$TMP/bad.err")"
+unshare -m sh -c "umount /sys/fs/cgroup/unified 2>/dev/null; umount /sys/fs/cgroup 2>/dev/null; '$BESPOKE' run -m '$TMP/redis.yaml' -q --net -- /usr/bin/true" >"$TMP/bad.out" 2>"$TMP/bad.err"
+rc=$?
+if grep -q cgroup2 /proc/self/mountinfo && ! unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; umount /sys/fs/cgroup 2>/dev/null; grep -q " cgroup2 " /proc/self/mountinfo'; then
+  [ $rc -eq 2 ] && grep -q "no cgroup v2 file system is mounted" "$TMP/bad.err" && pass "bad input: no cgroup v2 mounted -> exit 2" \
+    || fail "bad input: no cgroup v2: exit $rc" "$(cat "$TMP/bad.err")"
+else
+  echo "SKIP: cannot hide cgroup v2 in a mount namespace here"
+fi
 [ "$(leftovers)" = "$BEFORE" ] && pass "still no cgroup left after the bad inputs" || fail "cgroups left after bad input"
 
 echo "$passed passed, $failed failed"
