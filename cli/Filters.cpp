@@ -6,13 +6,11 @@
 #include "extension-gen/Install.h"
 #include "extension-gen/ManifestNet.h"
 #include "extension-gen/ManifestPolicy.h"
-#include "extension-gen/NetPrograms.h"
 #include "extension-gen/NetRun.h"
 #include "extension-gen/Render.h"
 #include "manifests/Manifest.h"
 #include "seccomp/Bpf.h"
 #include "seccomp/Interpreter.h"
-#include "verify/EbpfEquivalence.h"
 #include "verify/Equivalence.h"
 #include "verify/Safety.h"
 
@@ -213,17 +211,8 @@ int runUnderNet(const std::string &manifestPath, const Manifest &m, const Proven
   NetFlags flags{args.all("allow-bind"), args.all("allow-connect")};
   auto policy = netPolicyFromManifest(m, manifestPath, flags);
   if (!policy) return inputError(policy.takeError());
-  auto programs = compileNetPrograms(*policy);
-  if (!programs) return inputError(programs.takeError());
-  for (const EbpfProgram &p : *programs) {
-    auto v = proveNetProgram(p, *policy);
-    if (!v) return proofFailure("run", v.takeError());
-    if (!v->equivalent) {
-      fprintf(stderr, "bespoke run: the %s program is not proven: at %s it %s, the policy %s\n", hookName(p.hook),
-              v->counterexample.c_str(), v->programResult ? "allows" : "refuses", v->policyAllows ? "allows" : "refuses");
-      return ExitNegative;
-    }
-  }
+  auto programs = compileProvenNet(*policy);
+  if (!programs) return proofFailure("run", programs.takeError());
   if (!quiet) {
     std::string fams;
     for (uint32_t f : policy->families) fams += (fams.empty() ? "" : ", ") + std::to_string(f);

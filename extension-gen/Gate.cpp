@@ -1,7 +1,9 @@
-// Gate: compilePolicy, then proveEquivalent; only a proven program leaves.
+// Gate: compilePolicy, then proveEquivalent (and compileNetPrograms, then proveNetProgram); only proven programs leave.
 #include "extension-gen/Gate.h"
 
 #include "extension-gen/Compiler.h"
+#include "extension-gen/NetPrograms.h"
+#include "verify/EbpfEquivalence.h"
 
 namespace bespoke {
 
@@ -25,6 +27,31 @@ llvm::Expected<ProvenFilter> compileProven(const Policy &policy) {
                                        verdict->counterexample + " it returns " + actionText(verdict->filterAction) +
                                        ", the policy says " + actionText(verdict->policyAction));
   return ProvenFilter{std::move(*prog), std::move(*verdict)};
+}
+
+llvm::Expected<std::vector<EbpfProgram>> compileProvenNet(const NetPolicy &policy) {
+  auto programs = compileNetPrograms(policy);
+  if (!programs)
+    return llvm::make_error<ProofError>(ProofError::BadPolicy,
+                                        "cannot compile the network policy: " + llvm::toString(programs.takeError()));
+  for (const EbpfProgram &p : *programs) {
+    auto v = proveNetProgram(p, policy);
+    if (!v) {
+      ProofError::Kind kind = ProofError::GaveUp;
+      std::string msg;
+      llvm::handleAllErrors(
+          v.takeError(), [&](const ProofError &e) { kind = e.kind; msg = e.message; },
+          [&](const llvm::ErrorInfoBase &e) { msg = e.message(); });
+      return llvm::make_error<ProofError>(kind, std::string("the ") + hookName(p.hook) + " program was not proven: " + msg);
+    }
+    if (!v->equivalent)
+      return llvm::make_error<ProofError>(ProofError::NotEquivalent,
+                                          std::string("the ") + hookName(p.hook) +
+                                              " program is NOT equivalent to the network policy: at " +
+                                              v->counterexample + " it " + (v->programResult ? "allows" : "refuses") +
+                                              ", the policy " + (v->policyAllows ? "allows" : "refuses"));
+  }
+  return programs;
 }
 
 } // namespace bespoke

@@ -1,8 +1,10 @@
-// Gate: the only way extension-gen hands out a filter — compile the Policy, prove the program means it,
-// return both. A program the proof does not accept is never returned; why is a typed error (ProofError,
+// Gate: the only way extension-gen hands out a filter or network programs — compile the policy, prove the
+// program means it, return both. A program the proof does not accept is never returned; why is a typed error (ProofError,
 // verify/Equivalence.h) that callers act on by kind (the CLI's exit statuses) and print by message.
 #pragma once
 
+#include "ebpf/NetPolicy.h"
+#include "ebpf/Program.h"
 #include "seccomp/Bpf.h"
 #include "seccomp/Policy.h"
 #include "verify/Equivalence.h"
@@ -25,5 +27,10 @@ struct ProvenFilter {
 //   NotEquivalent      the prover found a seccomp_data where program and policy differ
 //                      ("the compiled filter is NOT equivalent to the policy: for ... it returns ...")
 llvm::Expected<ProvenFilter> compileProven(const Policy &policy);
+
+// The same gate for a network policy's eBPF programs (NetPrograms.h, verify/EbpfEquivalence.h): every
+// program compiled and proven, or none. BadPolicy: the generator refuses the policy; KernelWouldRefuse,
+// GaveUp: a program without a verdict; NotEquivalent: an event where a program and the policy differ.
+llvm::Expected<std::vector<EbpfProgram>> compileProvenNet(const NetPolicy &policy);
 
 } // namespace bespoke
