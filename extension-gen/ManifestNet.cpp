@@ -6,6 +6,8 @@
 
 #include "llvm/ADT/StringRef.h"
 
+#include <optional>
+
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
@@ -15,13 +17,19 @@ namespace {
 
 llvm::Error err(const llvm::Twine &msg) { return llvm::createStringError(llvm::inconvertibleErrorCode(), msg); }
 
+// "1".."65535"; nullopt for anything else.
+std::optional<uint16_t> parsePort(llvm::StringRef text) {
+  unsigned port = 0;
+  if (text.getAsInteger(10, port) || port == 0 || port > 65535) return std::nullopt;
+  return uint16_t(port);
+}
+
 } // namespace
 
 llvm::Expected<uint16_t> parseBindPort(const std::string &text) {
-  unsigned port = 0;
-  if (llvm::StringRef(text).getAsInteger(10, port) || port == 0 || port > 65535)
-    return err("--allow-bind '" + text + "': expected a port 1..65535");
-  return uint16_t(port);
+  std::optional<uint16_t> port = parsePort(text);
+  if (!port) return err("--allow-bind '" + text + "': expected a port 1..65535");
+  return *port;
 }
 
 llvm::Expected<std::vector<NetDestination>> parseDestination(const std::string &text) {
@@ -36,9 +44,9 @@ llvm::Expected<std::vector<NetDestination>> parseDestination(const std::string &
   if (portText == "*") {
     d.anyPort = true;
   } else {
-    unsigned port = 0;
-    if (portText.getAsInteger(10, port) || port == 0 || port > 65535) return bad("the port is not 1..65535 or *");
-    d.port = uint16_t(port);
+    std::optional<uint16_t> port = parsePort(portText);
+    if (!port) return bad("the port is not 1..65535 or *");
+    d.port = *port;
   }
   if (host == "*") {
     if (d.anyPort) return bad("*:* allows everything: say any");
