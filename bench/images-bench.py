@@ -334,9 +334,7 @@ def make_generic(img, out, kernel):
     with open(os.path.join(img, "image.json")) as f:
         meta = json.load(f)
     if (meta.get("root") or {}).get("fstype"):
-        g = make_generic_disk(img, out, kernel, meta)
-        generic_qemu(out, kernel)
-        return g
+        return make_generic_disk(img, out, kernel, meta)
     shutil.copytree(img, out)
     generic_qemu(out, kernel)
     shutil.copyfile(kernel["vmlinuz"], os.path.join(out, "bzImage"))
@@ -395,6 +393,7 @@ def make_generic_disk(img, out, kernel, meta, disk=None):
     modules loaded instead of erofs'."""
     root = meta["root"]
     os.makedirs(out)
+    generic_qemu(out, kernel)
     for f in os.listdir(img):
         if f not in ("bzImage", "image.json", "boot.json", "mem_floor.json", root["file"]):
             shutil.copy(os.path.join(img, f), out)
@@ -1064,7 +1063,6 @@ def compare_roots(bespoke, a, table, names, kinds, cache, ksrc, given):
                 if os.path.isdir(dirs[kind]):
                     shutil.rmtree(dirs[kind])
                 make_generic_disk(img, dirs[kind], kernel, meta, (disks[kind], ROOT_KINDS[kind]))
-                generic_qemu(dirs[kind], kernel)
                 fs_only = [(m, p) for m, p in kernel["fs_modules"][ROOT_KINDS[kind]]
                            if m not in common and m not in ("virtio_blk", "overlay")]
                 res["kinds"][kind] = {"image_bytes": os.path.getsize(disks[kind]),
