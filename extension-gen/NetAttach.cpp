@@ -96,16 +96,16 @@ llvm::Expected<std::string> cgroup2Root() {
       }
   }
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 "no cgroup v2 file system is mounted (bespoke run --net attaches its "
-                                 "programs to a cgroup v2)");
+                                 "no cgroup v2 file system is mounted (bespoke run --net and bespoke "
+                                 "observe put the command in a cgroup v2)");
 }
 
-llvm::Expected<NetCgroup> NetCgroup::create(const std::vector<EbpfProgram> &programs) {
+llvm::Expected<NetCgroup> NetCgroup::create(const std::vector<EbpfProgram> &programs, const std::string &prefix) {
   llvm::Expected<std::string> root = cgroup2Root();
   if (!root)
     return root.takeError();
   NetCgroup cg; // on any error below, its destructor undoes what was done
-  std::string base = *root + "/bespoke-net-" + std::to_string(getpid()) + "-";
+  std::string base = *root + "/" + prefix + std::to_string(getpid()) + "-";
   for (unsigned n = 0;; ++n) { // the first free name: no counter to keep between calls
     std::string candidate = base + std::to_string(n);
     if (mkdir(candidate.c_str(), 0755) == 0) {
@@ -114,8 +114,8 @@ llvm::Expected<NetCgroup> NetCgroup::create(const std::vector<EbpfProgram> &prog
     }
     int err = errno;
     if (err == EACCES || err == EPERM)
-      return errnoError(err, "cannot create cgroup " + candidate + " (network policy programs need root: CAP_BPF, "
-                             "CAP_NET_ADMIN and write access to the cgroup v2 tree)");
+      return errnoError(err, "cannot create cgroup " + candidate + " (bespoke run --net and bespoke observe need "
+                             "root: write access to the cgroup v2 tree, CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON)");
     if (err != EEXIST || n >= 1000)
       return errnoError(err, "cannot create cgroup " + candidate);
   }

@@ -29,8 +29,13 @@ llvm::Expected<int> loadNetProgram(const EbpfProgram &p);
 // wait for. The destructor does the same, best effort and silently, when close() was not called.
 class NetCgroup {
 public:
-  // Loads and attaches `programs`. On error nothing is left attached, loaded or created.
-  static llvm::Expected<NetCgroup> create(const std::vector<EbpfProgram> &programs);
+  // Loads and attaches `programs` (none: just the cgroup). `prefix` names the directory
+  // (`<prefix><pid>-<n>`). On error nothing is left attached, loaded or created.
+  static llvm::Expected<NetCgroup> create(const std::vector<EbpfProgram> &programs,
+                                          const std::string &prefix = "bespoke-net-");
+
+  // The directory's open file descriptor (O_RDONLY | O_DIRECTORY), owned by this object; -1 after close().
+  int fd() const { return cgroupFd; }
 
   NetCgroup(NetCgroup &&other) noexcept;
   NetCgroup &operator=(NetCgroup &&other) noexcept;

@@ -37,14 +37,22 @@ int killLeftBehind(const std::string &dir) {
   return int(left.size());
 }
 
+// Waits (up to 2 s) until `pid` is blocked in read() (syscall 0), as /proc/PID/syscall shows it.
+void awaitBlockedInRead(pid_t pid) {
+  std::string file = "/proc/" + std::to_string(pid) + "/syscall";
+  for (int i = 0; i < 2000; ++i) {
+    std::ifstream in(file);
+    std::string nr;
+    if (!(in >> nr)) return; // not readable: nothing to wait for
+    if (nr == "0") return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 } // namespace
 
-llvm::Expected<NetRunResult> runUnderNetPrograms(const std::vector<EbpfProgram> &programs, const std::string &path,
-                                                 const std::vector<std::string> &argv,
-                                                 const std::function<llvm::Error()> &inChild) {
-  auto cg = NetCgroup::create(programs);
-  if (!cg) return cg.takeError();
-
+llvm::Expected<NetRunResult> runInCgroup(NetCgroup &cg, const std::string &path, const std::vector<std::string> &argv,
+                                         const std::function<llvm::Error()> &inChild) {
   sigset_t forwarded, old;
   sigemptyset(&forwarded);
   for (int s : {SIGCHLD, SIGTERM, SIGHUP, SIGINT, SIGQUIT}) sigaddset(&forwarded, s);
@@ -56,6 +64,9 @@ llvm::Expected<NetRunResult> runUnderNetPrograms(const std::vector<EbpfProgram> 
     restore();
     return err(llvm::Twine("pipe: ") + strerror(errno));
   }
+  std::vector<char *> args; // made before the fork: the child does nothing but wait and exec
+  for (const std::string &a : argv) args.push_back(const_cast<char *>(a.c_str()));
+  args.push_back(nullptr);
   fflush(nullptr);
   pid_t child = fork();
   if (child < 0) {
@@ -74,19 +85,16 @@ llvm::Expected<NetRunResult> runUnderNetPrograms(const std::vector<EbpfProgram> 
       fprintf(stderr, "bespoke run: %s\n", llvm::toString(std::move(e)).c_str());
       _exit(2);
     }
-    std::vector<char *> args;
-    for (const std::string &a : argv) args.push_back(const_cast<char *>(a.c_str()));
-    args.push_back(nullptr);
     execv(path.c_str(), args.data());
     fprintf(stderr, "bespoke run: %s: %s\n", path.c_str(), strerror(errno));
     _exit(127);
   }
   close(go[0]);
-  if (llvm::Error e = cg->addProcess(child)) {
+  awaitBlockedInRead(child);
+  if (llvm::Error e = cg.addProcess(child)) {
     close(go[1]); // the child reads EOF and exits
     waitpid(child, nullptr, 0);
     restore();
-    llvm::consumeError(cg->close());
     return e;
   }
   char c = 'g';
@@ -108,12 +116,25 @@ llvm::Expected<NetRunResult> runUnderNetPrograms(const std::vector<EbpfProgram> 
     }
     if (info.si_code == SI_USER || info.si_code == SI_QUEUE) kill(child, s); // a terminal's reached it already
   }
-  r.leftBehindKilled = killLeftBehind(cg->path());
-  llvm::Error closed = cg->close();
+  r.leftBehindKilled = killLeftBehind(cg.path());
   // Reap what the kill left as our zombies (only the command itself is our child; the rest were reparented).
   while (waitpid(-1, nullptr, WNOHANG) > 0) {
   }
   restore();
+  return r;
+}
+
+llvm::Expected<NetRunResult> runUnderNetPrograms(const std::vector<EbpfProgram> &programs, const std::string &path,
+                                                 const std::vector<std::string> &argv,
+                                                 const std::function<llvm::Error()> &inChild) {
+  auto cg = NetCgroup::create(programs);
+  if (!cg) return cg.takeError();
+  auto r = runInCgroup(*cg, path, argv, inChild);
+  llvm::Error closed = cg->close();
+  if (!r) {
+    llvm::consumeError(std::move(closed));
+    return r.takeError();
+  }
   if (closed) return closed;
   return r;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "ebpf/Program.h"
+#include "extension-gen/NetAttach.h"
 
 #include "llvm/Support/Error.h"
 
@@ -25,6 +26,13 @@ struct NetRunResult {
 // with kill() are passed on to the command (a terminal's signals reach it directly). Errors: the cgroup or
 // programs cannot be set up (no cgroup v2, not root, the kernel refuses a program), fork fails; nothing is
 // left attached or running then.
+// The same for a cgroup the caller made (and closes): `path` runs in `cg`. Before the child joins the
+// cgroup it is blocked in read() (the parent waits for /proc/PID/syscall to show it), so that a program
+// watching the cgroup's system calls sees, of the child's own code, only the exec and what follows.
+// Whatever of the command is left in the cgroup when it ends is killed; the cgroup is not closed.
+llvm::Expected<NetRunResult> runInCgroup(NetCgroup &cg, const std::string &path, const std::vector<std::string> &argv,
+                                         const std::function<llvm::Error()> &inChild);
+
 llvm::Expected<NetRunResult> runUnderNetPrograms(const std::vector<EbpfProgram> &programs, const std::string &path,
                                                  const std::vector<std::string> &argv,
                                                  const std::function<llvm::Error()> &inChild);
