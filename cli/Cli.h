@@ -44,6 +44,7 @@ Command extendCommand(), verifyCommand(), runUnderFilterCommand();         // cl
 Command decideCommand(), diffCommand(), checkCommand();                     // cli/Review.cpp
 Command rewriteCommand(), bootCommand();                                    // cli/Images.cpp
 Command mcpCommand();                                                       // cli/Mcp.cpp
+Command observeCommand();                                                   // cli/Observe.cpp
 
 // "bespoke CMD: MSG" and a pointer to --help, on standard error; returns ExitUsage.
 int usageError(const char *cmd, const std::string &msg);
@@ -71,6 +72,13 @@ Option noArgsOption(bool forTools);
 // --clone3-enosys: PolicyOptions::clone3Enosys.
 Option clone3EnosysOption(bool forTools);
 PolicyOptions policyOptions(const ParsedArgs &args);
+
+// The policy of a manifest; errors name the manifest. Notes (argument checks left out for size) go to
+// standard error unless `quiet`. `out` (optional) receives the manifest.
+llvm::Expected<Policy> loadPolicy(const char *cmd, const std::string &manifestPath, Action defaultAction,
+                                  const PolicyOptions &opts, bool quiet, Manifest *out);
+// CMD as execve needs it: a path to an executable file (PATH searched when CMD has no '/').
+std::optional<std::string> resolveCommand(const std::string &cmd);
 
 // What to analyse: an ELF, or a compile database (with the built binary or a C library to model).
 struct AnalysisInputs {

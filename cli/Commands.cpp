@@ -8,7 +8,7 @@ namespace bespoke::cli {
 
 const std::vector<Command> &commands() {
   static const std::vector<Command> all = {analyzeCommand(), extendCommand(), verifyCommand(),
-                                           runUnderFilterCommand(), decideCommand(), rewriteCommand(),
+                                           runUnderFilterCommand(), observeCommand(), decideCommand(), rewriteCommand(),
                                            bootCommand(), diffCommand(), checkCommand(), mcpCommand()};
   return all;
 }

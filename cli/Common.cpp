@@ -1,11 +1,15 @@
 // Shared command plumbing: one-line errors, atomic output, the exit statuses of a filter without a proof,
 // and the option rows several commands take.
 #include "cli/Cli.h"
+#include "extension-gen/ManifestPolicy.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace bespoke::cli {
 
@@ -127,6 +131,44 @@ Option defaultActionOption(const char *help, bool forTools) {
 Action defaultAction(const ParsedArgs &args) {
   std::optional<std::string> v = args.get("default-action");
   return v ? *parseDefaultAction(*v) : Action{Action::KillProcess, 0};
+}
+
+// The policy of a manifest; errors name the manifest. Notes (argument checks left out for size) go to
+// standard error unless `quiet`.
+llvm::Expected<Policy> loadPolicy(const char *cmd, const std::string &manifestPath, Action defaultAction,
+                                  const PolicyOptions &opts, bool quiet, Manifest *out) {
+  auto m = loadManifest(manifestPath);
+  if (!m) return m.takeError();
+  std::vector<std::string> notes;
+  auto p = policyFromManifest(*m, defaultAction, opts, &notes);
+  if (!p)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: %s", manifestPath.c_str(),
+                                   llvm::toString(p.takeError()).c_str());
+  if (!quiet)
+    for (const std::string &n : notes) fprintf(stderr, "bespoke %s: note: %s: %s\n", cmd, manifestPath.c_str(), n.c_str());
+  if (out) *out = std::move(*m);
+  return p;
+}
+
+// CMD as execve needs it: a path to an executable file (PATH searched when CMD has no '/').
+std::optional<std::string> resolveCommand(const std::string &cmd) {
+  auto executable = [](const std::string &p) {
+    struct stat st;
+    return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
+  };
+  if (cmd.find('/') != std::string::npos) return executable(cmd) ? std::optional(cmd) : std::nullopt;
+  const char *path = getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + cmd;
+    if (executable(candidate)) return candidate;
+    start = end + 1;
+  }
+  return std::nullopt;
 }
 
 } // namespace bespoke::cli

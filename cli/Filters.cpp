@@ -38,23 +38,6 @@ std::string syscallText(uint32_t nr) {
   return name ? std::string(*name) + " (" + num + ")" : std::string(num);
 }
 
-// The policy of a manifest; errors name the manifest. Notes (argument checks left out for size) go to
-// standard error unless `quiet`.
-llvm::Expected<Policy> loadPolicy(const char *cmd, const std::string &manifestPath, Action defaultAction,
-                                  const PolicyOptions &opts, bool quiet, Manifest *out) {
-  auto m = loadManifest(manifestPath);
-  if (!m) return m.takeError();
-  std::vector<std::string> notes;
-  auto p = policyFromManifest(*m, defaultAction, opts, &notes);
-  if (!p)
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: %s", manifestPath.c_str(),
-                                   llvm::toString(p.takeError()).c_str());
-  if (!quiet)
-    for (const std::string &n : notes) fprintf(stderr, "bespoke %s: note: %s: %s\n", cmd, manifestPath.c_str(), n.c_str());
-  if (out) *out = std::move(*m);
-  return p;
-}
-
 size_t argumentChecked(const Policy &p) {
   return size_t(std::count_if(p.allowed.begin(), p.allowed.end(), [](const SyscallRule &r) { return !r.unconditional(); }));
 }
@@ -182,27 +165,6 @@ int runVerify(const ParsedArgs &args) {
     printf("\n");
   }
   return ExitOk;
-}
-
-// CMD as execve needs it: a path to an executable file (PATH searched when CMD has no '/').
-std::optional<std::string> resolveCommand(const std::string &cmd) {
-  auto executable = [](const std::string &p) {
-    struct stat st;
-    return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
-  };
-  if (cmd.find('/') != std::string::npos) return executable(cmd) ? std::optional(cmd) : std::nullopt;
-  const char *path = getenv("PATH");
-  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= dirs.size()) {
-    size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string dir = dirs.substr(start, end - start);
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + cmd;
-    if (executable(candidate)) return candidate;
-    start = end + 1;
-  }
-  return std::nullopt;
 }
 
 // `run --net`: the command forked into a cgroup with the network policy's eBPF programs, each proven first.

@@ -7,7 +7,9 @@
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Regex.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -185,6 +187,24 @@ std::vector<Tool> makeTools() {
        false, nullptr, {}, "proven", "not-proven",
        "NOT PROVEN: the filter does not implement the manifest's policy, the kernel would refuse it, or the "
        "prover reached no verdict (exit status 1)."),
+      makeTool("observe", "Observe a command: what would the manifest's filter refuse?",
+       "Complain mode before enforcing: runs command (a program and its arguments) unrestricted in a fresh "
+       "cgroup v2 while a Z3-proven eBPF program on raw_syscalls:sys_enter records every system call of its "
+       "processes that the manifest's seccomp policy (as 'bespoke run' would install it) might refuse. The "
+       "result text is the JSON report: {\"violations\": [{\"syscall\", \"nr\", \"count\", \"action\" (what "
+       "the filter would do), \"in_manifest\", \"args\", \"stack\" (module!symbol@address, innermost "
+       "first)}], \"recorded_calls\", \"lost\", \"exit_status\"}; no violations means the filter would not "
+       "have refused anything in this run. manifest_out writes the manifest with the observed syscalls added "
+       "(evidence root 'observed') for review. exitCode is the command's own exit status (1 can also mean the "
+       "observe program was not proven; 2 bad input, not root or no cgroup v2). Needs root. Runs "
+       "'bespoke observe --json'; without output the report is the first text item and structuredContent, and "
+       "the command's own standard output a separate item. A command's own exit status other than 0 or 1 "
+       "makes the result an error whose content still holds the report. To enforce afterwards (outside MCP): "
+       "'bespoke run --manifest M [--net "
+       "--allow-bind PORT --allow-connect HOST:PORT] -- CMD' runs the command under the proven seccomp filter "
+       "and, with --net, proven eBPF cgroup programs that refuse (EPERM) sockets of other families, binds to "
+       "other ports and connections to other destinations.",
+       true, nullptr, {"--json"}),
       makeTool("diff", "Compare two manifests",
        "Compares two manifests of an application (e.g. before and after a change): syscalls added and removed, "
        "argument facts, kernel paths. exitCode 0: same policy; 1: they differ. Runs 'bespoke diff'.",
@@ -364,8 +384,8 @@ Object commandResult(const Tool &t, const std::vector<std::string> &args, const 
     content.push_back(textItem(t.refutedText ? std::string(t.refutedText) : cmd + ": negative verdict (exit status 1)"));
   if (content.empty()) content.push_back(textItem(cmd + ": done (exit status 0)"));
 
-  // decide: the decision JSON is the structured result.
-  if (std::string(t.name) == "decide") {
+  // decide, observe: the decision JSON, the report, is the structured result.
+  if (std::string(t.name) == "decide" || std::string(t.name) == "observe") {
     if (llvm::Expected<Value> v = llvm::json::parse(r.out)) {
       if (Object *o = v->getAsObject())
         for (auto &kv : *o) sc.try_emplace(kv.first, std::move(kv.second));
@@ -391,11 +411,35 @@ Object callTool(const Tool &t, const Object &args, const std::function<void(int6
       return toolError("invalid arguments for " + std::string(t.name) + ": " + *problem, Object{{"exitCode", ExitUsage}});
   std::vector<std::string> argv = commandLine(t, args);
   int64_t timeout = args.getInteger("timeout_seconds").value_or(DefaultTimeoutSeconds);
+  // observe: the observed command writes to standard output too, so without `output` the report goes
+  // through a temporary file and the command's own output becomes a content item of its own.
+  llvm::SmallString<128> report;
+  bool reportFile = std::string(t.name) == "observe" && !args.get("output");
+  if (reportFile) {
+    int fd = -1;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile("bespoke-observe", "json", fd, report))
+      return toolError("cannot create a temporary file for the observe report: " + ec.message(),
+                       Object{{"exitCode", ExitUsage}});
+    close(fd);
+    argv.insert(argv.begin() + 1, {"-o", report.str().str()});
+  }
   auto run = runBespoke(argv, timeout, tick);
-  if (!run)
+  if (!run) {
+    if (reportFile) llvm::sys::fs::remove(report);
     return toolError("bespoke " + std::string(t.name) + " could not be run: " + llvm::toString(run.takeError()),
                      Object{{"exitCode", 127}, {"command", commandJson(argv)}});
-  return commandResult(t, argv, *run, timeout);
+  }
+  if (!reportFile) return commandResult(t, argv, *run, timeout);
+  ProcessResult r = *run;
+  std::string commandOutput = std::move(r.out);
+  auto buf = llvm::MemoryBuffer::getFile(report);
+  r.out = buf ? (*buf)->getBuffer().str() : std::string();
+  llvm::sys::fs::remove(report);
+  Object result = commandResult(t, argv, r, timeout);
+  if (!commandOutput.empty())
+    if (Array *content = result.getArray("content"))
+      content->push_back(textItem("the observed command's standard output:\n" + commandOutput));
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -651,6 +695,7 @@ cli::Command cli::mcpCommand() {
     "  decide   extend-or-rewrite recommendation for a manifest (decision JSON, also as structuredContent)\n"
     "  extend   proven seccomp filter from a manifest (bpf, c, oci, systemd, spo), written to a file\n"
     "  verify   prove that a seccomp filter implements a manifest's policy\n"
+    "  observe  run a command unrestricted and report what the manifest's filter would refuse (root)\n"
     "  diff     compare two manifests\n"
     "  check    CI gate: did an application's footprint grow beyond a baseline manifest?\n"
     "  rewrite  trimmed unikernel image (kernel + initramfs) for a program, written to a directory\n"

@@ -3,7 +3,9 @@
 
 #include "extension-gen/Compiler.h"
 #include "extension-gen/NetPrograms.h"
+#include "extension-gen/ObserveProgram.h"
 #include "verify/EbpfEquivalence.h"
+#include "verify/ObserveProof.h"
 
 namespace bespoke {
 
@@ -52,6 +54,28 @@ llvm::Expected<std::vector<EbpfProgram>> compileProvenNet(const NetPolicy &polic
                                               ", the policy " + (v->policyAllows ? "allows" : "refuses"));
   }
   return programs;
+}
+
+llvm::Expected<ObserveProgram> compileProvenObserve(const Policy &policy, const ObserveMaps &maps) {
+  auto program = generateObserveProgram(policy, maps);
+  if (!program)
+    return llvm::make_error<ProofError>(ProofError::BadPolicy,
+                                        "cannot compile the observe program: " + llvm::toString(program.takeError()));
+  auto v = proveObserveProgram(*program, policy);
+  if (!v) {
+    ProofError::Kind kind = ProofError::GaveUp;
+    std::string msg;
+    llvm::handleAllErrors(
+        v.takeError(), [&](const ProofError &e) { kind = e.kind; msg = e.message; },
+        [&](const llvm::ErrorInfoBase &e) { msg = e.message(); });
+    return llvm::make_error<ProofError>(kind, "the observe program was not proven: " + msg);
+  }
+  if (!v->equivalent)
+    return llvm::make_error<ProofError>(
+        ProofError::NotEquivalent, "the observe program is NOT equivalent to the policy: syscall " +
+                                       std::to_string(v->witnessNr) + " gets class " + std::to_string(v->programClass) +
+                                       ", the policy prescribes " + std::to_string(v->policyClass));
+  return program;
 }
 
 } // namespace bespoke

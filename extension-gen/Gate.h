@@ -4,6 +4,7 @@
 #pragma once
 
 #include "ebpf/NetPolicy.h"
+#include "ebpf/Observe.h"
 #include "ebpf/Program.h"
 #include "seccomp/Bpf.h"
 #include "seccomp/Policy.h"
@@ -32,5 +33,9 @@ llvm::Expected<ProvenFilter> compileProven(const Policy &policy);
 // program compiled and proven, or none. BadPolicy: the generator refuses the policy; KernelWouldRefuse,
 // GaveUp: a program without a verdict; NotEquivalent: an event where a program and the policy differ.
 llvm::Expected<std::vector<EbpfProgram>> compileProvenNet(const NetPolicy &policy);
+
+// The observe-mode program for `policy` with `maps` built in (ObserveProgram.h), its decision part proven
+// to give every syscall number the class the policy prescribes (verify/ObserveProof.h). The same kinds.
+llvm::Expected<ObserveProgram> compileProvenObserve(const Policy &policy, const ObserveMaps &maps);
 
 } // namespace bespoke

@@ -72,7 +72,7 @@ TEST(Options, Help) {
 // Every command: parsing its own table accepts each spelling, --help lists it, and no spelling or tool
 // argument is declared twice.
 TEST(Options, EveryCommandTable) {
-  ASSERT_EQ(commands().size(), 10u);
+  ASSERT_EQ(commands().size(), 11u);
   for (const Command &c : commands()) {
     std::string help = renderHelp(c.options, c.text);
     std::set<std::string> spellings{"-h", "--help"}, tool;

@@ -119,8 +119,8 @@ expect_reply 10 "tools/call of an unknown tool: -32602" '.id == 10 and .error.co
 expect_reply 11 "tools/call with arguments not an object: -32602" '.id == 11 and .error.code == -32602'
 expect_reply 12 "tools/call with a missing required argument: a result with isError" \
   '.id == 12 and .result.isError == true and (.result.content[0].text | test("filter")) and .result.structuredContent.exitCode == 2'
-expect_reply 13 "tools/list with a string id: six tools, each an object schema" \
-  '.id == "thirteen" and (.result.tools | length) == 7 and all(.result.tools[]; .inputSchema.type == "object")'
+expect_reply 13 "tools/list with a string id: eight tools, each an object schema" \
+  '.id == "thirteen" and (.result.tools | length) == 8 and all(.result.tools[]; .inputSchema.type == "object")'
 expect_reply 14 "CRLF-terminated request answered" '.id == 14 and .result == {}'
 expect_reply 15 "invalid UTF-8: -32700" '.id == null and .error.code == -32700'
 expect_reply 16 "initialize with an unknown protocol version: the server's latest" \

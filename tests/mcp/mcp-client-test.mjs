@@ -70,7 +70,7 @@ async function alive(desc) {
   try {
     await client.ping();
     const { tools } = await client.listTools();
-    check(`${desc}: the server still answers ping and tools/list`, tools.length === 7);
+    check(`${desc}: the server still answers ping and tools/list`, tools.length === 8);
   } catch (e) {
     check(`${desc}: the server still answers ping and tools/list`, false, e.message);
   }
@@ -92,7 +92,7 @@ try {
   // --- tools/list ------------------------------------------------------------------------------------
   const { tools } = await client.listTools();
   const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
-  for (const name of ['analyze', 'decide', 'extend', 'verify', 'diff', 'check', 'rewrite']) {
+  for (const name of ['analyze', 'decide', 'extend', 'verify', 'observe', 'diff', 'check', 'rewrite']) {
     const t = byName[name];
     check(`tools/list has ${name} with an object inputSchema, a description and additionalProperties false`,
       t && t.inputSchema?.type === 'object' && typeof t.description === 'string' && t.description.length > 20 &&
@@ -144,6 +144,16 @@ try {
       textOf(r).includes('NOT PROVEN') && textOf(r).includes('NOT EQUIVALENT'), r);
   r = await call('verify', { manifest: catYaml, filter: errnoBpf, default_action: 'errno:1' });
   check('verify the same filter with default_action errno:1: PROVEN', sc(r).exitCode === 0 && textOf(r).includes('PROVEN'), r);
+
+  // observe: cat run unrestricted under its own manifest; the report is the structured result.
+  r = await call('observe', { manifest: catYaml, command: [CAT, '/etc/hostname'] });
+  if (process.getuid() === 0) {
+    check('observe cat.yaml -- cat /etc/hostname: exitCode 0, structuredContent.violations empty, recorded_calls a number',
+      r.isError === false && sc(r).exitCode === 0 && Array.isArray(sc(r).violations) && sc(r).violations.length === 0 &&
+        typeof sc(r).recorded_calls === 'number' && JSON.stringify(sc(r).command).includes('--json'), r);
+  } else {
+    check('observe without root: an error result with exit status 2', r.isError === true && sc(r).exitCode === 2, r);
+  }
 
   r = await call('decide', { manifest: catYaml });
   check('decide cat.yaml: not isError, structuredContent.recommendation is extend or rewrite',
