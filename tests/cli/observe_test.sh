@@ -21,7 +21,8 @@ pass() { passed=$((passed + 1)); echo "PASS: $1"; }
 fail() { failed=$((failed + 1)); echo "FAIL: $1"; shift; for l in "$@"; do echo "      $l"; done; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 leftovers() { find /sys/fs/cgroup -maxdepth 2 -name 'bespoke-observe-*' 2>/dev/null | wc -l; }
-programs() { bpftool prog show 2>/dev/null | grep -c bsp_observe; }
+command -v bpftool >/dev/null || { echo "FAIL: bpftool not found (scripts/bootstrap installs it)"; exit 1; }
+programs() { bpftool prog show | grep -c bsp_observe; }
 BEFORE=$(leftovers)
 PROGS_BEFORE=$(programs)
 
