@@ -71,6 +71,15 @@ struct KernelFacts {
   std::map<std::string, std::string> featureReasons; // why, for the reviewer (a comment, not read back)
 };
 
+// The network policy's ports and destinations (manifest v2 `network:`, optional): written by a reviewer,
+// since the analysis does not infer them from machine code. `bespoke run --net` allows these besides its
+// flags. Socket families are not here: they are the socket/socketpair `domain` facts.
+struct NetworkFacts {
+  bool present = false;                // the manifest has the section (rendered even when empty)
+  std::vector<uint16_t> bind;          // ports 1..65535 the app may bind
+  std::vector<std::string> connect;    // destinations as --allow-connect takes them: "10.0.0.53:53", "any", ...
+};
+
 // An ELF object whose code is in the footprint, and how it got there (manifest v2; a v1 manifest names
 // only name, path and sha256). See manifests/README.md, "Modules".
 struct ModuleInfo {
@@ -125,6 +134,7 @@ struct Footprint {
   std::vector<SyscallUse> syscalls; // sorted by name
   KernelFacts kernel;
   std::vector<FileUse> files;         // sorted by path, each path once
+  NetworkFacts network;
   std::vector<Unresolved> unresolved; // sorted by module, address
   AnalysisStats stats;
   CrossCheck crossCheck;

@@ -93,6 +93,17 @@ llvm::Expected<NetPolicy> netPolicyFromManifest(const Manifest &m, const std::st
   if (!sockets)
     return err(manifestPath + ": no socket facts (the manifest has neither socket nor socketpair): nothing for --net to "
                "allow; run without --net");
+  // The manifest's reviewed `network:` section, then the flags.
+  for (uint16_t port : m.footprint.network.bind) p.bindPorts.insert(port);
+  for (const std::string &c : m.footprint.network.connect) {
+    if (c == "any") {
+      p.connectAny = true;
+      continue;
+    }
+    auto dests = parseDestination(c);
+    if (!dests) return err(manifestPath + ": network.connect: " + llvm::toString(dests.takeError()));
+    p.connect.insert(p.connect.end(), dests->begin(), dests->end());
+  }
   for (const std::string &b : flags.allowBind) {
     auto port = parseBindPort(b);
     if (!port) return port.takeError();

@@ -1,6 +1,7 @@
 // ManifestNet: the network policy `bespoke run --net` enforces (ebpf/NetPolicy.h) from a manifest and the
 // run's flags: the socket families are the manifest's (socket and socketpair `domain` facts), the bind ports
-// and connect destinations are what the flags allow (a manifest records no ports or addresses yet).
+// and connect destinations those of the manifest's optional, reviewer-written `network:` section
+// (manifests/README.md) and those the flags allow.
 #pragma once
 
 #include "ebpf/NetPolicy.h"

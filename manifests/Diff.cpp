@@ -116,12 +116,12 @@ bool ManifestDiff::empty() const {
   return addedSyscalls.empty() && removedSyscalls.empty() && argChanges.empty() && addedPaths.empty() &&
          removedPaths.empty() && addedFeatures.empty() && removedFeatures.empty() && addedUnresolved.empty() &&
          removedUnresolved.empty() && addedModules.empty() && removedModules.empty() && addedFiles.empty() &&
-         removedFiles.empty();
+         removedFiles.empty() && addedNetwork.empty() && removedNetwork.empty();
 }
 
 bool ManifestDiff::grew() const {
   return !addedSyscalls.empty() || !addedPaths.empty() || !addedFeatures.empty() || !addedUnresolved.empty() ||
-         !addedModules.empty() || !addedFiles.empty() ||
+         !addedModules.empty() || !addedFiles.empty() || !addedNetwork.empty() ||
          std::any_of(argChanges.begin(), argChanges.end(), [](const ArgChange &c) { return c.grew(); });
 }
 
@@ -159,6 +159,14 @@ ManifestDiff diffManifests(const Footprint &before, const Footprint &after, bool
   std::sort(d.removedSyscalls.begin(), d.removedSyscalls.end(), byName);
   setDiff(before.kernel.paths, after.kernel.paths, d.addedPaths, d.removedPaths);
   setDiff(before.kernel.features, after.kernel.features, d.addedFeatures, d.removedFeatures);
+  auto networkItems = [](const NetworkFacts &n) {
+    std::vector<std::string> v;
+    for (uint16_t p : n.bind) v.push_back("bind " + std::to_string(p));
+    for (const std::string &c : n.connect) v.push_back("connect " + c);
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  setDiff(networkItems(before.network), networkItems(after.network), d.addedNetwork, d.removedNetwork);
   diffUnresolved(before.unresolved, after.unresolved, d.addedUnresolved, d.removedUnresolved);
   auto modulePath = [](const ModuleInfo &m) { return m.path; };
   d.addedModules = missingFrom(before.modules, after.modules, modulePath);
@@ -188,6 +196,8 @@ std::string renderDiffText(const ManifestDiff &d, const DiffLabels &l) {
   }
   for (const std::string &p : d.addedPaths) s += "+ kernel path " + p + "\n";
   for (const std::string &p : d.removedPaths) s += "- kernel path " + p + "\n";
+  for (const std::string &n : d.addedNetwork) s += "+ network " + n + "\n";
+  for (const std::string &n : d.removedNetwork) s += "- network " + n + "\n";
   for (const std::string &f : d.addedFeatures) s += "+ kernel feature " + f + "\n";
   for (const std::string &f : d.removedFeatures) s += "- kernel feature " + f + "\n";
   for (const ModuleInfo &m : d.addedModules) s += "+ " + m.kind + " " + m.path + moduleOrigin(m) + "\n";
@@ -237,6 +247,8 @@ std::string renderDiffMarkdown(const ManifestDiff &d, const DiffLabels &l, const
   };
   list("New kernel paths", d.addedPaths);
   list("Kernel paths no longer used", d.removedPaths);
+  list("Network policy widened (run --net allows)", d.addedNetwork);
+  list("Network policy narrowed", d.removedNetwork);
   list("New kernel features", d.addedFeatures);
   list("Kernel features no longer needed", d.removedFeatures);
   if (!d.addedModules.empty()) {
@@ -330,6 +342,8 @@ std::string renderDiffJson(const ManifestDiff &d, const DiffLabels &l) {
                           {"argument_changes", std::move(args)},
                           {"added_paths", strings(d.addedPaths)},
                           {"removed_paths", strings(d.removedPaths)},
+                          {"added_network", strings(d.addedNetwork)},
+                          {"removed_network", strings(d.removedNetwork)},
                           {"added_features", strings(d.addedFeatures)},
                           {"removed_features", strings(d.removedFeatures)},
                           {"added_modules", modulesJson(d.addedModules)},

@@ -32,10 +32,13 @@ struct ManifestDiff {
   std::vector<ModuleInfo> addedModules, removedModules;
   // Files opened by a constant path (compared only when BEFORE records files: manifest version >= 2).
   std::vector<FileUse> addedFiles, removedFiles;
+  // The reviewer-written `network:` section: "bind 6379", "connect 10.0.0.53:53" (run --net allows them).
+  std::vector<std::string> addedNetwork, removedNetwork;
 
   bool empty() const;
   // AFTER can ask more of the kernel: a new syscall, argument value, kernel path or feature, module
-  // (library or executed program), file, or a new unresolved site (which may hide any syscall).
+  // (library or executed program), file, network port or destination, or a new unresolved site (which may
+  // hide any syscall).
   bool grew() const;
 };
 

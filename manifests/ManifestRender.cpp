@@ -29,7 +29,7 @@ bool unresolvedLess(const Unresolved &a, const Unresolved &b) {
                                       [&](const Frame &x, const Frame &y) { return frameKey(x) < frameKey(y); });
 }
 
-void sortUnique(std::vector<std::string> &v) {
+template <typename T> void sortUnique(std::vector<T> &v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
 }
@@ -46,6 +46,8 @@ void canonicalize(Footprint &fp) {
       if (fact.any) fact.values.clear();
       sortUnique(fact.values);
     }
+  sortUnique(fp.network.bind);
+  sortUnique(fp.network.connect);
   sortUnique(fp.kernel.paths);
   sortUnique(fp.kernel.features);
   sortUnique(fp.crossCheck.sourceOnly);
@@ -58,7 +60,7 @@ void canonicalize(Footprint &fp) {
 }
 
 bool needsVersion2(const Footprint &fp) {
-  return !fp.files.empty() || std::any_of(fp.modules.begin(), fp.modules.end(), [](const ModuleInfo &m) {
+  return !fp.files.empty() || fp.network.present || std::any_of(fp.modules.begin(), fp.modules.end(), [](const ModuleInfo &m) {
            return !m.kind.empty() || !m.loaded.empty();
          });
 }
@@ -252,6 +254,16 @@ std::string render(const Manifest &m) {
       out << YAML::EndMap;
     }
     out << YAML::EndSeq;
+  }
+
+  if (version >= 2 && fp.network.present) {
+    out << YAML::Key << "network" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "bind" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (uint16_t port : fp.network.bind) out << port;
+    out << YAML::EndSeq;
+    out << YAML::Key << "connect" << YAML::Value;
+    emitStringList(out, fp.network.connect);
+    out << YAML::EndMap;
   }
 
   out << YAML::Key << "unresolved" << YAML::Value;

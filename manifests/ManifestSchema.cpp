@@ -204,6 +204,7 @@ private:
   bool syscall(const YAML::Node &n, const std::string &where, SyscallUse &out);
   bool args(const YAML::Node &n, const std::string &where, std::map<std::string, ArgFact> &out);
   bool kernel(const YAML::Node &n, KernelFacts &out);
+  bool network(const YAML::Node &n, NetworkFacts &out);
   bool stringList(const YAML::Node &map, const char *key, const std::string &where, std::vector<std::string> &out);
   bool unresolved(const YAML::Node &n, std::vector<Unresolved> &out);
   bool stats(const YAML::Node &n, AnalysisStats &out);
@@ -224,7 +225,8 @@ bool SchemaReader::document(const YAML::Node &root, Manifest &m) {
   if (Version == 1 && !keys(root, "", {"bespoke", "app", "modules", "syscalls", "kernel", "unresolved", "crosscheck", "stats"}))
     return false;
   if (Version >= 2 &&
-      !keys(root, "", {"bespoke", "app", "modules", "syscalls", "kernel", "files", "unresolved", "crosscheck", "stats"}))
+      !keys(root, "", {"bespoke", "app", "modules", "syscalls", "kernel", "files", "network", "unresolved", "crosscheck",
+                       "stats"}))
     return false;
 
   Footprint &fp = m.footprint;
@@ -234,6 +236,7 @@ bool SchemaReader::document(const YAML::Node &root, Manifest &m) {
   if (!sys || !syscalls(*sys, fp.syscalls)) return false;
   if (root["kernel"] && !kernel(root["kernel"], fp.kernel)) return false;
   if (root["files"] && !files(root["files"], fp.files)) return false;
+  if (root["network"] && !network(root["network"], fp.network)) return false;
   if (root["unresolved"] && !unresolved(root["unresolved"], fp.unresolved)) return false;
   if (root["crosscheck"]) {
     const YAML::Node n = root["crosscheck"];
@@ -437,6 +440,26 @@ bool SchemaReader::stringList(const YAML::Node &map, const char *key, const std:
     if (!x.IsScalar()) return fail(x, where + ": '" + key + "' entries must be strings, found " + kindOf(x));
     out.push_back(x.Scalar());
   }
+  return true;
+}
+
+bool SchemaReader::network(const YAML::Node &n, NetworkFacts &out) {
+  if (!map(n, "'network'") || !keys(n, "network", {"bind", "connect"})) return false;
+  out.present = true;
+  if (const YAML::Node b = n["bind"]) {
+    if (!list(b, "network: 'bind'")) return false;
+    for (size_t i = 0; i < b.size(); ++i) {
+      std::optional<uint64_t> v = isPlainInteger(b[i]) ? parseDecimal<uint64_t>(b[i].Scalar()) : std::nullopt;
+      if (!v || *v < 1 || *v > 65535)
+        return fail(b[i], "network.bind[" + std::to_string(i) + "]: a port must be an integer from 1 to 65535" +
+                              (b[i].IsScalar() ? ", found '" + shown(b[i].Scalar()) + "'" : std::string()));
+      out.bind.push_back(uint16_t(*v));
+    }
+  }
+  if (n["connect"] && !stringList(n, "connect", "network", out.connect)) return false;
+  for (size_t i = 0; i < out.connect.size(); ++i)
+    if (out.connect[i].empty())
+      return fail(n["connect"][i], "network.connect[" + std::to_string(i) + "]: an empty destination");
   return true;
 }
 

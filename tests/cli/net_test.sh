@@ -3,7 +3,8 @@
 # programs serves on the port --allow-bind names, and fails to bind it (EPERM) when another port is allowed;
 # a probe's children under redis' manifest narrowed to AF_INET get EPERM for AF_INET6, AF_PACKET and
 # AF_NETLINK sockets (the cgroup program, or the filter's errno default action for the families the cgroup
-# hook never sees) and for binding a port not allowed; nothing stays attached; bad input is exit 2.
+# hook never sees) and for binding a port not allowed; a port from the manifest's `network:` section serves
+# without a flag; nothing stays attached; bad input is exit 2.
 # Needs root (eBPF, cgroup v2): skipped (77) otherwise.
 #
 # usage: net_test.sh BESPOKE PATHPROBE
@@ -49,6 +50,33 @@ rc=$?
 grep -q "bind: Operation not permitted" "$TMP/r2.log" && [ $rc -eq 1 ] \
   && pass "redis-server --net --allow-bind $OTHER: binding $PORT fails with EPERM, redis exits 1" \
   || fail "redis-server refused its port: exit $rc" "$(grep -i -m2 'bind\|error' "$TMP/r2.log")"
+
+# 2b. The port from the manifest's reviewed `network:` section instead of a flag: redis serves; the same
+#     manifest with a malformed destination is bad input naming it.
+python3 - "$TMP/redis.yaml" "$TMP/redis-net.yaml" "$PORT" <<'PY'
+import sys
+open(sys.argv[2], "w").write(open(sys.argv[1]).read().replace("\nunresolved:", "\nnetwork:\n  bind: [%s]\n  connect: []\nunresolved:" % sys.argv[3], 1))
+PY
+"$BESPOKE" run -m "$TMP/redis-net.yaml" --net -- "${REDIS[@]}" --port "$PORT" >"$TMP/r3.log" 2>&1 &
+RUN=$!
+pong=""
+for _ in $(seq 1 100); do
+  pong=$(redis-cli -p "$PORT" ping 2>/dev/null) && [ "$pong" = PONG ] && break
+  kill -0 $RUN 2>/dev/null || break
+  sleep 0.1
+done
+redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1
+wait $RUN
+rc=$?
+[ "$pong" = PONG ] && [ $rc -eq 0 ] && grep -q "1 bind ports" "$TMP/r3.log" \
+  && pass "redis-server --net with network.bind [$PORT] in its manifest (no flag): PING -> PONG" \
+  || fail "manifest network.bind: '$pong', exit $rc" "$(tail -3 "$TMP/r3.log")"
+sed 's/  connect: \[\]/  connect: ["10.0.0.1"]/' "$TMP/redis-net.yaml" >"$TMP/redis-badnet.yaml"
+"$BESPOKE" run -m "$TMP/redis-badnet.yaml" --net -- /usr/bin/true >"$TMP/r4.log" 2>&1
+rc=$?
+[ $rc -eq 2 ] && grep -q "redis-badnet.yaml: network.connect: .*10.0.0.1" "$TMP/r4.log" \
+  && pass "a malformed network.connect in the manifest: exit 2 naming it" \
+  || fail "malformed network.connect: exit $rc" "$(cat "$TMP/r4.log")"
 
 # nginx likewise, on the port its configuration names (one process, files under $TMP/ng).
 "$BESPOKE" analyze /usr/sbin/nginx -o "$TMP/nginx.yaml" -q || fail "analyze nginx"

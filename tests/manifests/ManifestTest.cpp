@@ -911,3 +911,52 @@ TEST(ManifestSourceFrames, RoundTrip) {
 }
 
 } // namespace
+
+namespace bespoke {
+namespace {
+
+// The optional `network:` section (version 2): rendered sorted and unique, read back, refused when malformed.
+TEST(ManifestNetwork, RoundTripAndErrors) {
+  Manifest m = sample();
+  EXPECT_EQ(renderManifest(m).find("network:"), std::string::npos); // absent unless present
+  m.footprint.network.present = true;
+  m.footprint.network.bind = {8080, 443, 8080};
+  m.footprint.network.connect = {"[2001:db8::1]:443", "10.0.0.53:53"};
+  std::string text = renderManifest(m);
+  EXPECT_NE(text.find("network:\n  bind: [443, 8080]\n  connect:\n    - \"10.0.0.53:53\"\n    - \"[2001:db8::1]:443\"\n"),
+            std::string::npos)
+      << text;
+  auto back = parseManifest(text, "m.yaml");
+  ASSERT_TRUE(bool(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(back->footprint.network.bind, (std::vector<uint16_t>{443, 8080}));
+  EXPECT_EQ(back->footprint.network.connect, (std::vector<std::string>{"10.0.0.53:53", "[2001:db8::1]:443"}));
+  EXPECT_EQ(renderManifest(*back), text);
+  // An empty section stays (a reviewer said: no ports, no destinations).
+  Manifest empty = sample();
+  empty.footprint.network.present = true;
+  auto emptyBack = parseManifest(renderManifest(empty), "m.yaml");
+  ASSERT_TRUE(bool(emptyBack));
+  EXPECT_TRUE(emptyBack->footprint.network.present);
+
+  auto errorOf = [](const std::string &t) {
+    auto r = parseManifest(t, "m.yaml");
+    return r ? std::string() : llvm::toString(r.takeError());
+  };
+  auto with = [&](const std::string &section) {
+    std::string t = text;
+    size_t a = t.find("network:\n"), b = t.find("unresolved:");
+    return t.replace(a, b - a, section);
+  };
+  EXPECT_NE(errorOf(with("network:\n  bind: [0]\n")).find("network.bind[0]: a port must be an integer from 1 to 65535, found '0'"),
+            std::string::npos);
+  EXPECT_NE(errorOf(with("network:\n  bind: [70000]\n")).find("network.bind[0]"), std::string::npos);
+  EXPECT_NE(errorOf(with("network:\n  bind: [http]\n")).find("found 'http'"), std::string::npos);
+  EXPECT_NE(errorOf(with("network:\n  ports: [80]\n")).find("network: unknown key 'ports' (expected bind, connect)"),
+            std::string::npos);
+  EXPECT_NE(errorOf(with("network:\n  connect: [\"\"]\n")).find("network.connect[0]: an empty destination"),
+            std::string::npos);
+  EXPECT_NE(errorOf(with("network: [80]\n")).find("'network' must be a map"), std::string::npos);
+}
+
+} // namespace
+} // namespace bespoke
