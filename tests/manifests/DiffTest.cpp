@@ -228,3 +228,31 @@ TEST(ManifestDiff, SarifPutsANewSyscallAtItsSourceLine) {
 }
 
 } // namespace
+
+namespace bespoke {
+namespace {
+
+// The reviewer's network section: a new port or destination is a growth, a removed one is not.
+TEST(ManifestDiffNetwork, PortsAndDestinations) {
+  Footprint before = base(), after = base();
+  before.network.present = after.network.present = true;
+  before.network.bind = {80};
+  after.network.bind = {80, 8080};
+  before.network.connect = {"10.0.0.53:53"};
+  ManifestDiff d = diffManifests(before, after);
+  EXPECT_EQ(d.addedNetwork, (std::vector<std::string>{"bind 8080"}));
+  EXPECT_EQ(d.removedNetwork, (std::vector<std::string>{"connect 10.0.0.53:53"}));
+  EXPECT_TRUE(d.grew());
+  std::string text = renderDiffText(d, labels("a.yaml", "b.yaml"));
+  EXPECT_NE(text.find("+ network bind 8080\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("- network connect 10.0.0.53:53\n"), std::string::npos) << text;
+  Footprint fewer = after;
+  fewer.network.bind = {80};
+  ManifestDiff narrowed = diffManifests(after, fewer);
+  EXPECT_EQ(narrowed.removedNetwork, (std::vector<std::string>{"bind 8080"}));
+  EXPECT_FALSE(narrowed.grew());
+  EXPECT_FALSE(narrowed.empty());
+}
+
+} // namespace
+} // namespace bespoke
