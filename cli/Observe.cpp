@@ -60,9 +60,9 @@ int runObserve(const ParsedArgs &args) {
     return ExitUsage;
   }
   if (!quiet) {
-    fprintf(stderr, "bespoke observe: note: the observe program (%zu instructions, a %zu-instruction decision proven "
-            "by Z3) watched %s; it ended with exit status %d\n",
-            run->instructions, decisionInsns, command[0].c_str(), run->status);
+    fprintf(stderr, "bespoke observe: note: the observe program (id %u, %zu instructions, a %zu-instruction decision "
+            "proven by Z3) watched %s; it ended with exit status %d\n",
+            run->programId, run->instructions, decisionInsns, command[0].c_str(), run->status);
     if (run->leftBehindKilled)
       fprintf(stderr, "bespoke observe: note: %s left %d processes running; killed them to detach the program\n",
               command[0].c_str(), run->leftBehindKilled);

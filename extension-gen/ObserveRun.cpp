@@ -103,6 +103,9 @@ llvm::Expected<ObserveRunResult> runObserved(const ObserveProgramMaker &make, co
   auto progFd = loadProgram(*program);
   if (!progFd) return progFd.takeError();
   fds.keep(*progFd);
+  bpf_prog_info info{};
+  uint32_t infoLen = sizeof(info);
+  uint32_t programId = bpf_obj_get_info_by_fd(*progFd, &info, &infoLen) == 0 ? info.id : 0;
   int link = bpf_raw_tracepoint_open("sys_enter", *progFd);
   if (link < 0) return errnoError(errno, "cannot attach the observe program to raw_syscalls:sys_enter");
   int linkSlot = static_cast<int>(fds.fds.size());
@@ -122,6 +125,7 @@ llvm::Expected<ObserveRunResult> runObserved(const ObserveProgramMaker &make, co
   r.status = run->status;
   r.leftBehindKilled = run->leftBehindKilled;
   r.instructions = program->insns.size();
+  r.programId = programId;
   ObserveKey key, next;
   bool first = true;
   while (bpf_map_get_next_key(maps.events, first ? nullptr : &key, &next) == 0) {

@@ -33,6 +33,7 @@ struct ObserveRunResult {
   std::vector<ObservedCall> calls; // sorted by key
   uint64_t lost = 0;        // calls not recorded because the events map was full
   size_t instructions = 0;  // of the loaded program
+  uint32_t programId = 0;   // the kernel's id of it (gone once the run returns: `bpftool prog show id N` fails)
 };
 
 // Makes the program for the maps' descriptors; an error stops the run before anything is loaded.
