@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,17 @@ struct EbpfProgram {
   NetHook hook = NetHook::SockCreate;
   std::vector<bpf_insn> insns;
 };
+
+// One instruction from its fields (the generators' and tests' one constructor).
+inline bpf_insn makeInsn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+  bpf_insn i{};
+  i.code = code;
+  i.dst_reg = dst;
+  i.src_reg = src;
+  i.off = off;
+  i.imm = imm;
+  return i;
+}
 
 // One instruction as one line of assembly ("r0 = 1", "if r2 != 0xa goto +3", "r2 = *(u32 *)(r1 +4)",
 // "exit"; jump targets relative, as the kernel's verifier log prints them).

@@ -1,4 +1,5 @@
-// Gate: compilePolicy, then proveEquivalent (and compileNetPrograms, then proveNetProgram); only proven programs leave.
+// Gate: compilePolicy, then proveEquivalent (compileNetPrograms, then proveNetProgram; generateObserveProgram, then
+// proveObserveProgram); only proven programs leave.
 #include "extension-gen/Gate.h"
 
 #include "extension-gen/Compiler.h"
@@ -9,6 +10,21 @@
 
 namespace bespoke {
 
+namespace {
+
+// A prover's error as the gate's: the same kind (GaveUp for anything that is not a ProofError), the
+// message behind `prefix`.
+llvm::Error notProven(llvm::Error e, const std::string &prefix) {
+  ProofError::Kind kind = ProofError::GaveUp;
+  std::string msg;
+  llvm::handleAllErrors(
+      std::move(e), [&](const ProofError &pe) { kind = pe.kind; msg = pe.message; },
+      [&](const llvm::ErrorInfoBase &other) { msg = other.message(); });
+  return llvm::make_error<ProofError>(kind, prefix + msg);
+}
+
+} // namespace
+
 llvm::Expected<ProvenFilter> compileProven(const Policy &policy) {
   auto prog = compilePolicy(policy);
   if (!prog)
@@ -16,12 +32,7 @@ llvm::Expected<ProvenFilter> compileProven(const Policy &policy) {
                                         "cannot compile the policy: " + llvm::toString(prog.takeError()));
   auto verdict = proveEquivalent(*prog, policy);
   if (!verdict) {
-    ProofError::Kind kind = ProofError::GaveUp;
-    std::string msg;
-    llvm::handleAllErrors(
-        verdict.takeError(), [&](const ProofError &e) { kind = e.kind; msg = e.message; },
-        [&](const llvm::ErrorInfoBase &e) { msg = e.message(); });
-    return llvm::make_error<ProofError>(kind, "the compiled filter was not proven: " + msg);
+    return notProven(verdict.takeError(), "the compiled filter was not proven: ");
   }
   if (!verdict->equivalent)
     return llvm::make_error<ProofError>(
@@ -39,12 +50,7 @@ llvm::Expected<std::vector<EbpfProgram>> compileProvenNet(const NetPolicy &polic
   for (const EbpfProgram &p : *programs) {
     auto v = proveNetProgram(p, policy);
     if (!v) {
-      ProofError::Kind kind = ProofError::GaveUp;
-      std::string msg;
-      llvm::handleAllErrors(
-          v.takeError(), [&](const ProofError &e) { kind = e.kind; msg = e.message; },
-          [&](const llvm::ErrorInfoBase &e) { msg = e.message(); });
-      return llvm::make_error<ProofError>(kind, std::string("the ") + hookName(p.hook) + " program was not proven: " + msg);
+      return notProven(v.takeError(), std::string("the ") + hookName(p.hook) + " program was not proven: ");
     }
     if (!v->equivalent)
       return llvm::make_error<ProofError>(ProofError::NotEquivalent,
@@ -63,12 +69,7 @@ llvm::Expected<ObserveProgram> compileProvenObserve(const Policy &policy, const 
                                         "cannot compile the observe program: " + llvm::toString(program.takeError()));
   auto v = proveObserveProgram(*program, policy);
   if (!v) {
-    ProofError::Kind kind = ProofError::GaveUp;
-    std::string msg;
-    llvm::handleAllErrors(
-        v.takeError(), [&](const ProofError &e) { kind = e.kind; msg = e.message; },
-        [&](const llvm::ErrorInfoBase &e) { msg = e.message(); });
-    return llvm::make_error<ProofError>(kind, "the observe program was not proven: " + msg);
+    return notProven(v.takeError(), "the observe program was not proven: ");
   }
   if (!v->equivalent)
     return llvm::make_error<ProofError>(

@@ -43,16 +43,6 @@ constexpr int16_t kOffUserIp4 = 4, kOffUserIp6 = 8, kOffUserPort = 24; // struct
 // Registers: r1 the context; r2 the family or the port; r3 (v4) or r3..r6 (v6) the address words.
 constexpr uint8_t kRet = 0, kCtx = 1, kKey = 2, kIp = 3;
 
-bpf_insn makeInsn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  bpf_insn i{};
-  i.code = code;
-  i.dst_reg = dst;
-  i.src_reg = src;
-  i.off = off;
-  i.imm = imm;
-  return i;
-}
-
 // One 32-bit equality a block requires: register == value.
 using Field = std::pair<uint8_t, uint32_t>;
 using Block = std::vector<Field>;

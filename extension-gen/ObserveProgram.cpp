@@ -25,6 +25,8 @@
 //     r0 = 0; exit
 #include "extension-gen/ObserveProgram.h"
 
+#include "ebpf/Program.h"
+
 #include <algorithm>
 #include <map>
 
@@ -33,16 +35,6 @@ namespace bespoke {
 namespace {
 
 llvm::Error err(const llvm::Twine &msg) { return llvm::createStringError(llvm::inconvertibleErrorCode(), msg); }
-
-bpf_insn makeInsn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  bpf_insn i{};
-  i.code = code;
-  i.dst_reg = dst;
-  i.src_reg = src;
-  i.off = off;
-  i.imm = imm;
-  return i;
-}
 
 class Emitter {
 public:
