@@ -67,7 +67,7 @@ int runObserve(const ParsedArgs &args) {
       fprintf(stderr, "bespoke observe: note: %s left %d processes running; killed them to detach the program\n",
               command[0].c_str(), run->leftBehindKilled);
   }
-  ObserveReport report = buildObserveReport(*policy, m, *run, symbols);
+  ObserveReport report = buildObserveReport(*policy, *run, symbols);
   std::string text = json ? renderObserveJson(report) : renderObserveText(report);
   if (llvm::Error e = writeOutput(output, text)) {
     fprintf(stderr, "bespoke observe: %s\n", llvm::toString(std::move(e)).c_str());
@@ -93,7 +93,8 @@ Command observeCommand() {
            "user stack. When CMD ends, each refused syscall is reported with its count, the filter's answer and\n"
            "the stack (module!symbol@address through the manifest's modules; frames after the first are only as\n"
            "good as the code's frame pointers). The program's decision is proven by Z3 against the policy before\n"
-           "it is loaded. Needs root (CAP_BPF, CAP_PERFMON) and a mounted cgroup v2.\n",
+           "it is loaded. The report is written when CMD has ended; CMD's own output stays where it was, so give\n"
+           "-o when CMD writes to standard output too. Needs root (CAP_BPF, CAP_PERFMON) and a mounted cgroup v2.\n",
            "exit status: CMD's own; 1 the observe program was not proven, 2 bad input (also: no cgroup v2, not\n"
            "root, the kernel refused the program), 127 CMD cannot be executed\n",
            " (put the command after --)"},

@@ -29,8 +29,7 @@ std::string nameOf(int64_t nr) {
 
 } // namespace
 
-ObserveReport buildObserveReport(const Policy &policy, const Manifest &manifest, const ObserveRunResult &run,
-                                 const StackSymbols &symbols) {
+ObserveReport buildObserveReport(const Policy &policy, const ObserveRunResult &run, const StackSymbols &symbols) {
   ObserveReport r;
   r.status = run.status;
   r.lost = run.lost;
@@ -82,7 +81,6 @@ ObserveReport buildObserveReport(const Policy &policy, const Manifest &manifest,
   for (auto &[nr, v] : byNr) r.violations.push_back(std::move(v));
   std::sort(r.violations.begin(), r.violations.end(),
             [](const Violation &a, const Violation &b) { return a.syscall < b.syscall; });
-  (void)manifest;
   return r;
 }
 

@@ -44,8 +44,7 @@ struct ObserveReport {
   int status = 0;                    // the command's
 };
 
-ObserveReport buildObserveReport(const Policy &policy, const Manifest &manifest, const ObserveRunResult &run,
-                                 const StackSymbols &symbols);
+ObserveReport buildObserveReport(const Policy &policy, const ObserveRunResult &run, const StackSymbols &symbols);
 
 std::string renderObserveText(const ObserveReport &r);
 // {"violations": [{"syscall", "nr", "count", "action", "in_manifest", "args": [{"values": {"0": "0x..."},
