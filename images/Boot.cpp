@@ -14,11 +14,15 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <cstdlib>
 #include <fcntl.h>
+#include <linux/kvm.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <vector>
 
 extern char **environ;
 
@@ -31,11 +35,33 @@ llvm::Error err(const llvm::Twine &msg) { return llvm::createStringError(llvm::i
 constexpr int RelayPortBase = 61000; // guest ports of bespoke-init's relay listeners
 constexpr const char *Marker = "bespoke-init: ";
 
+// KVM that can run QEMU's default CPU model (qemu64): /dev/kvm opens, speaks API 12, and its supported
+// CPUID has what qemu64 asks for (SSE2, SSE3, CMPXCHG16B, long mode). A nested KVM that lacks them
+// (measured: a Firecracker guest whose KVM offers no SSE3) starts SeaBIOS but hangs the kernel, so it
+// counts as no KVM. BESPOKE_ACCEL=tcg or =kvm overrides the probe.
 bool kvmUsable() {
+  if (const char *forced = getenv("BESPOKE_ACCEL")) {
+    if (llvm::StringRef(forced) == "tcg") return false;
+    if (llvm::StringRef(forced) == "kvm") return true;
+  }
   int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
   if (fd < 0) return false;
+  bool ok = ioctl(fd, KVM_GET_API_VERSION, 0) == KVM_API_VERSION;
+  constexpr unsigned MaxEntries = 256;
+  std::vector<char> buf(sizeof(kvm_cpuid2) + MaxEntries * sizeof(kvm_cpuid_entry2), 0);
+  auto *cpuid = reinterpret_cast<kvm_cpuid2 *>(buf.data());
+  cpuid->nent = MaxEntries;
+  ok = ok && ioctl(fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0;
   close(fd);
-  return true;
+  if (!ok) return false;
+  bool basic = false, extended = false;
+  for (unsigned i = 0; i < cpuid->nent; ++i) {
+    const kvm_cpuid_entry2 &e = cpuid->entries[i];
+    if (e.function == 1)
+      basic = (e.edx & (1u << 26)) && (e.ecx & (1u << 0)) && (e.ecx & (1u << 13)); // SSE2, SSE3, CX16
+    if (e.function == 0x80000001) extended = e.edx & (1u << 29);                     // long mode
+  }
+  return basic && extended;
 }
 
 std::optional<int> parsePort(llvm::StringRef s) {
