@@ -42,21 +42,17 @@ int runObserve(const ParsedArgs &args) {
   for (const ModuleInfo &mod : m.footprint.modules) modules.push_back({mod.name, mod.path});
   StackSymbols symbols = StackSymbols::load(modules);
 
-  bool proofFailed = false;
   size_t decisionInsns = 0;
   auto make = [&](const ObserveMaps &maps) -> llvm::Expected<ObserveProgram> {
     auto p = compileProvenObserve(*policy, maps);
-    if (!p) {
-      proofFailed = true;
-      return p.takeError();
-    }
-    decisionInsns = p->decisionEnd - p->decisionBegin;
+    if (p) decisionInsns = p->decisionEnd - p->decisionBegin;
     return p;
   };
   auto run = runObserved(make, *path, command);
   if (!run) {
-    if (proofFailed) return proofFailure("observe", run.takeError());
-    fprintf(stderr, "bespoke observe: %s\n", llvm::toString(run.takeError()).c_str());
+    llvm::Error e = run.takeError();
+    if (e.isA<ProofError>()) return proofFailure("observe", std::move(e)); // the gate's: exit 1 or 2 by kind
+    fprintf(stderr, "bespoke observe: %s\n", llvm::toString(std::move(e)).c_str());
     return ExitUsage;
   }
   if (!quiet) {

@@ -93,31 +93,28 @@ llvm::Expected<NetPolicy> netPolicyFromManifest(const Manifest &m, const std::st
   if (!sockets)
     return err(manifestPath + ": no socket facts (the manifest has neither socket nor socketpair): nothing for --net to "
                "allow; run without --net");
+  // A destination of the manifest's `network.connect` or of --allow-connect (`where` prefixes its errors).
+  auto allowConnect = [&](const std::string &text, const std::string &where) -> llvm::Error {
+    if (text == "any") {
+      p.connectAny = true;
+      return llvm::Error::success();
+    }
+    auto dests = parseDestination(text);
+    if (!dests) return err(where + llvm::toString(dests.takeError()));
+    p.connect.insert(p.connect.end(), dests->begin(), dests->end());
+    return llvm::Error::success();
+  };
   // The manifest's reviewed `network:` section, then the flags.
   for (uint16_t port : m.footprint.network.bind) p.bindPorts.insert(port);
-  for (const std::string &c : m.footprint.network.connect) {
-    if (c == "any") {
-      p.connectAny = true;
-      continue;
-    }
-    auto dests = parseDestination(c);
-    if (!dests) return err(manifestPath + ": network.connect: " + llvm::toString(dests.takeError()));
-    p.connect.insert(p.connect.end(), dests->begin(), dests->end());
-  }
+  for (const std::string &c : m.footprint.network.connect)
+    if (llvm::Error e = allowConnect(c, manifestPath + ": network.connect: ")) return e;
   for (const std::string &b : flags.allowBind) {
     auto port = parseBindPort(b);
     if (!port) return port.takeError();
     p.bindPorts.insert(*port);
   }
-  for (const std::string &c : flags.allowConnect) {
-    if (c == "any") {
-      p.connectAny = true;
-      continue;
-    }
-    auto dests = parseDestination(c);
-    if (!dests) return dests.takeError();
-    p.connect.insert(p.connect.end(), dests->begin(), dests->end());
-  }
+  for (const std::string &c : flags.allowConnect)
+    if (llvm::Error e = allowConnect(c, "")) return e;
   return p;
 }
 

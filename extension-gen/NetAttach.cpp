@@ -55,28 +55,37 @@ std::string unescapeMountField(llvm::StringRef s) {
 
 } // namespace
 
-llvm::Expected<int> loadNetProgram(const EbpfProgram &p) {
-  std::string name = std::string("bsp_") + hookName(p.hook); // the kernel keeps 15 characters
-  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attachType(p.hook));
-  int fd = bpf_prog_load(programType(p.hook), name.c_str(), "GPL", p.insns.data(), p.insns.size(), &opts);
+BpfLoad loadBpfProgram(bpf_prog_type type, bpf_attach_type expected, const char *name,
+                       const std::vector<bpf_insn> &insns, size_t tailLines) {
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = expected);
+  int fd = bpf_prog_load(type, name, "GPL", insns.data(), insns.size(), &opts);
   if (fd >= 0)
-    return fd;
+    return {fd, 0, {}};
   int err = errno;
   if (err == EPERM)
-    return llvm::createStringError(std::error_code(err, std::generic_category()),
-                                   "loading eBPF programs needs root (CAP_BPF and CAP_NET_ADMIN)");
+    return {-1, err, {}};
   // Again with the verifier's log (not the first time: a log that fills its buffer fails the load).
-  std::vector<char> log(1 << 20, '\0');
-  LIBBPF_OPTS(bpf_prog_load_opts, logged, .expected_attach_type = attachType(p.hook), .log_level = 1,
+  std::vector<char> log(1 << 22, '\0');
+  LIBBPF_OPTS(bpf_prog_load_opts, logged, .expected_attach_type = expected, .log_level = 1,
               .log_size = static_cast<__u32>(log.size()), .log_buf = log.data());
-  fd = bpf_prog_load(programType(p.hook), name.c_str(), "GPL", p.insns.data(), p.insns.size(), &logged);
+  fd = bpf_prog_load(type, name, "GPL", insns.data(), insns.size(), &logged);
   if (fd >= 0) // refused once, accepted now: take it
-    return fd;
-  std::string tail = lastLines(llvm::StringRef(log.data()), 3);
-  return llvm::createStringError(std::error_code(err, std::generic_category()),
+    return {fd, 0, {}};
+  return {-1, err, lastLines(llvm::StringRef(log.data()), tailLines)};
+}
+
+llvm::Expected<int> loadNetProgram(const EbpfProgram &p) {
+  std::string name = std::string("bsp_") + hookName(p.hook); // the kernel keeps 15 characters
+  BpfLoad l = loadBpfProgram(programType(p.hook), attachType(p.hook), name.c_str(), p.insns, 3);
+  if (l.fd >= 0)
+    return l.fd;
+  if (l.err == EPERM)
+    return llvm::createStringError(std::error_code(l.err, std::generic_category()),
+                                   "loading eBPF programs needs root (CAP_BPF and CAP_NET_ADMIN)");
+  return llvm::createStringError(std::error_code(l.err, std::generic_category()),
                                  "the kernel refused the %s program (%zu instructions): %s%s%s", hookName(p.hook),
-                                 p.insns.size(), llvm::sys::StrError(err).c_str(), tail.empty() ? "" : ": ",
-                                 tail.c_str());
+                                 p.insns.size(), llvm::sys::StrError(l.err).c_str(), l.logTail.empty() ? "" : ": ",
+                                 l.logTail.c_str());
 }
 
 llvm::Expected<std::string> cgroup2Root() {

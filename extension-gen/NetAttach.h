@@ -14,6 +14,17 @@
 
 namespace bespoke {
 
+// One bpf_prog_load (license "GPL"): the fd, or -1 with the first refusal's errno and, unless that was
+// EPERM, the last `tailLines` lines of the verifier's log from a second, logged attempt (joined with " | ").
+// A program refused once and accepted with the log is taken.
+struct BpfLoad {
+  int fd = -1;
+  int err = 0;
+  std::string logTail;
+};
+BpfLoad loadBpfProgram(bpf_prog_type type, bpf_attach_type expected, const char *name,
+                       const std::vector<bpf_insn> &insns, size_t tailLines);
+
 // Loads one program (bpf_prog_load: programType(p.hook), expected_attach_type attachType(p.hook), license
 // "GPL") and returns its fd, which the caller owns. On refusal the error carries errno's text and the last
 // lines of the kernel verifier's log.

@@ -22,6 +22,22 @@ std::string hex(uint64_t v) {
   return s;
 }
 
+// The policy's rule for `nr` (rules are unique by number), or none.
+const SyscallRule *ruleFor(const Policy &policy, uint32_t nr) {
+  for (const SyscallRule &r : policy.allowed)
+    if (r.nr >= 0 && static_cast<uint32_t>(r.nr) == nr) return &r;
+  return nullptr;
+}
+
+// The arguments (bit i = argument i) any of the rule's conditions reads.
+uint8_t checkedArguments(const SyscallRule &rule) {
+  uint8_t mask = 0;
+  for (const auto &alt : rule.alternatives)
+    for (const ArgCondition &c : alt)
+      if (c.arg < 6) mask |= uint8_t(1u << c.arg);
+  return mask;
+}
+
 std::string nameOf(int64_t nr) {
   if (auto n = syscallName(static_cast<long>(nr))) return std::string(*n);
   return "syscall_" + std::to_string(nr);
@@ -40,13 +56,13 @@ ObserveReport buildObserveReport(const Policy &policy, const ObserveRunResult &r
     Action a = policy.decide(nr32, Policy::AuditArchX86_64, c.key.args);
     if (a.kind == Action::Allow) continue;
     auto nr = static_cast<int64_t>(static_cast<int32_t>(nr32));
+    const SyscallRule *rule = ruleFor(policy, nr32);
     Violation &v = byNr[nr];
     if (v.count == 0) {
       v.nr = nr;
       v.syscall = nameOf(nr);
       v.action = a.name();
-      for (const SyscallRule &rule : policy.allowed)
-        if (rule.nr >= 0 && static_cast<uint32_t>(rule.nr) == nr32) v.inManifest = true; // refused for its arguments
+      v.inManifest = rule != nullptr; // refused for its arguments
       // The first recorded stack: of the smallest key (calls are sorted), a deterministic choice.
       for (size_t i = 0; i < c.stack.size(); ++i) {
         bpf_stack_build_id f = c.stack[i];
@@ -62,20 +78,15 @@ ObserveReport buildObserveReport(const Policy &policy, const ObserveRunResult &r
     }
     v.count += c.count;
     // The arguments the policy checks for this syscall, as recorded (the others are 0 in the key).
-    for (const SyscallRule &rule : policy.allowed) {
-      if (rule.nr < 0 || static_cast<uint32_t>(rule.nr) != nr32 || rule.alternatives.empty()) continue;
+    if (uint8_t mask = rule ? checkedArguments(*rule) : 0) {
       ObservedArgs oa;
-      uint8_t mask = 0;
-      for (const auto &alt : rule.alternatives)
-        for (const ArgCondition &cond : alt)
-          if (cond.arg < 6) mask |= uint8_t(1u << cond.arg);
       for (uint8_t i = 0; i < 6; ++i)
         if (mask & (1u << i)) {
           oa.indexes.push_back(i);
           oa.values.push_back(c.key.args[i]);
         }
       oa.count = c.count;
-      if (!oa.indexes.empty()) v.args.push_back(oa);
+      v.args.push_back(oa);
     }
   }
   for (auto &[nr, v] : byNr) r.violations.push_back(std::move(v));

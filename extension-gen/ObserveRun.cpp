@@ -49,24 +49,12 @@ llvm::Expected<int> makeMap(Fds &fds, bpf_map_type type, const char *name, uint3
 }
 
 llvm::Expected<int> loadProgram(const ObserveProgram &p) {
-  LIBBPF_OPTS(bpf_prog_load_opts, opts);
-  int fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "bsp_observe", "GPL", p.insns.data(), p.insns.size(), &opts);
-  if (fd >= 0) return fd;
-  int err = errno;
-  if (err == EPERM) return errnoError(err, "cannot load the observe program");
-  std::vector<char> log(1 << 22, '\0');
-  LIBBPF_OPTS(bpf_prog_load_opts, logged, .log_level = 1, .log_size = static_cast<__u32>(log.size()),
-              .log_buf = log.data());
-  fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "bsp_observe", "GPL", p.insns.data(), p.insns.size(), &logged);
-  if (fd >= 0) return fd;
-  // The verifier's last complete line says why.
-  std::string text(log.data());
-  while (!text.empty() && text.back() == '\n') text.pop_back();
-  size_t nl = text.rfind('\n');
-  std::string last = nl == std::string::npos ? text : text.substr(nl + 1);
-  return llvm::createStringError(std::error_code(err, std::generic_category()),
+  BpfLoad l = loadBpfProgram(BPF_PROG_TYPE_RAW_TRACEPOINT, bpf_attach_type(0), "bsp_observe", p.insns, 1);
+  if (l.fd >= 0) return l.fd;
+  if (l.err == EPERM) return errnoError(l.err, "cannot load the observe program");
+  return llvm::createStringError(std::error_code(l.err, std::generic_category()),
                                  "the kernel refused the observe program (%zu instructions): %s%s%s", p.insns.size(),
-                                 llvm::sys::StrError(err).c_str(), last.empty() ? "" : ": ", last.c_str());
+                                 llvm::sys::StrError(l.err).c_str(), l.logTail.empty() ? "" : ": ", l.logTail.c_str());
 }
 
 bool keyLess(const ObserveKey &a, const ObserveKey &b) {
