@@ -101,11 +101,7 @@ std::vector<ObserveRange> observeRanges(const Policy &policy) {
       classOf[r.nr] = 0;
       continue;
     }
-    uint8_t mask = 0;
-    for (const auto &alt : r.alternatives)
-      for (const ArgCondition &c : alt)
-        if (c.arg < 6) mask |= uint8_t(1u << c.arg);
-    classOf[r.nr] = ObserveRecord | mask;
+    classOf[r.nr] = ObserveRecord | r.checkedArguments();
   }
   std::vector<ObserveRange> out;
   auto push = [&](uint32_t lo, uint32_t hi, uint8_t cls) {

@@ -29,15 +29,6 @@ const SyscallRule *ruleFor(const Policy &policy, uint32_t nr) {
   return nullptr;
 }
 
-// The arguments (bit i = argument i) any of the rule's conditions reads.
-uint8_t checkedArguments(const SyscallRule &rule) {
-  uint8_t mask = 0;
-  for (const auto &alt : rule.alternatives)
-    for (const ArgCondition &c : alt)
-      if (c.arg < 6) mask |= uint8_t(1u << c.arg);
-  return mask;
-}
-
 std::string nameOf(int64_t nr) {
   if (auto n = syscallName(static_cast<long>(nr))) return std::string(*n);
   return "syscall_" + std::to_string(nr);
@@ -78,7 +69,7 @@ ObserveReport buildObserveReport(const Policy &policy, const ObserveRunResult &r
     }
     v.count += c.count;
     // The arguments the policy checks for this syscall, as recorded (the others are 0 in the key).
-    if (uint8_t mask = rule ? checkedArguments(*rule) : 0) {
+    if (uint8_t mask = rule ? rule->checkedArguments() : 0) {
       ObservedArgs oa;
       for (uint8_t i = 0; i < 6; ++i)
         if (mask & (1u << i)) {

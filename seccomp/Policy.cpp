@@ -107,6 +107,15 @@ bool SyscallRule::unconditional() const {
   return false;
 }
 
+uint8_t SyscallRule::checkedArguments() const {
+  uint8_t mask = 0;
+  for (const auto &alt : alternatives)
+    for (const ArgCondition &c : alt)
+      if (c.arg < 6)
+        mask |= uint8_t(1u << c.arg);
+  return mask;
+}
+
 Action Policy::decide(uint32_t nr, uint32_t arch, const uint64_t args[6]) const {
   if (arch != AuditArchX86_64 || (nr >= X32SyscallBit && nr != SkippedSyscall))
     return badArchAction;

@@ -52,6 +52,8 @@ struct SyscallRule {
 
   // No alternatives, or one without conditions: allowed whatever the arguments.
   bool unconditional() const;
+  // The arguments (bit i = argument i, 0..5) any of its conditions reads.
+  uint8_t checkedArguments() const;
 };
 
 struct Policy {
