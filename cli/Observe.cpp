@@ -1,10 +1,13 @@
-// observe: a command run unrestricted while a proven eBPF program records every system call the manifest's
-// policy would refuse; then the report (and, with --manifest-out, the manifest with those additions).
-// Wiring only: the program is extension-gen/ObserveProgram (proven by verify/ObserveProof through the
-// Gate), the run extension-gen/ObserveRun, the report extension-gen/ObserveReport.
+// observe: a command run unrestricted while every system call the manifest's policy would refuse is
+// recorded; then the report (and, with --manifest-out, the manifest with those additions). Two mechanisms:
+// seccomp (default) — the manifest's filter with its refusals handed to bespoke as user notifications
+// (extension-gen/ObserveNotify, the filter proven by the Gate like any other) — and ebpf — a program on
+// raw_syscalls:sys_enter (extension-gen/ObserveProgram, proven by verify/ObserveProof; run by
+// extension-gen/ObserveRun). Wiring only; the report is extension-gen/ObserveReport.
 #include "cli/Cli.h"
 #include "extension-gen/Gate.h"
 #include "extension-gen/ManifestPolicy.h"
+#include "extension-gen/ObserveNotify.h"
 #include "extension-gen/ObserveReport.h"
 #include "extension-gen/ObserveRun.h"
 #include "extension-gen/StackSymbols.h"
@@ -42,13 +45,21 @@ int runObserve(const ParsedArgs &args) {
   for (const ModuleInfo &mod : m.footprint.modules) modules.push_back({mod.name, mod.path});
   StackSymbols symbols = StackSymbols::load(modules);
 
+  const bool viaEbpf = args.get("via").value_or("seccomp") == "ebpf";
   size_t decisionInsns = 0;
-  auto make = [&](const ObserveMaps &maps) -> llvm::Expected<ObserveProgram> {
-    auto p = compileProvenObserve(*policy, maps);
-    if (p) decisionInsns = p->decisionEnd - p->decisionBegin;
-    return p;
-  };
-  auto run = runObserved(make, *path, command);
+  llvm::Expected<ObserveRunResult> run = [&]() -> llvm::Expected<ObserveRunResult> {
+    if (!viaEbpf) {
+      auto proven = compileProven(notifyPolicy(*policy));
+      if (!proven) return proven.takeError();
+      return runNotified(proven->program, *policy, *path, command);
+    }
+    auto make = [&](const ObserveMaps &maps) -> llvm::Expected<ObserveProgram> {
+      auto p = compileProvenObserve(*policy, maps);
+      if (p) decisionInsns = p->decisionEnd - p->decisionBegin;
+      return p;
+    };
+    return runObserved(make, *path, command);
+  }();
   if (!run) {
     llvm::Error e = run.takeError();
     if (e.isA<ProofError>()) return proofFailure("observe", std::move(e)); // the gate's: exit 1 or 2 by kind
@@ -56,11 +67,16 @@ int runObserve(const ParsedArgs &args) {
     return ExitUsage;
   }
   if (!quiet) {
-    fprintf(stderr, "bespoke observe: note: the observe program (id %u, %zu instructions, a %zu-instruction decision "
-            "proven by Z3) watched %s; it ended with exit status %d\n",
-            run->programId, run->instructions, decisionInsns, command[0].c_str(), run->status);
+    if (viaEbpf)
+      fprintf(stderr, "bespoke observe: note: the observe program (id %u, %zu instructions, a %zu-instruction decision "
+              "proven by Z3) watched %s; it ended with exit status %d\n",
+              run->programId, run->instructions, decisionInsns, command[0].c_str(), run->status);
+    else
+      fprintf(stderr, "bespoke observe: note: the observe filter (%zu instructions, proven by Z3 to hand over exactly "
+              "what the policy refuses, and every execve) watched %s; it ended with exit status %d\n",
+              run->instructions, command[0].c_str(), run->status);
     if (run->leftBehindKilled)
-      fprintf(stderr, "bespoke observe: note: %s left %d processes running; killed them to detach the program\n",
+      fprintf(stderr, "bespoke observe: note: %s left %d processes running; killed them to end the observation\n",
               command[0].c_str(), run->leftBehindKilled);
   }
   ObserveReport report = buildObserveReport(*policy, *run, symbols);
@@ -83,19 +99,33 @@ int runObserve(const ParsedArgs &args) {
 Command observeCommand() {
   return {"observe", "run a command and report what a manifest's filter would refuse",
           {"usage: bespoke observe --manifest MANIFEST [options] -- CMD [ARGS...]\n",
-           "Complain mode, before enforcing: runs CMD unrestricted in a fresh cgroup v2 while an eBPF program on\n"
-           "raw_syscalls:sys_enter records every system call of the cgroup's processes that MANIFEST's seccomp\n"
-           "policy (as `run` would install it) might refuse, with the arguments the policy checks and the first\n"
-           "user stack. When CMD ends, each refused syscall is reported with its count, the filter's answer and\n"
-           "the stack (module!symbol@address through the manifest's modules; frames after the first are only as\n"
-           "good as the code's frame pointers). The program's decision is proven by Z3 against the policy before\n"
-           "it is loaded. The report is written when CMD has ended; CMD's own output stays where it was, so give\n"
-           "-o when CMD writes to standard output too. Needs root (CAP_BPF, CAP_PERFMON) and a mounted cgroup v2.\n",
-           "exit status: CMD's own; 1 the observe program was not proven, 2 bad input (also: no cgroup v2, not\n"
-           "root, the kernel refused the program), 127 CMD cannot be executed\n",
+           "Complain mode, before enforcing: runs CMD unrestricted in a fresh cgroup v2 and records every system\n"
+           "call of it and its children that MANIFEST's seccomp policy (as `run` would install it) would refuse,\n"
+           "with the arguments the policy checks and a user stack. When CMD ends, each refused syscall is\n"
+           "reported with its count, the filter's answer and the stack (module!symbol@address through the\n"
+           "manifest's modules). Two mechanisms (--via):\n"
+           "  seccomp  (default) the manifest's filter, with every refusal turned into a user notification, is\n"
+           "           installed before CMD's exec; bespoke receives each refused call, records it and lets it\n"
+           "           run. Allowed calls never leave the kernel (a few percent at most; nothing for other\n"
+           "           processes). Stacks: the syscall instruction, then return addresses found by scanning the\n"
+           "           stack (a stale one can appear). Also sees int 0x80 calls as i386.\n"
+           "  ebpf     an eBPF program on raw_syscalls:sys_enter records the calls of the cgroup's processes;\n"
+           "           stacks walk frame pointers. Every task of the machine pays the hook (about 12 % of a\n"
+           "           loopback server's throughput here: bench/RESULTS.md).\n"
+           "Either way what decides is proven by Z3 against the policy before it is used. The report is written\n"
+           "when CMD has ended; CMD's own output stays where it was, so give -o when CMD writes to standard\n"
+           "output too. Needs root and a mounted cgroup v2 (ebpf: CAP_BPF, CAP_PERFMON).\n",
+           "exit status: CMD's own; 1 the observe filter or program was not proven, 2 bad input (also: no cgroup\n"
+           "v2, not root, the kernel refused the program or filter), 127 CMD cannot be executed\n",
            " (put the command after --)"},
           {value("manifest", {"--manifest", "-m"}, "MANIFEST", "a file name", "the application's manifest")
                .tool({"manifest", "Path of the application's manifest.", true, McpPath::Operand}),
+           value("via", {"--via"}, "MECHANISM", "a mechanism",
+                 "seccomp (default: a filter handing refused calls to bespoke) or ebpf (a program on\n"
+                 "raw_syscalls:sys_enter)")
+               .oneOf({"seccomp", "ebpf"})
+               .tool({"via", "How to observe: seccomp (default; costs the observed program a few percent at most) "
+                             "or ebpf (a sys_enter program; every process on the machine pays its hook)."}),
            flag("json", {"--json"}, "the report as JSON ({\"violations\": [{\"syscall\", \"count\", \"stack\", ...}], ...})"),
            value("output", {"-o", "--output"}, "REPORT", "a file name", "where to write the report (default: standard output)")
                .tool({"output", "File to write the report to (default: the result text).", false,

@@ -29,6 +29,13 @@ const SyscallRule *ruleFor(const Policy &policy, uint32_t nr) {
   return nullptr;
 }
 
+// A call made in another calling convention than x86-64's (the policy's bad-arch action): "i386_N" for
+// `int 0x80`, "arch_0xAUDITARCH_N" otherwise.
+std::string archPrefix(uint32_t arch) {
+  if (arch == 0x40000003) return "i386_"; // AUDIT_ARCH_I386
+  return "arch_" + hex(arch) + "_";
+}
+
 std::string nameOf(int64_t nr) {
   if (auto n = syscallName(static_cast<long>(nr))) return std::string(*n);
   return "syscall_" + std::to_string(nr);
@@ -40,18 +47,21 @@ ObserveReport buildObserveReport(const Policy &policy, const ObserveRunResult &r
   ObserveReport r;
   r.status = run.status;
   r.lost = run.lost;
-  std::map<int64_t, Violation> byNr;
+  r.mechanism = run.mechanism;
+  std::map<std::pair<uint32_t, int64_t>, Violation> byNr; // by (arch, nr)
   for (const ObservedCall &c : run.calls) {
     r.recordedCalls += c.count;
     auto nr32 = static_cast<uint32_t>(c.key.nr);
-    Action a = policy.decide(nr32, Policy::AuditArchX86_64, c.key.args);
+    Action a = policy.decide(nr32, c.arch, c.key.args);
     if (a.kind == Action::Allow) continue;
     auto nr = static_cast<int64_t>(static_cast<int32_t>(nr32));
-    const SyscallRule *rule = ruleFor(policy, nr32);
-    Violation &v = byNr[nr];
+    const bool native = c.arch == Policy::AuditArchX86_64;
+    const SyscallRule *rule = native ? ruleFor(policy, nr32) : nullptr;
+    Violation &v = byNr[{native ? 0 : c.arch, nr}];
     if (v.count == 0) {
       v.nr = nr;
-      v.syscall = nameOf(nr);
+      v.native = native;
+      v.syscall = native ? nameOf(nr) : archPrefix(c.arch) + std::to_string(nr);
       v.action = a.name();
       v.inManifest = rule != nullptr; // refused for its arguments
       // The first recorded stack: of the smallest key (calls are sorted), a deterministic choice.
@@ -133,7 +143,8 @@ std::string renderObserveJson(const ObserveReport &r) {
   llvm::json::Object top{{"violations", std::move(violations)},
                          {"recorded_calls", static_cast<int64_t>(r.recordedCalls)},
                          {"lost", static_cast<int64_t>(r.lost)},
-                         {"exit_status", r.status}};
+                         {"exit_status", r.status},
+                         {"mechanism", r.mechanism}};
   std::string out;
   llvm::raw_string_ostream os(out);
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(top))) << "\n";
@@ -144,7 +155,7 @@ Manifest withObserved(const Manifest &m, const ObserveReport &r) {
   Manifest out = m;
   std::vector<SyscallUse> &sys = out.footprint.syscalls;
   for (const Violation &v : r.violations) {
-    if (v.nr < 0 || !syscallName(static_cast<long>(v.nr))) continue; // no x86-64 syscall to add
+    if (!v.native || v.nr < 0 || !syscallName(static_cast<long>(v.nr))) continue; // no x86-64 syscall to add
     Evidence ev;
     ev.root = "observed";
     ev.chain.assign(v.frames.rbegin(), v.frames.rend()); // outermost first, as evidence chains run

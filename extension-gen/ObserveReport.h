@@ -23,8 +23,10 @@ struct ObservedArgs {
 };
 
 struct Violation {
-  std::string syscall;          // kernel name, or "syscall_<nr>" for a number x86-64 does not have
+  std::string syscall;          // kernel name, or "syscall_<nr>" for a number x86-64 does not have,
+                                // "i386_<nr>" for an `int 0x80` call (seccomp supervisor only)
   int64_t nr = 0;               // as sys_enter passed it
+  bool native = true;           // an x86-64 call (the others cannot go into the manifest)
   uint64_t count = 0;           // refused calls
   std::string action;           // what the filter would have done: "kill-process", "errno:1", ...
   bool inManifest = false;      // the manifest lists the syscall (only some argument values were refused)
@@ -39,7 +41,8 @@ struct Violation {
 
 struct ObserveReport {
   std::vector<Violation> violations; // sorted by syscall name
-  uint64_t recordedCalls = 0;        // every call the program recorded (refused or not)
+  uint64_t recordedCalls = 0;        // every call recorded (refused or not: ObserveRunResult::mechanism)
+  std::string mechanism;             // the run's: "seccomp" or "ebpf"
   uint64_t lost = 0;                 // calls not recorded: the events map was full
   int status = 0;                    // the command's
 };
@@ -48,7 +51,7 @@ ObserveReport buildObserveReport(const Policy &policy, const ObserveRunResult &r
 
 std::string renderObserveText(const ObserveReport &r);
 // {"violations": [{"syscall", "nr", "count", "action", "in_manifest", "args": [{"values": {"0": "0x..."},
-// "count"}], "stack": [...]}], "recorded_calls", "lost", "exit_status"}
+// "count"}], "stack": [...]}], "recorded_calls", "lost", "exit_status", "mechanism": "seccomp" | "ebpf"}
 std::string renderObserveJson(const ObserveReport &r);
 
 // The manifest with the observed additions: a syscall it lacked is added with one evidence entry of root

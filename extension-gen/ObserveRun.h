@@ -23,6 +23,9 @@ namespace bespoke {
 // take it).
 struct ObservedCall {
   ObserveKey key;
+  // The calling convention seccomp saw (AUDIT_ARCH_*): x86-64, or i386 for `int 0x80` (the seccomp
+  // supervisor tells them apart; the eBPF program cannot and records every call as x86-64).
+  uint32_t arch = 0xC000003E;
   uint64_t count = 0;
   std::vector<bpf_stack_build_id> stack;
 };
@@ -32,8 +35,13 @@ struct ObserveRunResult {
   int leftBehindKilled = 0; // its processes still in the cgroup when it ended, killed
   std::vector<ObservedCall> calls; // sorted by key
   uint64_t lost = 0;        // calls not recorded because the events map was full
-  size_t instructions = 0;  // of the loaded program
-  uint32_t programId = 0;   // the kernel's id of it (gone once the run returns: `bpftool prog show id N` fails)
+  size_t instructions = 0;  // of the loaded program (eBPF) or installed filter (seccomp)
+  uint32_t programId = 0;   // the kernel's id of the eBPF program (gone once the run returns: `bpftool prog
+                            // show id N` fails); 0 for the seccomp supervisor
+  // "ebpf": `calls` are those the program's decision sent to the recorder (every call of a syscall whose
+  // arguments the policy checks, allowed ones included); "seccomp": those the filter handed over (the
+  // refused ones and every execve).
+  std::string mechanism = "ebpf";
 };
 
 // Makes the program for the maps' descriptors; an error stops the run before anything is loaded.

@@ -164,6 +164,25 @@ StackSymbols StackSymbols::load(const std::vector<StackModule> &modules) {
   return out;
 }
 
+std::optional<BuildIdBytes> StackSymbols::buildIdOf(const std::string &path) {
+  Expected<std::unique_ptr<ElfModule>> elf = ElfModule::open(path);
+  if (!elf) {
+    consumeError(elf.takeError());
+    return std::nullopt;
+  }
+  Expected<object::ELF64LEFile> file = object::ELF64LEFile::create(toStringRef((*elf)->bytes()));
+  if (!file) {
+    consumeError(file.takeError());
+    return std::nullopt;
+  }
+  Expected<BuildIdBytes> id = gnuBuildId(*file, path);
+  if (!id) {
+    consumeError(id.takeError());
+    return std::nullopt;
+  }
+  return *id;
+}
+
 std::optional<Frame> StackSymbols::symbolize(const bpf_stack_build_id &f) const {
   if (f.status != BPF_STACK_BUILD_ID_VALID) return std::nullopt;
   BuildIdBytes id;

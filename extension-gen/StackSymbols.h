@@ -48,6 +48,11 @@ public:
   // "build-id:<40 hex>+0x<offset>" for VALID, "ip:0x<ip>" for IP, "?" for EMPTY (and any other status).
   std::string describe(const bpf_stack_build_id &f) const;
 
+  // The GNU build id of the ELF file at `path` as the kernel's stack map reports it (zero-padded to 20
+  // bytes), for frames found by other means than the stack map (observe's seccomp supervisor reads a
+  // frame's file from /proc/PID/maps); std::nullopt when the file cannot be read or has none.
+  static std::optional<std::array<uint8_t, BPF_BUILD_ID_SIZE>> buildIdOf(const std::string &path);
+
   // Why modules were left out, one "PATH: why" each, in the order given to load().
   const std::vector<std::string> &skipped() const { return Skipped; }
 

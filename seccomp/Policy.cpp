@@ -27,6 +27,7 @@ constexpr ActionRow kActions[] = {
     {Action::Trace, SECCOMP_RET_TRACE, true, "trace", "SCMP_ACT_TRACE"},
     {Action::Log, SECCOMP_RET_LOG, false, "log", "SCMP_ACT_LOG"},
     {Action::Allow, SECCOMP_RET_ALLOW, false, "allow", "SCMP_ACT_ALLOW"},
+    {Action::UserNotif, SECCOMP_RET_USER_NOTIF, false, "user-notif", "SCMP_ACT_NOTIFY"},
 };
 
 const ActionRow &row(Action::Kind k) {
@@ -60,9 +61,10 @@ std::string Action::name() const {
 const char *Action::libseccompName() const { return row(kind).libseccomp; }
 
 std::optional<Action> parseAction(const std::string &text) {
-  // Every action without data by its name; of those with data only errno (trace needs a tracer).
+  // Every action without data by its name but user-notif (it needs a supervisor); of those with data only
+  // errno (trace needs a tracer).
   for (const ActionRow &r : kActions)
-    if (!r.hasData && text == r.name)
+    if (!r.hasData && r.kind != Action::UserNotif && text == r.name)
       return Action{r.kind, 0};
   const std::string prefix = "errno:";
   if (text.compare(0, prefix.size(), prefix) == 0 && text.size() > prefix.size() &&

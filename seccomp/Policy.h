@@ -14,7 +14,9 @@ namespace bespoke {
 
 // A seccomp return action (SECCOMP_RET_*), with its 16-bit data where it has one.
 struct Action {
-  enum Kind : uint8_t { KillProcess, KillThread, Trap, Errno, Trace, Log, Allow };
+  // UserNotif (SECCOMP_RET_USER_NOTIF) hands the call to a supervisor holding the filter's listener
+  // (`bespoke observe`); without one the kernel answers ENOSYS, so parseAction does not offer it.
+  enum Kind : uint8_t { KillProcess, KillThread, Trap, Errno, Trace, Log, Allow, UserNotif };
   Kind kind = KillProcess;
   uint16_t data = 0; // errno value for Errno, trace message for Trace
   uint32_t value() const; // the 32-bit value a BPF `ret` returns (e.g. SECCOMP_RET_ERRNO | data)
@@ -25,7 +27,8 @@ struct Action {
   bool operator!=(const Action &o) const { return !(*this == o); }
 };
 
-// Parses "kill-process | kill-thread | errno:N | trap | log | allow".
+// Parses "kill-process | kill-thread | errno:N | trap | log | allow" (not trace or user-notif: they need
+// a tracer or a supervisor).
 std::optional<Action> parseAction(const std::string &text);
 
 // "kill-process (0x80000000)": a `ret` value for messages (just the hex when it is no action).
