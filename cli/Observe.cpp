@@ -110,7 +110,7 @@ Command observeCommand() {
            "           processes). Stacks: the syscall instruction, then return addresses found by scanning the\n"
            "           stack (a stale one can appear). Also sees int 0x80 calls as i386.\n"
            "  ebpf     an eBPF program on raw_syscalls:sys_enter records the calls of the cgroup's processes;\n"
-           "           stacks walk frame pointers. Every task of the machine pays the hook (about 12 % of a\n"
+           "           stacks walk frame pointers. Every task of the machine pays the hook (7-12 % of a\n"
            "           loopback server's throughput here: bench/RESULTS.md).\n"
            "Either way what decides is proven by Z3 against the policy before it is used. The report is written\n"
            "when CMD has ended; CMD's own output stays where it was, so give -o when CMD writes to standard\n"

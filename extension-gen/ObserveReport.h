@@ -32,9 +32,11 @@ struct Violation {
   bool inManifest = false;      // the manifest lists the syscall (only some argument values were refused)
   std::vector<ObservedArgs> args; // refused argument values (syscalls whose arguments the policy checks)
   // Innermost first: "libc.so.6!write@0x10e2a0", "build-id:...+0x.." (a file not among the manifest's
-  // modules), "ip:0x..." (the innermost frame in no file). The kernel walks frame pointers: the walk ends
-  // at the first outer frame in no file, and code built without frame pointers (Debian's) often gives
-  // only the innermost frame, the syscall instruction in libc.
+  // modules), "ip:0x..." (the innermost frame in no file). Under eBPF the kernel walks frame pointers: the
+  // walk ends at the first outer frame in no file, and code built without frame pointers (Debian's) often
+  // gives only the innermost frame, the syscall instruction in libc. Under seccomp the outer frames are
+  // return addresses found by scanning the stack (ObserveNotify.h): callers without frame pointers too,
+  // and now and then a stale one.
   std::vector<std::string> stack;
   std::vector<Frame> frames;      // the symbolised ones, for the manifest's evidence
 };
