@@ -240,8 +240,17 @@ int runAnalyze(const ParsedArgs &args) {
   auto in = analysisInputs(args);
   if (!in) return usageError("analyze", llvm::toString(in.takeError()));
   std::optional<std::string> output = args.get("output");
+  // The reviewer-written parts of an earlier manifest, read first: a bad one stops the run before analysis.
+  std::optional<Manifest> reviewed;
+  if (std::optional<std::string> path = args.get("reviewed")) {
+    auto m = loadManifest(*path);
+    if (!m) return inputError(m.takeError());
+    reviewed = std::move(*m);
+  }
   auto analysis = analyzeProgram(*in);
   if (!analysis) return inputError(analysis.takeError());
+  // The analysis never writes network: (bind ports and destinations are the reviewer's): carried over as is.
+  if (reviewed && reviewed->footprint.network.present) analysis->manifest.footprint.network = reviewed->footprint.network;
   if (output) {
     if (llvm::Error e = saveManifest(analysis->manifest, *output)) return inputError(std::move(e));
   } else {
@@ -288,6 +297,12 @@ Command analyzeCommand() {
   c.options.push_back(value("output", {"-o", "--output"}, "FILE", "a file name",
                             "write the manifest to FILE (atomically) instead of standard output")
                           .tool({"output", "Write the manifest to this file (atomically) instead of returning it.",
+                                 false, McpPath::Operand}));
+  c.options.push_back(value("reviewed", {"--reviewed"}, "OLD.yaml", "a file name",
+                            "carry the reviewer-written parts of an earlier manifest of the program over into\n"
+                            "the new one: its network: section (bind ports, connect destinations)")
+                          .tool({"reviewed", "An earlier, reviewed manifest of the program whose network: section "
+                                 "(written by a reviewer, never by the analysis) the new manifest keeps.",
                                  false, McpPath::Operand}));
   c.options.push_back(flag("observe", {"--observe"},
                            "run BINARY once with the arguments after -- (e.g. `nginx -t`) under ptrace and add\n"

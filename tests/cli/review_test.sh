@@ -227,6 +227,25 @@ check "diff: a malformed manifest is a one-line error" one_line_error malformed.
 run diff "$TMP/musl-echo.yaml"
 check "diff: one manifest is a usage error" rc_is 2
 
+# analyze --reviewed: the network: section a reviewer wrote into an earlier manifest is carried over (the
+# analysis never writes one); without it a fresh manifest drops the section and diff shows that.
+python3 - "$TMP/musl-echo.yaml" "$TMP/reviewed.yaml" <<'PY'
+import sys, yaml
+m = yaml.safe_load(open(sys.argv[1]))
+m["network"] = {"bind": [8080], "connect": ["10.0.0.53:53"]}
+yaml.safe_dump(m, open(sys.argv[2], "w"), sort_keys=False)
+PY
+run analyze "$MUSL_ECHO" -q -o "$TMP/fresh.yaml"
+run diff "$TMP/reviewed.yaml" "$TMP/fresh.yaml"
+check "analyze without --reviewed: the reviewer's network: section is gone (diff: - network bind 8080)" \
+  eval 'grep -q "^- network bind 8080" "$TMP/stdout" && grep -q "^- network connect 10.0.0.53:53" "$TMP/stdout"'
+run analyze "$MUSL_ECHO" -q --reviewed "$TMP/reviewed.yaml" -o "$TMP/kept.yaml"
+check "analyze --reviewed: the section kept, no difference from the reviewed manifest" \
+  eval 'rc_is 0 && "$BESPOKE" diff "$TMP/reviewed.yaml" "$TMP/kept.yaml" | grep -q "no differences"'
+run analyze "$MUSL_ECHO" -q --reviewed "$TMP/malformed.yaml" -o "$TMP/never.yaml"
+check "analyze --reviewed with a malformed manifest: a one-line error, nothing written" \
+  eval 'one_line_error malformed.yaml && [ ! -e "$TMP/never.yaml" ]'
+
 # ---------------------------------------------------------------------------------------------------
 # check: the CI gate on a program that gains socket() and symlink() calls (glibc's own code already reaches
 # socket, e.g. its nscd client and sunrpc; nothing reaches symlink)
