@@ -143,6 +143,15 @@ std::optional<uint32_t> argumentSymbol(const ArgumentSpec &spec, std::string_vie
   return std::nullopt;
 }
 
+std::optional<std::string> argumentSymbolName(const ArgumentSpec &spec, uint32_t value) {
+  for (const Group &g : Groups) {
+    if ((*g.syscall && strcmp(g.syscall, spec.syscall) != 0) || strcmp(g.arg, spec.name) != 0) continue;
+    for (size_t i = 0; i < g.count; ++i)
+      if (g.symbols[i].value == value) return std::string(g.symbols[i].name);
+  }
+  return std::nullopt;
+}
+
 std::optional<uint32_t> argumentTerms(const ArgumentSpec &spec, std::string_view text,
                                       const std::function<std::optional<uint32_t>(std::string_view)> &number,
                                       std::string *bad) {

@@ -18,6 +18,9 @@ namespace bespoke {
 // constants (a socket family is no ioctl request). PF_* names are accepted for AF_*.
 std::optional<uint32_t> argumentSymbol(const ArgumentSpec &spec, std::string_view name);
 
+// The first constant of the argument whose value is exactly `value` ("AF_UNIX" for socket's domain 1; for
+// an enumeration, one name; for flags, only a single-flag or zero value has one), or nullopt.
+std::optional<std::string> argumentSymbolName(const ArgumentSpec &spec, uint32_t value);
 // A value written as terms joined by '|' ("O_WRONLY|O_CREAT|0x8000"): the OR of each term's value, the
 // argument's constant of that name or else `number(term)`. nullopt when a term is neither (*bad: that term).
 std::optional<uint32_t> argumentTerms(const ArgumentSpec &spec, std::string_view text,

@@ -78,6 +78,9 @@ struct NetworkFacts {
   bool present = false;                // the manifest has the section (rendered even when empty)
   std::vector<uint16_t> bind;          // ports 1..65535 the app may bind
   std::vector<std::string> connect;    // destinations as --allow-connect takes them: "10.0.0.53:53", "any", ...
+  // Socket families ("AF_INET", ...) the reviewer allows where the analysis could not bound socket's or
+  // socketpair's `domain` (a fact of `any`): the filter checks those instead. Empty: no bound.
+  std::vector<std::string> families;
 };
 
 // An ELF object whose code is in the footprint, and how it got there (manifest v2; a v1 manifest names

@@ -77,14 +77,16 @@ llvm::Expected<NetPolicy> netPolicyFromManifest(const Manifest &m, const std::st
     if (u.name != "socket" && u.name != "socketpair") continue;
     sockets = true;
     auto fact = u.args.find("domain");
-    if (fact == u.args.end() || fact->second.any) {
+    const bool unbounded = fact == u.args.end() || fact->second.any;
+    if (unbounded && m.footprint.network.families.empty()) {
       p.families.insert({AF_INET, AF_INET6});
       continue;
     }
     const ArgumentSpec *spec = nullptr;
     for (const ArgumentSpec *s : argumentSpecsOf(u.name))
       if (llvm::StringRef(s->name) == "domain") spec = s;
-    for (const std::string &v : fact->second.values) {
+    // An unbounded domain bounded by the reviewer's network.families (as the seccomp policy does).
+    for (const std::string &v : unbounded ? m.footprint.network.families : fact->second.values) {
       auto family = spec ? parseArgumentValue(v, *spec) : parseArgumentValue(v);
       if (!family) return err(manifestPath + ": " + u.name + " domain: " + llvm::toString(family.takeError()));
       p.families.insert(*family);

@@ -1,6 +1,7 @@
 // ManifestPolicy: Manifest -> Policy, and the execve an installed-before-exec filter must allow.
 #include "extension-gen/ManifestPolicy.h"
 
+#include "analyzer/ArgumentSpecs.h"
 #include "analyzer/KernelEntries.h"
 #include "extension-gen/ArgumentConditions.h"
 #include "analyzer/SyscallTable.h"
@@ -29,6 +30,18 @@ llvm::Expected<Policy> policyFromManifest(const Manifest &m, Action defaultActio
                                      s.name.c_str(), s.nr, *nr);
     byNr.emplace(*nr, &s);
   }
+  // The reviewer's bound on socket families (network.families), for a `domain` the analysis left `any`;
+  // read, like the facts, only when arguments are checked.
+  const std::vector<std::string> &families = m.footprint.network.families;
+  for (const std::string &f : opts.argumentConditions ? families : std::vector<std::string>{}) {
+    const ArgumentSpec *domain = nullptr;
+    for (const ArgumentSpec *s : argumentSpecsOf("socket"))
+      if (llvm::StringRef(s->name) == "domain") domain = s;
+    auto v = domain ? parseArgumentValue(f, *domain) : parseArgumentValue(f);
+    if (!v)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(), "manifest network.families: %s",
+                                     llvm::toString(v.takeError()).c_str());
+  }
   std::map<int, std::string> names;
   for (const auto &[nr, use] : byNr)
     names.emplace(nr, use->name);
@@ -42,7 +55,16 @@ llvm::Expected<Policy> policyFromManifest(const Manifest &m, Action defaultActio
     auto use = byNr.find(nr);
     // Kernel-issued syscalls are made by the kernel on the task's behalf: never checked.
     if (opts.argumentConditions && use != byNr.end() && !isKernelIssued(name)) {
-      auto c = conditionsFromFacts(name, use->second->args);
+      std::map<std::string, ArgFact> args = use->second->args;
+      if ((name == "socket" || name == "socketpair") && !families.empty()) {
+        auto domain = args.find("domain");
+        if (domain == args.end() || domain->second.any) {
+          args["domain"] = ArgFact{false, families, {}, {}};
+          if (notes)
+            notes->push_back(name + ": domain narrowed from any to the reviewer's network.families");
+        }
+      }
+      auto c = conditionsFromFacts(name, args);
       if (!c)
         return llvm::createStringError(llvm::inconvertibleErrorCode(), "manifest %s",
                                        llvm::toString(c.takeError()).c_str());

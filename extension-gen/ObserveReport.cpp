@@ -2,6 +2,7 @@
 #include "extension-gen/ObserveReport.h"
 
 #include "analyzer/ArgumentSpecs.h"
+#include "analyzer/ArgumentSymbols.h"
 #include "analyzer/SyscallTable.h"
 
 #include "llvm/Support/Format.h"
@@ -179,9 +180,19 @@ Manifest withObserved(const Manifest &m, const ObserveReport &r) {
       for (size_t i = 0; i < a.indexes.size(); ++i)
         for (const ArgumentSpec *spec : argumentSpecsOf(v.syscall)) {
           if (spec->index != a.indexes[i]) continue;
-          ArgFact &f = it->args[spec->name];
-          if (f.any) continue;
           std::string text = argumentValueText(*spec, a.values[i]);
+          auto fact = it->args.find(spec->name);
+          const bool unbounded = fact == it->args.end() || fact->second.any;
+          // A family refused because of the reviewer's network.families bound: the bound grows.
+          std::vector<std::string> &families = out.footprint.network.families;
+          if (unbounded && std::string(spec->name) == "domain" && !families.empty() &&
+              (v.syscall == "socket" || v.syscall == "socketpair")) {
+            std::string name = argumentSymbolName(*spec, static_cast<uint32_t>(a.values[i])).value_or(text);
+            if (std::find(families.begin(), families.end(), name) == families.end()) families.push_back(name);
+            continue;
+          }
+          if (unbounded) continue;
+          ArgFact &f = fact->second;
           if (std::find(f.values.begin(), f.values.end(), text) == f.values.end()) f.values.push_back(text);
         }
   }

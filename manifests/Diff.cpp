@@ -167,6 +167,22 @@ ManifestDiff diffManifests(const Footprint &before, const Footprint &after, bool
     return v;
   };
   setDiff(networkItems(before.network), networkItems(after.network), d.addedNetwork, d.removedNetwork);
+  // network.families bounds socket families; none is no bound. Bounding where there was none narrows (a
+  // removal), dropping the bound widens (an addition), and between two bounds each family counts.
+  auto joined = [](const std::vector<std::string> &v) {
+    std::string s;
+    for (const std::string &x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  const std::vector<std::string> &fb = before.network.families, &fa = after.network.families;
+  if (fb.empty() && !fa.empty()) d.removedNetwork.push_back("family any (now only " + joined(fa) + ")");
+  else if (!fb.empty() && fa.empty()) d.addedNetwork.push_back("family any (was only " + joined(fb) + ")");
+  else {
+    std::vector<std::string> added, removed;
+    setDiff(fb, fa, added, removed);
+    for (const std::string &f : added) d.addedNetwork.push_back("family " + f);
+    for (const std::string &f : removed) d.removedNetwork.push_back("family " + f);
+  }
   diffUnresolved(before.unresolved, after.unresolved, d.addedUnresolved, d.removedUnresolved);
   auto modulePath = [](const ModuleInfo &m) { return m.path; };
   d.addedModules = missingFrom(before.modules, after.modules, modulePath);

@@ -48,6 +48,7 @@ void canonicalize(Footprint &fp) {
     }
   sortUnique(fp.network.bind);
   sortUnique(fp.network.connect);
+  sortUnique(fp.network.families);
   sortUnique(fp.kernel.paths);
   sortUnique(fp.kernel.features);
   sortUnique(fp.crossCheck.sourceOnly);
@@ -263,6 +264,10 @@ std::string render(const Manifest &m) {
     out << YAML::EndSeq;
     out << YAML::Key << "connect" << YAML::Value;
     emitStringList(out, fp.network.connect);
+    if (!fp.network.families.empty()) {
+      out << YAML::Key << "families" << YAML::Value;
+      emitStringList(out, fp.network.families);
+    }
     out << YAML::EndMap;
   }
 

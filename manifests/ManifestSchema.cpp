@@ -444,7 +444,7 @@ bool SchemaReader::stringList(const YAML::Node &map, const char *key, const std:
 }
 
 bool SchemaReader::network(const YAML::Node &n, NetworkFacts &out) {
-  if (!map(n, "'network'") || !keys(n, "network", {"bind", "connect"})) return false;
+  if (!map(n, "'network'") || !keys(n, "network", {"bind", "connect", "families"})) return false;
   out.present = true;
   if (const YAML::Node b = n["bind"]) {
     if (!list(b, "network: 'bind'")) return false;
@@ -460,6 +460,11 @@ bool SchemaReader::network(const YAML::Node &n, NetworkFacts &out) {
   for (size_t i = 0; i < out.connect.size(); ++i)
     if (out.connect[i].empty())
       return fail(n["connect"][i], "network.connect[" + std::to_string(i) + "]: an empty destination");
+  // Names are checked where they are used (the filter's policy), as the facts' values are.
+  if (n["families"] && !stringList(n, "families", "network", out.families)) return false;
+  for (size_t i = 0; i < out.families.size(); ++i)
+    if (out.families[i].empty())
+      return fail(n["families"][i], "network.families[" + std::to_string(i) + "]: an empty family");
   return true;
 }
 

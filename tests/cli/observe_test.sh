@@ -128,6 +128,23 @@ grep -q "^  socket (41): 1 call, the filter would answer kill-process (the manif
   && pass "socket(AF_INET6) under an AF_INET-only manifest: reported with domain 0xa, once (AF_INET not reported)" \
   || fail "argument-level violation: exit $rc" "$(cat "$TMP/inet.txt")" "$(tail -3 "$TMP/inet.log")"
 
+# 4b. The reviewer's bound instead (network.families [AF_UNIX, AF_INET]; the facts keep domain any): the
+#     AF_INET6 socket is reported, and --manifest-out widens the bound by AF_INET6.
+python3 - "$TMP/redis.yaml" "$TMP/families.yaml" <<'PY'
+import sys, yaml
+m = yaml.safe_load(open(sys.argv[1]))
+m["network"] = {"bind": [], "connect": [], "families": ["AF_UNIX", "AF_INET"]}
+yaml.safe_dump(m, open(sys.argv[2], "w"), sort_keys=False)
+PY
+"$BESPOKE" observe --via "$VIA" -m "$TMP/families.yaml" -o "$TMP/families.txt" --manifest-out "$TMP/families-out.yaml" \
+  -- "$PROBE" bind:0 inet6 >"$TMP/families.log" 2>&1
+rc=$?
+fams=$(python3 -c 'import sys, yaml; print(",".join(yaml.safe_load(open(sys.argv[1]))["network"]["families"]))' \
+  "$TMP/families-out.yaml" 2>&1)
+grep -q "args \[0\]=0xa\( \[[1-5]\]=0x[0-9a-f]*\)*: 1$" "$TMP/families.txt" && [ $rc -eq 0 ] && [ "$fams" = "AF_INET,AF_INET6,AF_UNIX" ] \
+  && pass "network.families [AF_UNIX, AF_INET]: socket(AF_INET6) reported; --manifest-out widens the bound to $fams" \
+  || fail "network.families bound: exit $rc, families '$fams'" "$(cat "$TMP/families.txt")" "$(tail -3 "$TMP/families.log")"
+
 # 5. The command's exit status is observe's; nothing left behind.
 "$BESPOKE" observe --via "$VIA" -m "$TMP/redis.yaml" -q -- /bin/sh -c 'exit 7' >"$TMP/exit.txt" 2>&1
 rc=$?

@@ -4,7 +4,7 @@
 // "NAME allowed" when it returned otherwise (whatever its result). Run under `bespoke run`, it shows what the
 // filter of another program's manifest does to a child of the filtered process. Only write, clone
 // (fork), wait4 and exit besides the probes, so the filters of the servers it runs under allow it.
-//   pathprobe [tiocsti|tcgets|newuser|packet|netlink|inet6|bind:PORT]...
+//   pathprobe [tiocsti|tcgets|newuser|packet|netlink|alg|vsock|inet6|bind:PORT]...
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -34,6 +34,8 @@ static long probe(const char *name) {
   }
   if (!strcmp(name, "packet")) return syscall(SYS_socket, 17 /* AF_PACKET */, SOCK_RAW, 0x300);
   if (!strcmp(name, "netlink")) return syscall(SYS_socket, 16 /* AF_NETLINK */, SOCK_RAW, 0);
+  if (!strcmp(name, "alg")) return syscall(SYS_socket, 38 /* AF_ALG */, SOCK_SEQPACKET, 0);
+  if (!strcmp(name, "vsock")) return syscall(SYS_socket, 40 /* AF_VSOCK */, SOCK_STREAM, 0);
   if (!strcmp(name, "inet6")) return syscall(SYS_socket, AF_INET6, SOCK_STREAM, 0);
   if (!strncmp(name, "bind:", 5)) { // an IPv4 TCP socket bound to 0.0.0.0:PORT
     long fd = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);

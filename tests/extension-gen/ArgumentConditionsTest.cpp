@@ -303,6 +303,32 @@ TEST(ArgumentConditions, NoArgsGivesTheUnconditionalFilter) {
   EXPECT_TRUE(static_cast<bool>(policyFromManifest(bad, kEperm, PolicyOptions{false})));
 }
 
+// network.families (the reviewer's) bounds a socket `domain` the analysis left `any`; a domain the
+// analysis knows keeps its values; an unknown name is an error naming the section; --no-args reads neither.
+TEST(ArgumentConditions, NetworkFamiliesBoundAnAnyDomain) {
+  Manifest m = manifestOf({use("socket", {{"domain", anyValue()}}), use("socketpair", {{"domain", values({"AF_UNIX"})}}),
+                           use("write")});
+  EXPECT_TRUE(ruleOf(policyOk(m), "socket")->unconditional()); // no bound: any family
+  m.footprint.network.present = true;
+  m.footprint.network.families = {"AF_INET", "AF_INET6", "AF_UNIX"};
+  std::vector<std::string> notes;
+  Policy p = policyOk(m, {}, &notes);
+  BpfProgram prog = compileOk(p);
+  EXPECT_EQ(outcome(p, prog, "socket", {2, 1}), kAllowed);
+  EXPECT_EQ(outcome(p, prog, "socket", {10, 2}), kAllowed);
+  EXPECT_EQ(outcome(p, prog, "socket", {1, 1}), kAllowed);
+  EXPECT_EQ(outcome(p, prog, "socket", {17, 3}), kRefused); // AF_PACKET
+  EXPECT_EQ(outcome(p, prog, "socket", {16, 3}), kRefused); // AF_NETLINK
+  EXPECT_EQ(outcome(p, prog, "socket", {0x100000002ULL, 1}), kAllowed); // the low 32 bits, as the kernel reads them
+  EXPECT_EQ(outcome(p, prog, "socketpair", {1}), kAllowed);
+  EXPECT_EQ(outcome(p, prog, "socketpair", {2}), kRefused); // the analysis' own values stay
+  EXPECT_NE(std::find(notes.begin(), notes.end(), "socket: domain narrowed from any to the reviewer's network.families"),
+            notes.end());
+  m.footprint.network.families = {"AF_INET", "AF_INTE"};
+  EXPECT_NE(policyError(m).find("network.families: value 'AF_INTE'"), std::string::npos) << policyError(m);
+  EXPECT_TRUE(static_cast<bool>(policyFromManifest(m, kEperm, PolicyOptions{false})));
+}
+
 // clone3's flags are behind a pointer: asked for (--clone3-enosys), when clone's are checked, clone3 answers
 // ENOSYS (glibc falls back). By default clone3 stays allowed: a program may call it without falling back.
 TEST(ArgumentConditions, Clone3GetsEnosysWhenAskedAndCloneIsChecked) {

@@ -254,5 +254,27 @@ TEST(ManifestDiffNetwork, PortsAndDestinations) {
   EXPECT_FALSE(narrowed.empty());
 }
 
+// network.families bounds socket families, none is no bound: bounding narrows, unbounding grows, a family
+// added to a bound grows.
+TEST(ManifestDiffNetwork, Families) {
+  Footprint unbounded = base(), bounded = base(), wider = base();
+  unbounded.network.present = bounded.network.present = wider.network.present = true;
+  bounded.network.families = {"AF_INET", "AF_UNIX"};
+  wider.network.families = {"AF_INET", "AF_NETLINK", "AF_UNIX"};
+  ManifestDiff bound = diffManifests(unbounded, bounded);
+  EXPECT_FALSE(bound.grew());
+  EXPECT_EQ(bound.removedNetwork, (std::vector<std::string>{"family any (now only AF_INET, AF_UNIX)"}));
+  ManifestDiff unbound = diffManifests(bounded, unbounded);
+  EXPECT_TRUE(unbound.grew());
+  EXPECT_EQ(unbound.addedNetwork, (std::vector<std::string>{"family any (was only AF_INET, AF_UNIX)"}));
+  ManifestDiff added = diffManifests(bounded, wider);
+  EXPECT_TRUE(added.grew());
+  EXPECT_EQ(added.addedNetwork, (std::vector<std::string>{"family AF_NETLINK"}));
+  ManifestDiff removed = diffManifests(wider, bounded);
+  EXPECT_FALSE(removed.grew());
+  EXPECT_EQ(removed.removedNetwork, (std::vector<std::string>{"family AF_NETLINK"}));
+  EXPECT_TRUE(diffManifests(bounded, bounded).empty());
+}
+
 } // namespace
 } // namespace bespoke

@@ -951,11 +951,30 @@ TEST(ManifestNetwork, RoundTripAndErrors) {
             std::string::npos);
   EXPECT_NE(errorOf(with("network:\n  bind: [70000]\n")).find("network.bind[0]"), std::string::npos);
   EXPECT_NE(errorOf(with("network:\n  bind: [http]\n")).find("found 'http'"), std::string::npos);
-  EXPECT_NE(errorOf(with("network:\n  ports: [80]\n")).find("network: unknown key 'ports' (expected bind, connect)"),
+  EXPECT_NE(errorOf(with("network:\n  ports: [80]\n")).find("network: unknown key 'ports' (expected bind, connect, families)"),
             std::string::npos);
   EXPECT_NE(errorOf(with("network:\n  connect: [\"\"]\n")).find("network.connect[0]: an empty destination"),
             std::string::npos);
   EXPECT_NE(errorOf(with("network: [80]\n")).find("'network' must be a map"), std::string::npos);
+  EXPECT_NE(errorOf(with("network:\n  families: [\"\"]\n")).find("network.families[0]: an empty family"),
+            std::string::npos);
+  EXPECT_NE(errorOf(with("network:\n  families: AF_INET\n")).find("families"), std::string::npos);
+}
+
+// network.families: written only when a reviewer gave some, sorted and unique, read back as written (names
+// are checked where the policy is built, as the facts' values are).
+TEST(ManifestNetwork, Families) {
+  Manifest m = sample();
+  m.footprint.network.present = true;
+  std::string none = renderManifest(m);
+  EXPECT_EQ(none.find("families"), std::string::npos) << none;
+  m.footprint.network.families = {"AF_UNIX", "AF_INET6", "AF_INET", "AF_UNIX"};
+  std::string text = renderManifest(m);
+  EXPECT_NE(text.find("  families:\n    - AF_INET\n    - AF_INET6\n    - AF_UNIX\n"), std::string::npos) << text;
+  auto back = parseManifest(text, "m.yaml");
+  ASSERT_TRUE(bool(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(back->footprint.network.families, (std::vector<std::string>{"AF_INET", "AF_INET6", "AF_UNIX"}));
+  EXPECT_EQ(renderManifest(*back), text);
 }
 
 } // namespace
