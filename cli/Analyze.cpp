@@ -300,7 +300,8 @@ Command analyzeCommand() {
                                  false, McpPath::Operand}));
   c.options.push_back(value("reviewed", {"--reviewed"}, "OLD.yaml", "a file name",
                             "carry the reviewer-written parts of an earlier manifest of the program over into\n"
-                            "the new one: its network: section (bind ports, connect destinations)")
+                            "the new one: its network: section (bind ports, connect destinations, the bound on\n"
+                            "socket families)")
                           .tool({"reviewed", "An earlier, reviewed manifest of the program whose network: section "
                                  "(written by a reviewer, never by the analysis) the new manifest keeps.",
                                  false, McpPath::Operand}));
