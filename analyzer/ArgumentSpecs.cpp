@@ -43,6 +43,12 @@ std::vector<const ArgumentSpec *> argumentSpecsOf(const std::string &syscall) {
   return out;
 }
 
+const ArgumentSpec *argumentSpecOf(const std::string &syscall, const std::string &name) {
+  for (const ArgumentSpec &s : argumentSpecs())
+    if (syscall == s.syscall && name == s.name) return &s;
+  return nullptr;
+}
+
 std::string argumentValueText(const ArgumentSpec &spec, uint64_t value) {
   uint64_t v = value & 0xffffffffu & ~spec.ignored;
   if (!spec.hex) return std::to_string(int64_t(int32_t(uint32_t(v)))); // an int, as the kernel reads it

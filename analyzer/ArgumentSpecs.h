@@ -20,6 +20,8 @@ struct ArgumentSpec {
 const std::vector<ArgumentSpec> &argumentSpecs();
 // The specs of one syscall (empty when none of its arguments is recorded).
 std::vector<const ArgumentSpec *> argumentSpecsOf(const std::string &syscall);
+// The spec of one recorded argument by name ("socket", "domain"), or null.
+const ArgumentSpec *argumentSpecOf(const std::string &syscall, const std::string &name);
 
 // A value as the manifest writes it: the low 32 bits (every recorded argument is an int or read as one by
 // the kernel) without the ignored bits, in decimal or 0x-hex.

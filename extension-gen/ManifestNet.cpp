@@ -82,9 +82,7 @@ llvm::Expected<NetPolicy> netPolicyFromManifest(const Manifest &m, const std::st
       p.families.insert({AF_INET, AF_INET6});
       continue;
     }
-    const ArgumentSpec *spec = nullptr;
-    for (const ArgumentSpec *s : argumentSpecsOf(u.name))
-      if (llvm::StringRef(s->name) == "domain") spec = s;
+    const ArgumentSpec *spec = argumentSpecOf(u.name, "domain");
     // An unbounded domain bounded by the reviewer's network.families (as the seccomp policy does).
     for (const std::string &v : unbounded ? m.footprint.network.families : fact->second.values) {
       auto family = spec ? parseArgumentValue(v, *spec) : parseArgumentValue(v);

@@ -33,10 +33,8 @@ llvm::Expected<Policy> policyFromManifest(const Manifest &m, Action defaultActio
   // The reviewer's bound on socket families (network.families), for a `domain` the analysis left `any`;
   // read, like the facts, only when arguments are checked.
   const std::vector<std::string> &families = m.footprint.network.families;
+  const ArgumentSpec *domain = argumentSpecOf("socket", "domain");
   for (const std::string &f : opts.argumentConditions ? families : std::vector<std::string>{}) {
-    const ArgumentSpec *domain = nullptr;
-    for (const ArgumentSpec *s : argumentSpecsOf("socket"))
-      if (llvm::StringRef(s->name) == "domain") domain = s;
     auto v = domain ? parseArgumentValue(f, *domain) : parseArgumentValue(f);
     if (!v)
       return llvm::createStringError(llvm::inconvertibleErrorCode(), "manifest network.families: %s",

@@ -115,9 +115,8 @@ public:
     ObserveKey key;
     key.nr = static_cast<uint64_t>(static_cast<int64_t>(n.data.nr));
     if (n.data.arch == Policy::AuditArchX86_64) {
-      uint8_t mask = 0;
-      for (const SyscallRule &r : P.allowed)
-        if (r.nr == n.data.nr) mask = r.checkedArguments();
+      const SyscallRule *rule = P.ruleFor(n.data.nr);
+      uint8_t mask = rule ? rule->checkedArguments() : 0;
       for (int i = 0; i < 6; ++i)
         if (mask & (1u << i)) key.args[i] = n.data.args[i];
     }

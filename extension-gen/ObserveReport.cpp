@@ -23,13 +23,6 @@ std::string hex(uint64_t v) {
   return s;
 }
 
-// The policy's rule for `nr` (rules are unique by number), or none.
-const SyscallRule *ruleFor(const Policy &policy, uint32_t nr) {
-  for (const SyscallRule &r : policy.allowed)
-    if (r.nr >= 0 && static_cast<uint32_t>(r.nr) == nr) return &r;
-  return nullptr;
-}
-
 // A call made in another calling convention than x86-64's (the policy's bad-arch action): "i386_N" for
 // `int 0x80`, "arch_0xAUDITARCH_N" otherwise.
 std::string archPrefix(uint32_t arch) {
@@ -57,7 +50,7 @@ ObserveReport buildObserveReport(const Policy &policy, const ObserveRunResult &r
     if (a.kind == Action::Allow) continue;
     auto nr = static_cast<int64_t>(static_cast<int32_t>(nr32));
     const bool native = c.arch == Policy::AuditArchX86_64;
-    const SyscallRule *rule = native ? ruleFor(policy, nr32) : nullptr;
+    const SyscallRule *rule = native ? policy.ruleFor(nr32) : nullptr;
     Violation &v = byNr[{native ? 0 : c.arch, nr}];
     if (v.count == 0) {
       v.nr = nr;

@@ -118,6 +118,12 @@ uint8_t SyscallRule::checkedArguments() const {
   return mask;
 }
 
+const SyscallRule *Policy::ruleFor(uint32_t nr) const {
+  for (const SyscallRule &r : allowed)
+    if (r.nr >= 0 && static_cast<uint32_t>(r.nr) == nr) return &r;
+  return nullptr;
+}
+
 Action Policy::decide(uint32_t nr, uint32_t arch, const uint64_t args[6]) const {
   if (arch != AuditArchX86_64 || (nr >= X32SyscallBit && nr != SkippedSyscall))
     return badArchAction;

@@ -78,6 +78,8 @@ struct Policy {
   //                                                   (no alternatives: whatever the arguments)
   //   otherwise (including nr == -1)               -> defaultAction
   Action decide(uint32_t nr, uint32_t arch, const uint64_t args[6]) const;
+  // The rule for x86-64 syscall `nr` (rules are unique by number), or null.
+  const SyscallRule *ruleFor(uint32_t nr) const;
   Action decide(const seccomp_data &d) const;
 };
 
